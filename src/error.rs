@@ -1,0 +1,237 @@
+//! Why a request was refused, as one typed error.
+//!
+//! The layer never builds a response from anything but an [`AuthError`]; the
+//! [`ErrorResponder`](crate::ErrorResponder) hook turns it into HTTP (or gRPC, or anything else).
+//!
+//! ```
+//! use http::StatusCode;
+//! use tower_jwt_auth::{AuthError, AuthErrorKind};
+//!
+//! let error = AuthError::new(AuthErrorKind::StoreUnavailable);
+//! // A store failure is never a 401: clients would throw their tokens away.
+//! assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+//! assert_eq!(error.to_string(), "session store unavailable");
+//! ```
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+use http::StatusCode;
+
+use crate::token::TokenKind;
+
+/// What went wrong, without the details. New kinds may be added.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthErrorKind {
+    /// No access token and no refresh token (`401` with a bare `Bearer` challenge).
+    MissingCredentials,
+    /// A malformed `Authorization` or refresh header, or a credential sent twice (`400`).
+    InvalidRequest,
+    /// The token is not a well-formed JWT for this service (bad encoding, JSON, or claims shape).
+    Malformed,
+    /// The signature does not verify, or the algorithm is not the one pinned to the key.
+    InvalidSignature,
+    /// An access token used as a refresh token, or the reverse (`typ` header mismatch).
+    WrongTokenType,
+    /// The token's `exp` has passed.
+    Expired,
+    /// The token's `nbf` is still in the future.
+    NotYetValid,
+    /// A required claim (`iss`, `aud`, `sub`, …) is missing or wrong.
+    InvalidClaims,
+    /// The store holds no such session (never issued, or expired and purged).
+    UnknownSession,
+    /// The session was revoked (logout, revoke-all, or an earlier theft verdict).
+    Revoked,
+    /// A valid access token that is no longer its session's current one.
+    Superseded,
+    /// A refresh while the session's access token was still valid: treated as a stolen refresh
+    /// token, and the session has just been revoked.
+    TheftDetected,
+    /// A rotated-out refresh token was presented again after the grace window: the whole refresh
+    /// family has just been revoked.
+    RefreshReuse,
+    /// The pair store failed or timed out (`503`): the request may be retried with the same tokens.
+    StoreUnavailable,
+    /// A failure on this side that the client cannot fix, such as the random source (`500`).
+    Internal,
+}
+
+/// A refused request: its [`AuthErrorKind`], which token it concerned, and any underlying cause.
+#[derive(Clone)]
+pub struct AuthError {
+    kind: AuthErrorKind,
+    token: Option<TokenKind>,
+    detail: Option<&'static str>,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
+}
+
+impl AuthError {
+    /// An error of `kind`, about no token in particular.
+    pub fn new(kind: AuthErrorKind) -> Self {
+        Self {
+            kind,
+            token: None,
+            detail: None,
+            source: None,
+        }
+    }
+
+    pub(crate) fn token(kind: AuthErrorKind, token: TokenKind) -> Self {
+        Self {
+            token: Some(token),
+            ..Self::new(kind)
+        }
+    }
+
+    pub(crate) fn invalid_request(detail: &'static str) -> Self {
+        Self {
+            detail: Some(detail),
+            ..Self::new(AuthErrorKind::InvalidRequest)
+        }
+    }
+
+    pub(crate) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> AuthErrorKind {
+        self.kind
+    }
+
+    /// The token the error concerns, when it concerns one.
+    pub fn token_kind(&self) -> Option<TokenKind> {
+        self.token
+    }
+
+    /// The HTTP status this error maps to: `400`, `401`, `500` or `503`.
+    pub fn status(&self) -> StatusCode {
+        match self.kind {
+            AuthErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
+            AuthErrorKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AuthErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The RFC 6750 `error` code (`invalid_request`, `invalid_token`), or `None` when the
+    /// response carries no error code (missing credentials, server-side failures).
+    pub fn oauth_error_code(&self) -> Option<&'static str> {
+        match self.kind {
+            AuthErrorKind::MissingCredentials
+            | AuthErrorKind::StoreUnavailable
+            | AuthErrorKind::Internal => None,
+            AuthErrorKind::InvalidRequest => Some("invalid_request"),
+            _ => Some("invalid_token"),
+        }
+    }
+
+    /// A short human-readable description, safe to send to clients (no quotes or backslashes, so
+    /// it fits an `error_description` parameter as is).
+    pub fn description(&self) -> &'static str {
+        if let Some(detail) = self.detail {
+            return detail;
+        }
+        let refresh = self.token == Some(TokenKind::Refresh);
+        match self.kind {
+            AuthErrorKind::MissingCredentials => "no credentials",
+            AuthErrorKind::InvalidRequest => "malformed request",
+            AuthErrorKind::Malformed if refresh => "the refresh token is malformed",
+            AuthErrorKind::Malformed => "the access token is malformed",
+            AuthErrorKind::InvalidSignature => "the token signature is invalid",
+            AuthErrorKind::WrongTokenType if refresh => "expected a refresh token",
+            AuthErrorKind::WrongTokenType => "expected an access token",
+            AuthErrorKind::Expired if refresh => "the refresh token expired",
+            AuthErrorKind::Expired => "the access token expired",
+            AuthErrorKind::NotYetValid => "the token is not valid yet",
+            AuthErrorKind::InvalidClaims => "the token claims are invalid",
+            AuthErrorKind::UnknownSession => "unknown session",
+            AuthErrorKind::Revoked => "the session was revoked",
+            AuthErrorKind::Superseded => "the access token was superseded",
+            AuthErrorKind::TheftDetected => {
+                "refresh while the access token was valid; session revoked"
+            }
+            AuthErrorKind::RefreshReuse => "refresh token reused; session revoked",
+            AuthErrorKind::StoreUnavailable => "session store unavailable",
+            AuthErrorKind::Internal => "internal error",
+        }
+    }
+}
+
+impl fmt::Debug for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthError")
+            .field("kind", &self.kind)
+            .field("token", &self.token)
+            .field("description", &self.description())
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())?;
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for AuthError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+impl From<crate::store::StoreError> for AuthError {
+    fn from(error: crate::store::StoreError) -> Self {
+        Self::new(AuthErrorKind::StoreUnavailable).with_source(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_failures_are_never_401() {
+        let error = AuthError::new(AuthErrorKind::StoreUnavailable);
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.oauth_error_code(), None);
+    }
+
+    #[test]
+    fn descriptions_fit_a_quoted_string() {
+        let kinds = [
+            AuthErrorKind::MissingCredentials,
+            AuthErrorKind::InvalidRequest,
+            AuthErrorKind::Malformed,
+            AuthErrorKind::InvalidSignature,
+            AuthErrorKind::WrongTokenType,
+            AuthErrorKind::Expired,
+            AuthErrorKind::NotYetValid,
+            AuthErrorKind::InvalidClaims,
+            AuthErrorKind::UnknownSession,
+            AuthErrorKind::Revoked,
+            AuthErrorKind::Superseded,
+            AuthErrorKind::TheftDetected,
+            AuthErrorKind::RefreshReuse,
+            AuthErrorKind::StoreUnavailable,
+            AuthErrorKind::Internal,
+        ];
+        for kind in kinds {
+            for token in [TokenKind::Access, TokenKind::Refresh] {
+                let text = AuthError::token(kind, token).description();
+                assert!(!text.contains(['"', '\\']), "{text}");
+            }
+        }
+    }
+}

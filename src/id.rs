@@ -1,0 +1,194 @@
+//! Random 128-bit identifiers for sessions ([`SessionId`]) and tokens ([`TokenId`]).
+//!
+//! Both travel inside tokens as 22 characters of unpadded base64url and live in stores as 16 raw
+//! bytes, which is all a store ever needs to know about a token: it never sees the token itself.
+//!
+//! ```
+//! use tower_jwt_auth::SessionId;
+//!
+//! let sid: SessionId = "AAECAwQFBgcICQoLDA0ODw".parse()?;
+//! assert_eq!(sid.as_bytes()[15], 15);
+//! assert_eq!(sid.to_string(), "AAECAwQFBgcICQoLDA0ODw");
+//! assert!("not an id".parse::<SessionId>().is_err());
+//! # Ok::<(), tower_jwt_auth::ParseIdError>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use subtle::ConstantTimeEq;
+
+const ID_LEN: usize = 16;
+const ENCODED_LEN: usize = 22;
+
+/// The error returned when a string is not a valid identifier (22 characters of base64url).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseIdError(());
+
+impl fmt::Display for ParseIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("identifier is not 22 characters of unpadded base64url")
+    }
+}
+
+impl std::error::Error for ParseIdError {}
+
+/// The operating system's random source failed; no identifier could be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RandomError(());
+
+impl fmt::Display for RandomError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the operating system's random source failed")
+    }
+}
+
+impl std::error::Error for RandomError {}
+
+fn decode_id(s: &str) -> Result<[u8; ID_LEN], ParseIdError> {
+    if s.len() != ENCODED_LEN {
+        return Err(ParseIdError(()));
+    }
+    let mut bytes = [0u8; ID_LEN];
+    match URL_SAFE_NO_PAD.decode_slice(s, &mut bytes) {
+        // Re-encoding rejects non-canonical trailing bits, so each id has exactly one spelling.
+        Ok(ID_LEN) if URL_SAFE_NO_PAD.encode(bytes) == s => Ok(bytes),
+        _ => Err(ParseIdError(())),
+    }
+}
+
+macro_rules! random_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        pub struct $name([u8; ID_LEN]);
+
+        impl $name {
+            /// Draws a fresh identifier from the operating system's random source.
+            pub fn random() -> Result<Self, RandomError> {
+                let mut bytes = [0u8; ID_LEN];
+                getrandom::fill(&mut bytes).map_err(|_| RandomError(()))?;
+                Ok(Self(bytes))
+            }
+
+            /// Wraps 16 raw bytes.
+            pub const fn from_bytes(bytes: [u8; ID_LEN]) -> Self {
+                Self(bytes)
+            }
+
+            /// The 16 raw bytes.
+            pub const fn as_bytes(&self) -> &[u8; ID_LEN] {
+                &self.0
+            }
+        }
+
+        impl PartialEq for $name {
+            /// Constant time: an attacker learns nothing from how long a comparison takes.
+            fn eq(&self, other: &Self) -> bool {
+                self.0.ct_eq(&other.0).into()
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                state.write(&self.0);
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut buf = [0u8; ENCODED_LEN];
+                let n = URL_SAFE_NO_PAD
+                    .encode_slice(self.0, &mut buf)
+                    .map_err(|_| fmt::Error)?;
+                f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseIdError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                decode_id(s).map(Self)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_str(IdVisitor).map(Self)
+            }
+        }
+    };
+}
+
+struct IdVisitor;
+
+impl serde::de::Visitor<'_> for IdVisitor {
+    type Value = [u8; ID_LEN];
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a 22-character base64url identifier")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        decode_id(v).map_err(E::custom)
+    }
+}
+
+random_id! {
+    /// Identifies one login session: the access/refresh pair (and, with rotation, the refresh
+    /// family) that a store tracks. Carried in tokens as the `sid` claim.
+    SessionId
+}
+
+random_id! {
+    /// Identifies one token (the `jti` claim). Stores keep these instead of raw tokens.
+    TokenId
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_display_and_parse() {
+        let id = TokenId::random().unwrap();
+        let text = id.to_string();
+        assert_eq!(text.len(), ENCODED_LEN);
+        assert_eq!(text.parse::<TokenId>().unwrap(), id);
+    }
+
+    #[test]
+    fn rejects_wrong_length_alphabet_and_non_canonical_spellings() {
+        assert!("".parse::<SessionId>().is_err());
+        assert!("AAECAwQFBgcICQoLDA0OD".parse::<SessionId>().is_err());
+        assert!("AAECAwQFBgcICQoLDA0OD+".parse::<SessionId>().is_err());
+        // Same 16 bytes as "...Dw" but with non-zero trailing bits.
+        assert!("AAECAwQFBgcICQoLDA0ODx".parse::<SessionId>().is_err());
+    }
+
+    #[test]
+    fn serde_uses_the_text_form() {
+        let id = SessionId::from_bytes([7; 16]);
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{id}\""));
+        assert_eq!(serde_json::from_str::<SessionId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<SessionId>("12").is_err());
+    }
+}

@@ -1,0 +1,74 @@
+//! JWT access/refresh-token authentication for any [tower] service — axum, tonic or plain hyper —
+//! added as one layer, with a server-side pair store that detects stolen refresh tokens without
+//! logging out honest clients.
+//!
+//! # The scheme
+//!
+//! A login ([`JwtSessions::issue`]) gives the client a short-lived **access token** and a
+//! long-lived **refresh token** (S1, S2). Each request carries the access token in
+//! `Authorization: Bearer` (S3); the layer verifies it and puts its [`Claims`] in the request
+//! extensions. Once it expires (S4) the request gets `401` (S5); the client repeats it with the
+//! refresh token in `x-refresh-token` (S6), and the layer mints a new access token into the
+//! `x-access-token` response header while serving the request (S7). An expired refresh token is
+//! `401` and the user logs in again (S8).
+//!
+//! The [`PairStore`](store::PairStore) keeps each session's current access and refresh token ids.
+//! An access token must be its session's current one (T1); a refresh while the current access
+//! token is still valid can only come from a copy of the refresh token, so the session is revoked
+//! and both tokens die (T2–T4). Refreshes of one session within a short grace window (10 s by
+//! default) get the same tokens, so two tabs refreshing at once are not mistaken for a thief.
+//! Optional refresh-token rotation adds reuse detection (RFC 9700 §4.14.2).
+//!
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Extension, Router, routing::get};
+//! use tower::ServiceExt;
+//! use tower_jwt_auth::{Claims, JwtSessions, MemoryStore};
+//!
+//! let sessions = JwtSessions::<MemoryStore>::builder()
+//!     .hs256_secret(b"an example secret of 32+ bytes!!")
+//!     .build()?;
+//! let app = Router::new()
+//!     .route("/me", get(|Extension(c): Extension<Claims>| async move { c.subject().to_owned() }))
+//!     .layer(sessions.layer());
+//!
+//! let pair = sessions.issue("alice", ()).await?;
+//! let request = http::Request::get("/me")
+//!     .header("authorization", format!("Bearer {}", pair.access_token()))
+//!     .body(axum::body::Body::empty())?;
+//! let response = app.clone().oneshot(request).await?;
+//! assert_eq!(response.status(), 200);
+//!
+//! let anonymous = http::Request::get("/me").body(axum::body::Body::empty())?;
+//! assert_eq!(app.oneshot(anonymous).await?.status(), 401);
+//! # Ok(()) }
+//! ```
+//!
+//! [tower]: https://docs.rs/tower
+
+mod clock;
+mod config;
+mod credentials;
+mod error;
+mod future;
+mod id;
+mod layer;
+mod response;
+mod service;
+mod sessions;
+pub mod store;
+mod token;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{Config, ConfigError, ConfigErrorKind, JwtSessionsBuilder};
+pub use error::{AuthError, AuthErrorKind};
+pub use future::ResponseFuture;
+pub use id::{ParseIdError, RandomError, SessionId, TokenId};
+pub use layer::JwtAuthLayer;
+pub use response::{ErrorResponder, Rfc6750, bearer_challenge};
+pub use service::JwtAuth;
+pub use sessions::{JwtSessions, Refreshed, TokenPair};
+pub use store::MemoryStore;
+pub use token::{Algorithm, Claims, CustomClaims, JwtKeys, TokenKind};

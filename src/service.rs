@@ -1,0 +1,182 @@
+//! [`JwtAuth`]: the middleware service.
+
+use std::fmt;
+use std::task::{Context, Poll};
+
+use http::header::CACHE_CONTROL;
+use http::{HeaderName, HeaderValue, Request, Response};
+use tower_service::Service;
+
+use crate::credentials::{Credentials, extract};
+use crate::error::{AuthError, AuthErrorKind};
+use crate::future::{AuthFuture, Grant, ResponseFuture};
+use crate::response::{ErrorResponder, Rfc6750};
+use crate::sessions::JwtSessions;
+use crate::store::{MemoryStore, PairStore};
+use crate::token::{Claims, CustomClaims, TokenKind};
+
+/// Authenticates each request before it reaches the inner service.
+///
+/// - `Authorization: Bearer <access>`, valid and (with the pair check) current in the store: the
+///   inner service is called with [`Claims<C>`](Claims) in the request extensions (S3, T1).
+/// - A refresh header (`x-refresh-token` by default) alone, or beside an access token that has
+///   **expired**: the refresh token is checked, a new access token is minted and the request is
+///   served with its claims; the new token comes back in `x-access-token` with
+///   `Cache-Control: no-store` (S6, S7). A valid access token always wins, so clients that send
+///   both headers never refresh needlessly (and never trip the theft rule).
+/// - Anything else is refused through the [`ErrorResponder`] without calling the inner service.
+///
+/// Made by [`JwtAuthLayer`](crate::JwtAuthLayer).
+pub struct JwtAuth<Svc, S = MemoryStore, C = (), R = Rfc6750> {
+    inner: Svc,
+    sessions: JwtSessions<S, C>,
+    responder: R,
+    allow_anonymous: bool,
+}
+
+impl<Svc, S, C, R> JwtAuth<Svc, S, C, R> {
+    pub(crate) fn new(
+        inner: Svc,
+        sessions: JwtSessions<S, C>,
+        responder: R,
+        allow_anonymous: bool,
+    ) -> Self {
+        Self {
+            inner,
+            sessions,
+            responder,
+            allow_anonymous,
+        }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &Svc {
+        &self.inner
+    }
+}
+
+impl<Svc: Clone, S, C, R: Clone> Clone for JwtAuth<Svc, S, C, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            sessions: self.sessions.clone(),
+            responder: self.responder.clone(),
+            allow_anonymous: self.allow_anonymous,
+        }
+    }
+}
+
+impl<Svc: fmt::Debug, S, C, R> fmt::Debug for JwtAuth<Svc, S, C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuth")
+            .field("inner", &self.inner)
+            .field("sessions", &self.sessions)
+            .field("allow_anonymous", &self.allow_anonymous)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the headers alone decide, before the store is asked.
+enum Verdict<C> {
+    Refuse(AuthError),
+    Anonymous,
+    Access(Claims<C>),
+    Refresh(Claims<C>),
+}
+
+impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
+    fn verdict(&self, request_headers: &http::HeaderMap, allow_anonymous: bool) -> Verdict<C> {
+        let credentials = match extract(request_headers, self.config().refresh_header()) {
+            Ok(credentials) => credentials,
+            Err(error) => return Verdict::Refuse(error),
+        };
+        let refresh = |token| match self.decode(TokenKind::Refresh, token) {
+            Ok(claims) => Verdict::Refresh(claims),
+            Err(error) => Verdict::Refuse(error),
+        };
+        match credentials {
+            Credentials::None if allow_anonymous => Verdict::Anonymous,
+            Credentials::None => Verdict::Refuse(AuthError::new(AuthErrorKind::MissingCredentials)),
+            Credentials::Refresh(token) => refresh(token),
+            Credentials::Access { access, refresh: r } => {
+                match (self.decode(TokenKind::Access, access), r) {
+                    (Ok(claims), _) => Verdict::Access(claims),
+                    (Err(e), Some(token)) if e.kind() == AuthErrorKind::Expired => refresh(token),
+                    (Err(error), _) => Verdict::Refuse(error),
+                }
+            }
+        }
+    }
+
+    fn refresh_future(&self, claims: Claims<C>) -> AuthFuture<C> {
+        let sessions = self.clone();
+        Box::pin(async move {
+            let refreshed = sessions.refresh_verified(claims).await?;
+            let config = sessions.config();
+            let (access, refresh, claims) = refreshed.into_parts();
+            let value = |token: String| {
+                HeaderValue::try_from(token)
+                    .map_err(|e| AuthError::new(AuthErrorKind::Internal).with_source(e))
+            };
+            let mut headers: Vec<(HeaderName, HeaderValue)> = vec![
+                (
+                    config.access_token_response_header().clone(),
+                    value(access)?,
+                ),
+                (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ];
+            if let Some(refresh) = refresh {
+                headers.push((
+                    config.refresh_token_response_header().clone(),
+                    value(refresh)?,
+                ));
+            }
+            Ok(Grant::new(claims, Some(headers)))
+        })
+    }
+}
+
+impl<Svc, S, C, R, ReqB, ResB> Service<Request<ReqB>> for JwtAuth<Svc, S, C, R>
+where
+    Svc: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    S: PairStore,
+    C: CustomClaims,
+    R: ErrorResponder<ResB>,
+{
+    type Response = Response<ResB>;
+    type Error = Svc::Error;
+    type Future = ResponseFuture<Svc, ReqB, C, R>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
+        // The clone may not be ready; keep the service that poll_ready readied.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        match self
+            .sessions
+            .verdict(request.headers(), self.allow_anonymous)
+        {
+            Verdict::Refuse(error) => ResponseFuture::refused(self.responder.respond(&error)),
+            Verdict::Anonymous => ResponseFuture::serving(inner.call(request), None),
+            Verdict::Access(claims) if !self.sessions.config().pair_check() => {
+                request.extensions_mut().insert(claims);
+                ResponseFuture::serving(inner.call(request), None)
+            }
+            Verdict::Access(claims) => {
+                let sessions = self.sessions.clone();
+                let check: AuthFuture<C> =
+                    Box::pin(
+                        async move { Ok(Grant::new(sessions.check_pair(claims).await?, None)) },
+                    );
+                ResponseFuture::authorizing(check, inner, request, self.responder.clone())
+            }
+            Verdict::Refresh(claims) => {
+                let refresh = self.sessions.refresh_future(claims);
+                ResponseFuture::authorizing(refresh, inner, request, self.responder.clone())
+            }
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! Where sessions live: the [`PairStore`] trait, its shared state machine [`SessionRecord`], and
+//! the embedded [`MemoryStore`].
+//!
+//! A store keeps, per session, the identifiers (`jti`) and expiries of the current access and
+//! refresh tokens — never the tokens themselves — and decides every refresh in one atomic step.
+//!
+//! # Writing a store
+//!
+//! Implement the five methods of [`PairStore`]. Every method that both reads and changes a
+//! session must do so atomically (one lock, one script, one transaction); the easiest way is to
+//! load the [`SessionRecord`], call its method, and write it back inside that one step, so the
+//! rules stay identical across backends. Then run the conformance suite against it:
+//!
+//! ```
+//! // tests/my_store.rs
+//! # use tower_jwt_auth::MemoryStore as MyStore;
+//! tower_jwt_auth::pair_store_conformance!(async { MyStore::new() });
+//! # fn main() {}
+//! ```
+//!
+//! # Example
+//!
+//! ```
+//! use tower_jwt_auth::store::{AccessCheck, MemoryStore, NewSession, PairStore, TokenStamp};
+//! use tower_jwt_auth::{SessionId, TokenId};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let store = MemoryStore::new();
+//! let stamp = |exp| TokenStamp { jti: TokenId::random().unwrap(), iat: 0, exp };
+//! let session = NewSession::new(SessionId::random().unwrap(), "alice", stamp(900), stamp(86_400));
+//! let (sid, access) = (session.session_id(), session.access().jti);
+//! store.create_session(session).await.unwrap();
+//! assert_eq!(store.check_access(sid, access, 10).await.unwrap(), AccessCheck::Current);
+//! assert!(store.revoke_session(sid, 20).await.unwrap());
+//! assert_eq!(store.check_access(sid, access, 30).await.unwrap(), AccessCheck::Revoked);
+//! # }
+//! ```
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::id::{SessionId, TokenId};
+
+pub mod conformance;
+mod memory;
+
+pub use memory::MemoryStore;
+
+/// Identifier and validity of one token, as a store records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenStamp {
+    /// The token's `jti`.
+    pub jti: TokenId,
+    /// Issued at, seconds since the Unix epoch.
+    pub iat: u64,
+    /// Expires at, seconds since the Unix epoch.
+    pub exp: u64,
+}
+
+/// A freshly issued session: its subject and the stamps of its first token pair.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    sid: SessionId,
+    subject: Arc<str>,
+    access: TokenStamp,
+    refresh: TokenStamp,
+}
+
+impl NewSession {
+    /// A session `sid` of `subject`; the refresh token's `exp` is the session's absolute end.
+    pub fn new(
+        sid: SessionId,
+        subject: impl Into<Arc<str>>,
+        access: TokenStamp,
+        refresh: TokenStamp,
+    ) -> Self {
+        Self {
+            sid,
+            subject: subject.into(),
+            access,
+            refresh,
+        }
+    }
+
+    /// The session's id.
+    pub fn session_id(&self) -> SessionId {
+        self.sid
+    }
+
+    /// Whom the session belongs to.
+    pub fn subject(&self) -> &Arc<str> {
+        &self.subject
+    }
+
+    /// The first access token.
+    pub fn access(&self) -> TokenStamp {
+        self.access
+    }
+
+    /// The first refresh token.
+    pub fn refresh(&self) -> TokenStamp {
+        self.refresh
+    }
+}
+
+/// The store's verdict on an access token.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessCheck {
+    /// The session is live and this is its current access token.
+    Current,
+    /// The session is live but has a newer access token.
+    Superseded,
+    /// The session was revoked.
+    Revoked,
+    /// No such session (never issued, or expired and purged).
+    Unknown,
+}
+
+/// Everything a store needs to decide one refresh atomically.
+///
+/// The caller draws the identifiers of the tokens that may be minted, so stores never need a
+/// random source, and passes the policy, so every backend applies the same rules.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshRequest {
+    /// The session being refreshed.
+    pub sid: SessionId,
+    /// The `jti` of the refresh token presented.
+    pub refresh_jti: TokenId,
+    /// The time of the request, seconds since the Unix epoch.
+    pub now: u64,
+    /// The access token to record if a new one is minted (`exp` is capped at the session's end).
+    pub new_access: TokenStamp,
+    /// With rotation on, the refresh token to record if a new pair is minted.
+    pub new_refresh: Option<TokenStamp>,
+    /// Seconds after a refresh during which repeats get the same tokens (zero: no grace).
+    pub grace: u64,
+    /// Clock-skew allowance, seconds, in deciding whether the stored access token is expired.
+    pub leeway: u64,
+    /// Whether a refresh while the stored access token is unexpired revokes the session.
+    pub theft_detection: bool,
+}
+
+/// The store's decision on a refresh.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// Refresh granted: sign these stamps. `refresh` is `Some` with rotation on. `replayed` says
+    /// the stamps were minted by an earlier refresh inside the grace window and are handed out
+    /// again, so concurrent refreshes all end with the same tokens.
+    Granted {
+        /// The access token to sign.
+        access: TokenStamp,
+        /// The new refresh token to sign (rotation only).
+        refresh: Option<TokenStamp>,
+        /// Whether these are the tokens of an earlier refresh within the grace window.
+        replayed: bool,
+    },
+    /// Refreshed while the stored access token was still valid: the session is now revoked.
+    TheftDetected,
+    /// A rotated-out refresh token came back after the grace window: the family is now revoked.
+    ReuseDetected,
+    /// The session was already revoked.
+    Revoked,
+    /// No such session, or a refresh token this session never had.
+    Unknown,
+}
+
+/// One session's state, and the rules that move it. Stores persist it and run its methods inside
+/// their atomic step; the [`MemoryStore`] does exactly that under a shard lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    subject: Arc<str>,
+    access: TokenStamp,
+    refresh: TokenStamp,
+    previous_refresh: Option<TokenId>,
+    refreshed_at: Option<u64>,
+    revoked: bool,
+}
+
+impl SessionRecord {
+    /// The state of a just-issued session.
+    pub fn new(session: &NewSession) -> Self {
+        Self {
+            subject: session.subject.clone(),
+            access: session.access,
+            refresh: session.refresh,
+            previous_refresh: None,
+            refreshed_at: None,
+            revoked: false,
+        }
+    }
+
+    /// Whom the session belongs to.
+    pub fn subject(&self) -> &Arc<str> {
+        &self.subject
+    }
+
+    /// The session's absolute end: its refresh token's `exp`. Rotation never moves it.
+    pub fn expires_at(&self) -> u64 {
+        self.refresh.exp
+    }
+
+    /// Whether the session is past its end at `now` (and may be forgotten).
+    pub fn is_expired(&self, now: u64) -> bool {
+        now >= self.expires_at()
+    }
+
+    /// Whether the session was revoked.
+    pub fn is_revoked(&self) -> bool {
+        self.revoked
+    }
+
+    /// The current access token.
+    pub fn access(&self) -> TokenStamp {
+        self.access
+    }
+
+    /// The current refresh token.
+    pub fn refresh_token(&self) -> TokenStamp {
+        self.refresh
+    }
+
+    /// Checks an access token's `jti` against this session at `now`. Changes nothing.
+    pub fn check_access(&self, jti: TokenId, now: u64) -> AccessCheck {
+        if self.revoked {
+            AccessCheck::Revoked
+        } else if self.is_expired(now) {
+            AccessCheck::Unknown
+        } else if self.access.jti == jti {
+            AccessCheck::Current
+        } else {
+            AccessCheck::Superseded
+        }
+    }
+
+    /// Revokes the session; returns whether it was live before.
+    pub fn revoke(&mut self) -> bool {
+        !std::mem::replace(&mut self.revoked, true)
+    }
+
+    /// Decides a refresh and applies it. Call inside the store's atomic step.
+    ///
+    /// In order: a revoked or ended session refuses; inside the grace window after the last
+    /// refresh, the current or just-rotated-out refresh token gets the tokens of that refresh
+    /// again; a rotated-out token outside it revokes the family (RFC 9700 §4.14.2); a refresh
+    /// while the current access token is unexpired revokes the session (the seed's T3);
+    /// otherwise new tokens are recorded.
+    pub fn refresh(&mut self, request: &RefreshRequest) -> RefreshOutcome {
+        if self.revoked {
+            return RefreshOutcome::Revoked;
+        }
+        let now = request.now;
+        if self.is_expired(now) {
+            return RefreshOutcome::Unknown;
+        }
+        let rotation = request.new_refresh.is_some();
+        let is_current = self.refresh.jti == request.refresh_jti;
+        let is_previous = self.previous_refresh == Some(request.refresh_jti);
+        if !is_current && !is_previous {
+            if rotation {
+                // An older member of this family: it was used before, so someone kept a copy.
+                self.revoked = true;
+                return RefreshOutcome::ReuseDetected;
+            }
+            return RefreshOutcome::Unknown;
+        }
+        let in_grace = self
+            .refreshed_at
+            .is_some_and(|at| now < at.saturating_add(request.grace));
+        if in_grace {
+            return RefreshOutcome::Granted {
+                access: self.access,
+                refresh: rotation.then_some(self.refresh),
+                replayed: true,
+            };
+        }
+        if is_previous {
+            self.revoked = true;
+            return RefreshOutcome::ReuseDetected;
+        }
+        let access_valid = now < self.access.exp.saturating_add(request.leeway);
+        if request.theft_detection && access_valid {
+            self.revoked = true;
+            return RefreshOutcome::TheftDetected;
+        }
+        let end = self.expires_at();
+        self.access = TokenStamp {
+            exp: request.new_access.exp.min(end),
+            ..request.new_access
+        };
+        if let Some(new_refresh) = request.new_refresh {
+            self.previous_refresh = Some(self.refresh.jti);
+            self.refresh = TokenStamp {
+                exp: end,
+                ..new_refresh
+            };
+        }
+        self.refreshed_at = Some(now);
+        RefreshOutcome::Granted {
+            access: self.access,
+            refresh: rotation.then_some(self.refresh),
+            replayed: false,
+        }
+    }
+}
+
+/// What kind of store failure. New kinds may be added.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreErrorKind {
+    /// The backend could not be reached or refused the operation.
+    Unavailable,
+    /// The backend did not answer in time.
+    Timeout,
+    /// The backend answered with data this crate cannot read.
+    Corrupt,
+}
+
+/// A store failure. The layer answers it with `503`, never `401`.
+#[derive(Debug)]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl StoreError {
+    /// A failure of `kind`, caused by `source`.
+    pub fn new(kind: StoreErrorKind, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self {
+            kind,
+            source: Some(source.into()),
+        }
+    }
+
+    /// A failure of `kind` with no further cause.
+    pub fn from_kind(kind: StoreErrorKind) -> Self {
+        Self { kind, source: None }
+    }
+
+    /// What kind of failure.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            StoreErrorKind::Unavailable => "pair store unavailable",
+            StoreErrorKind::Timeout => "pair store timed out",
+            StoreErrorKind::Corrupt => "pair store returned unreadable data",
+        })?;
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for StoreError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+/// Server-side session state: one (access, refresh) pair per session.
+///
+/// Every method that checks and changes state does both in one atomic step; see the
+/// [module documentation](self) for how to write one and prove it with the conformance suite.
+pub trait PairStore: Send + Sync + 'static {
+    /// Records a new session.
+    fn create_session(
+        &self,
+        session: NewSession,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Checks that `jti` is the current access token of live session `sid` at `now`.
+    fn check_access(
+        &self,
+        sid: SessionId,
+        jti: TokenId,
+        now: u64,
+    ) -> impl Future<Output = Result<AccessCheck, StoreError>> + Send;
+
+    /// Decides and applies a refresh in one atomic step (see [`SessionRecord::refresh`]).
+    fn refresh(
+        &self,
+        request: RefreshRequest,
+    ) -> impl Future<Output = Result<RefreshOutcome, StoreError>> + Send;
+
+    /// Revokes one session; returns whether it was live. A revoked session stays known (and
+    /// refused) until its absolute end.
+    fn revoke_session(
+        &self,
+        sid: SessionId,
+        now: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Revokes every live session of `subject`; returns how many were live.
+    fn revoke_subject(
+        &self,
+        subject: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+impl<T: PairStore> PairStore for Arc<T> {
+    fn create_session(
+        &self,
+        session: NewSession,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        T::create_session(self, session)
+    }
+
+    fn check_access(
+        &self,
+        sid: SessionId,
+        jti: TokenId,
+        now: u64,
+    ) -> impl Future<Output = Result<AccessCheck, StoreError>> + Send {
+        T::check_access(self, sid, jti, now)
+    }
+
+    fn refresh(
+        &self,
+        request: RefreshRequest,
+    ) -> impl Future<Output = Result<RefreshOutcome, StoreError>> + Send {
+        T::refresh(self, request)
+    }
+
+    fn revoke_session(
+        &self,
+        sid: SessionId,
+        now: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        T::revoke_session(self, sid, now)
+    }
+
+    fn revoke_subject(
+        &self,
+        subject: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        T::revoke_subject(self, subject, now)
+    }
+}
