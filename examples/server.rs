@@ -1,0 +1,149 @@
+//! The demo server: `cargo run --example server`.
+//!
+//! Environment: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256; random if unset),
+//! `ACCESS_TTL_SECS`, `REFRESH_TTL_SECS`, `REFRESH_GRACE_SECS`, `REFRESH_ROTATION` (`0`/`1`),
+//! `PAIR_CHECK` (`0`/`1`).
+//!
+//! ```text
+//! POST /login   {"username": "...", "password": "demo"}  -> 200 token pair, or 401
+//! GET  /me      (protected)                              -> 200 {"sub", "sid"}
+//! POST /logout  (protected)                              -> 204, session revoked
+//! GET  /health                                           -> 200
+//! ```
+
+use std::env;
+use std::error::Error;
+use std::time::Duration;
+
+use axum::extract::{Json, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tower_jwt_auth::store::PairStore;
+use tower_jwt_auth::{Claims, JwtSessions, JwtSessionsBuilder, MemoryStore};
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+#[derive(Deserialize)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+/// A stand-in user check: any username, password `demo`.
+async fn login<S: PairStore>(
+    State(sessions): State<JwtSessions<S>>,
+    Json(login): Json<Login>,
+) -> Response {
+    if login.username.is_empty() || login.password != "demo" {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    match sessions.issue(login.username, ()).await {
+        Ok(pair) => Json(pair).into_response(),
+        Err(error) => (error.status(), error.to_string()).into_response(),
+    }
+}
+
+async fn me(Extension(claims): Extension<Claims>) -> Json<serde_json::Value> {
+    Json(json!({ "sub": claims.subject(), "sid": claims.session_id().to_string() }))
+}
+
+async fn logout<S: PairStore>(
+    State(sessions): State<JwtSessions<S>>,
+    Extension(claims): Extension<Claims>,
+) -> Response {
+    match sessions.revoke_session(claims.session_id()).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()).into_response(),
+    }
+}
+
+/// The demo's routes: `/me` and `/logout` behind the layer, `/login` and `/health` outside it.
+fn app<S: PairStore>(sessions: JwtSessions<S>) -> Router {
+    Router::new()
+        .route("/me", get(me))
+        .route("/logout", post(logout::<S>))
+        .layer(sessions.layer())
+        .route("/login", post(login::<S>))
+        .route("/health", get(|| async { "ok" }))
+        .with_state(sessions)
+}
+
+fn env_secs(name: &str) -> Result<Option<Duration>, BoxError> {
+    match env::var(name) {
+        Ok(value) => {
+            let secs = value
+                .parse()
+                .map_err(|_| format!("{name} must be a whole number of seconds, got {value:?}"))?;
+            Ok(Some(Duration::from_secs(secs)))
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+fn env_flag(name: &str, default: bool) -> Result<bool, BoxError> {
+    match env::var(name).as_deref() {
+        Err(_) => Ok(default),
+        Ok("1") => Ok(true),
+        Ok("0") => Ok(false),
+        Ok(other) => Err(format!("{name} must be 0 or 1, got {other:?}").into()),
+    }
+}
+
+fn secret() -> Result<Vec<u8>, BoxError> {
+    if let Ok(secret) = env::var("JWT_SECRET") {
+        return Ok(secret.into_bytes());
+    }
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| format!("no random source: {e}"))?;
+    eprintln!("warning: JWT_SECRET is not set; using a random secret (tokens die with the process)");
+    Ok(secret.to_vec())
+}
+
+/// Applies the environment to a builder of any store.
+fn configure<S>(mut builder: JwtSessionsBuilder<S>) -> Result<JwtSessionsBuilder<S>, BoxError> {
+    builder = builder
+        .hs256_secret(secret()?)
+        .refresh_rotation(env_flag("REFRESH_ROTATION", false)?)
+        .pair_check(env_flag("PAIR_CHECK", true)?);
+    if let Some(ttl) = env_secs("ACCESS_TTL_SECS")? {
+        builder = builder.access_ttl(ttl);
+    }
+    if let Some(ttl) = env_secs("REFRESH_TTL_SECS")? {
+        builder = builder.refresh_ttl(ttl);
+    }
+    if let Some(grace) = env_secs("REFRESH_GRACE_SECS")? {
+        builder = builder.refresh_grace(grace);
+    }
+    Ok(builder)
+}
+
+async fn serve(app: Router) -> Result<(), BoxError> {
+    let addr = env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+async fn run() -> Result<(), BoxError> {
+    let sessions = configure(JwtSessions::<MemoryStore>::builder())?.build()?;
+    serve(app(sessions)).await
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(error) = run().await {
+        eprintln!("error: {error}");
+        std::process::exit(1);
+    }
+}
