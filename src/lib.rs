@@ -61,6 +61,11 @@ mod sessions;
 pub mod store;
 mod token;
 
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError, ConfigErrorKind, JwtSessionsBuilder};
 pub use error::{AuthError, AuthErrorKind};
