@@ -187,6 +187,7 @@ pub struct JwtSessionsBuilder<S = MemoryStore, C = ()> {
     issuer: Option<String>,
     audience: Option<String>,
     max_token_len: usize,
+    reference_decoding: bool,
     claims: std::marker::PhantomData<fn() -> C>,
 }
 
@@ -221,6 +222,7 @@ impl<C> Default for JwtSessionsBuilder<MemoryStore, C> {
             issuer: None,
             audience: None,
             max_token_len: 8 * 1024,
+            reference_decoding: false,
             claims: std::marker::PhantomData,
         }
     }
@@ -258,6 +260,7 @@ impl<S, C> JwtSessionsBuilder<S, C> {
             issuer: self.issuer,
             audience: self.audience,
             max_token_len: self.max_token_len,
+            reference_decoding: self.reference_decoding,
             claims: self.claims,
         }
     }
@@ -348,6 +351,14 @@ impl<S, C> JwtSessionsBuilder<S, C> {
         self
     }
 
+    /// Verify every token with `jsonwebtoken::decode` instead of the fast HMAC path. Both accept
+    /// exactly the same tokens; this exists so benchmarks and differential tests can compare them.
+    #[doc(hidden)]
+    pub fn reference_decoding(mut self, on: bool) -> Self {
+        self.reference_decoding = on;
+        self
+    }
+
     /// Checks every setting and builds the [`JwtSessions`].
     pub fn build(self) -> Result<JwtSessions<S, C>, ConfigError>
     where
@@ -403,7 +414,8 @@ impl<S, C> JwtSessionsBuilder<S, C> {
             self.audience.clone(),
             self.leeway.as_secs(),
             self.max_token_len,
-        );
+        )
+        .reference_only(self.reference_decoding);
         let config = Config {
             refresh_header,
             access_token_response_header,

@@ -1,0 +1,414 @@
+//! [`TokenCodec`]: signing and verifying a session's tokens under one set of rules.
+//!
+//! Two verification paths accept exactly the same tokens. The *reference* path is
+//! `jsonwebtoken::decode` plus this crate's `typ` and time checks; it handles every algorithm
+//! and any header. The *fast* path serves HMAC tokens whose header is byte-for-byte the one this
+//! codec mints (every token it issued): the header is compared instead of parsed, the HMAC key
+//! was derived once at build time, and the payload is decoded and parsed once. A differential
+//! test holds the two to the same verdicts and claims.
+
+use std::borrow::Cow;
+
+use aws_lc_rs::hmac;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
+use jsonwebtoken::{Header, Validation};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::{Claims, CustomClaims, JwtKeys, TokenKind};
+use crate::error::{AuthError, AuthErrorKind};
+use crate::id::{SessionId, TokenId};
+
+/// The payload as minted: registered claims, configured `iss`/`aud`, then the application claims.
+#[derive(Serialize)]
+struct Payload<'a, C> {
+    #[serde(flatten)]
+    claims: &'a Claims<C>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
+}
+
+/// A claim read the way `jsonwebtoken` validates `iss` and `aud`: `null` counts as absent and a
+/// value of the wrong type as present-but-unusable, never as a parse failure of the whole token.
+#[derive(Debug, Default)]
+enum Lenient<T> {
+    #[default]
+    Absent,
+    Unusable,
+    Present(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(deserializer) {
+            Ok(Some(value)) => Lenient::Present(value),
+            Ok(None) => Lenient::Absent,
+            Err(_) => Lenient::Unusable,
+        })
+    }
+}
+
+/// A string, or an array of strings (RFC 7519 allows both for `aud`; `jsonwebtoken` for `iss`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<'a> {
+    One(#[serde(borrow)] Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl OneOrMany<'_> {
+    fn contains(&self, wanted: &str) -> bool {
+        match self {
+            OneOrMany::One(value) => value == wanted,
+            OneOrMany::Many(values) => values.iter().any(|v| v == wanted),
+        }
+    }
+}
+
+/// What the fast path reads: [`Claims`] plus `iss` and `aud`, in one pass.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "C: DeserializeOwned"))]
+struct Checked<'a, C> {
+    sub: String,
+    sid: SessionId,
+    jti: TokenId,
+    iat: u64,
+    exp: u64,
+    #[serde(default)]
+    nbf: Option<u64>,
+    #[serde(default, borrow)]
+    iss: Lenient<OneOrMany<'a>>,
+    #[serde(default, borrow)]
+    aud: Lenient<OneOrMany<'a>>,
+    #[serde(flatten)]
+    custom: C,
+}
+
+/// Signs and verifies the session's tokens under one set of rules.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenCodec {
+    keys: JwtKeys,
+    header: [Header; 2],
+    /// The base64url header segment of each kind, as minted; the fast path's whole header check.
+    header_segment: [String; 2],
+    validation: Validation,
+    issuer: Option<String>,
+    audience: Option<String>,
+    leeway: u64,
+    max_token_len: usize,
+    reference_only: bool,
+}
+
+fn reject(kind: AuthErrorKind, token: TokenKind) -> AuthError {
+    AuthError::token(kind, token)
+}
+
+impl TokenCodec {
+    pub(crate) fn new(
+        keys: JwtKeys,
+        issuer: Option<String>,
+        audience: Option<String>,
+        leeway: u64,
+        max_token_len: usize,
+    ) -> Self {
+        let header = |kind: TokenKind| {
+            let mut header = Header::new(keys.algorithm());
+            header.typ = Some(kind.typ().to_owned());
+            header.kid = keys.kid().map(str::to_owned);
+            header
+        };
+        let header = [header(TokenKind::Access), header(TokenKind::Refresh)];
+        let header_segment = header.clone().map(|h| {
+            // A Header always serialises; an empty segment would simply never match.
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&h).unwrap_or_default())
+        });
+        let mut validation = Validation::new(keys.algorithm());
+        // Time is checked against the injected clock below, not the system clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.leeway = 0;
+        let mut required = vec!["exp", "sub"];
+        if let Some(iss) = &issuer {
+            validation.set_issuer(&[iss]);
+            required.push("iss");
+        }
+        match &audience {
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
+            None => validation.validate_aud = false,
+        }
+        validation.set_required_spec_claims(&required);
+        Self {
+            keys,
+            header,
+            header_segment,
+            validation,
+            issuer,
+            audience,
+            leeway,
+            max_token_len,
+            reference_only: false,
+        }
+    }
+
+    /// Verify every token on the reference path (benchmarks and differential tests).
+    pub(crate) fn reference_only(mut self, on: bool) -> Self {
+        self.reference_only = on;
+        self
+    }
+
+    pub(crate) fn can_sign(&self) -> bool {
+        self.keys.can_sign()
+    }
+
+    pub(crate) fn encode<C: CustomClaims>(
+        &self,
+        kind: TokenKind,
+        claims: &Claims<C>,
+    ) -> Result<String, AuthError> {
+        let internal = |e: &dyn std::fmt::Display| {
+            AuthError::new(AuthErrorKind::Internal)
+                .with_source(std::io::Error::other(e.to_string()))
+        };
+        let payload = Payload {
+            claims,
+            iss: self.issuer.as_deref(),
+            aud: self.audience.as_deref(),
+        };
+        if let Some(key) = self.keys.hmac_key().filter(|_| !self.reference_only) {
+            let json = serde_json::to_vec(&payload).map_err(|e| internal(&e))?;
+            let segment = &self.header_segment[kind as usize];
+            let mut token = String::with_capacity(segment.len() + json.len() * 4 / 3 + 92);
+            token.push_str(segment);
+            token.push('.');
+            URL_SAFE_NO_PAD.encode_string(&json, &mut token);
+            let tag = hmac::sign(key, token.as_bytes());
+            token.push('.');
+            URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut token);
+            return Ok(token);
+        }
+        let key = self
+            .keys
+            .encoding()
+            .ok_or_else(|| internal(&"no signing key"))?;
+        jsonwebtoken::encode(&self.header[kind as usize], &payload, key).map_err(|e| internal(&e))
+    }
+
+    /// Verifies signature, algorithm, `typ`, required claims and the time window at `now`.
+    pub(crate) fn decode<C: CustomClaims>(
+        &self,
+        kind: TokenKind,
+        token: &str,
+        now: u64,
+    ) -> Result<Claims<C>, AuthError> {
+        // Refuse oversized input before spending any work on it.
+        if token.len() > self.max_token_len || token.bytes().filter(|&b| b == b'.').count() != 2 {
+            return Err(reject(AuthErrorKind::Malformed, kind));
+        }
+        let claims = match self.keys.hmac_key() {
+            Some(key) if !self.reference_only => match self.minted_header(kind, token) {
+                Some(rest) => self.decode_fast(kind, key, token, rest)?,
+                None => self.decode_reference(kind, token)?,
+            },
+            _ => self.decode_reference(kind, token)?,
+        };
+        self.check_time(kind, &claims, now)?;
+        Ok(claims)
+    }
+
+    /// The token after its header segment, if that segment is exactly the one minted for `kind`.
+    fn minted_header<'t>(&self, kind: TokenKind, token: &'t str) -> Option<&'t str> {
+        token
+            .strip_prefix(self.header_segment[kind as usize].as_str())?
+            .strip_prefix('.')
+    }
+
+    fn decode_fast<C: CustomClaims>(
+        &self,
+        kind: TokenKind,
+        key: &hmac::Key,
+        token: &str,
+        rest: &str,
+    ) -> Result<Claims<C>, AuthError> {
+        let (payload, signature) = rest
+            .split_once('.')
+            .ok_or_else(|| reject(AuthErrorKind::Malformed, kind))?;
+        let message = &token.as_bytes()[..token.len() - signature.len() - 1];
+        let mut tag = [0u8; 64];
+        let tag_len = URL_SAFE_NO_PAD
+            .decode_slice(signature, &mut tag)
+            .map_err(|e| match e {
+                base64::DecodeSliceError::OutputSliceTooSmall => {
+                    reject(AuthErrorKind::InvalidSignature, kind)
+                }
+                base64::DecodeSliceError::DecodeError(e) => {
+                    reject(AuthErrorKind::Malformed, kind).with_source(e)
+                }
+            })?;
+        // Constant time, and nothing of the payload is read before the signature holds.
+        hmac::verify(key, message, &tag[..tag_len])
+            .map_err(|_| reject(AuthErrorKind::InvalidSignature, kind))?;
+        let json = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|e| reject(AuthErrorKind::Malformed, kind).with_source(e))?;
+        let checked: Checked<'_, C> = serde_json::from_slice(&json)
+            .map_err(|e| reject(AuthErrorKind::Malformed, kind).with_source(e))?;
+        let wanted = |configured: &Option<String>, claim: &Lenient<OneOrMany<'_>>| match configured
+        {
+            None => true,
+            Some(value) => matches!(claim, Lenient::Present(found) if found.contains(value)),
+        };
+        if !wanted(&self.issuer, &checked.iss) || !wanted(&self.audience, &checked.aud) {
+            return Err(reject(AuthErrorKind::InvalidClaims, kind));
+        }
+        Ok(Claims {
+            sub: checked.sub,
+            sid: checked.sid,
+            jti: checked.jti,
+            iat: checked.iat,
+            exp: checked.exp,
+            nbf: checked.nbf,
+            custom: checked.custom,
+        })
+    }
+
+    fn decode_reference<C: CustomClaims>(
+        &self,
+        kind: TokenKind,
+        token: &str,
+    ) -> Result<Claims<C>, AuthError> {
+        let data = jsonwebtoken::decode::<Claims<C>>(token, self.keys.decoding(), &self.validation)
+            .map_err(|e| {
+                let error_kind = match e.kind() {
+                    JwtErrorKind::InvalidSignature
+                    | JwtErrorKind::InvalidAlgorithm
+                    | JwtErrorKind::InvalidAlgorithmName
+                    | JwtErrorKind::MissingAlgorithm
+                    | JwtErrorKind::InvalidEcdsaKey
+                    | JwtErrorKind::InvalidEddsaKey
+                    | JwtErrorKind::InvalidRsaKey(_)
+                    | JwtErrorKind::InvalidKeyFormat
+                    | JwtErrorKind::UnsupportedAlgorithm => AuthErrorKind::InvalidSignature,
+                    JwtErrorKind::MissingRequiredClaim(_)
+                    | JwtErrorKind::InvalidIssuer
+                    | JwtErrorKind::InvalidAudience
+                    | JwtErrorKind::InvalidSubject => AuthErrorKind::InvalidClaims,
+                    _ => AuthErrorKind::Malformed,
+                };
+                reject(error_kind, kind).with_source(e)
+            })?;
+        if !data
+            .header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| kind.matches_typ(typ))
+        {
+            return Err(reject(AuthErrorKind::WrongTokenType, kind));
+        }
+        Ok(data.claims)
+    }
+
+    fn check_time<C>(
+        &self,
+        kind: TokenKind,
+        claims: &Claims<C>,
+        now: u64,
+    ) -> Result<(), AuthError> {
+        if now >= claims.exp.saturating_add(self.leeway) {
+            return Err(reject(AuthErrorKind::Expired, kind));
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(self.leeway))
+        {
+            return Err(reject(AuthErrorKind::NotYetValid, kind));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::TokenStamp;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn codec() -> TokenCodec {
+        TokenCodec::new(JwtKeys::hs256(SECRET).unwrap(), None, None, 0, 8192)
+    }
+
+    fn claims(exp: u64) -> Claims<()> {
+        let stamp = TokenStamp {
+            jti: TokenId::from_bytes([1; 16]),
+            iat: 100,
+            exp,
+        };
+        Claims::new("alice".into(), SessionId::from_bytes([2; 16]), stamp, ())
+    }
+
+    #[test]
+    fn round_trips_and_enforces_type() {
+        let codec = codec();
+        let token = codec.encode(TokenKind::Access, &claims(200)).unwrap();
+        let back: Claims<()> = codec.decode(TokenKind::Access, &token, 150).unwrap();
+        assert_eq!(back, claims(200));
+        let err = codec
+            .decode::<()>(TokenKind::Refresh, &token, 150)
+            .unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::WrongTokenType);
+    }
+
+    #[test]
+    fn expiry_uses_the_given_time_and_leeway() {
+        let codec = codec();
+        let token = codec.encode(TokenKind::Access, &claims(200)).unwrap();
+        assert!(codec.decode::<()>(TokenKind::Access, &token, 199).is_ok());
+        let err = codec
+            .decode::<()>(TokenKind::Access, &token, 200)
+            .unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::Expired);
+        let lenient = TokenCodec::new(JwtKeys::hs256(SECRET).unwrap(), None, None, 5, 8192);
+        assert!(lenient.decode::<()>(TokenKind::Access, &token, 204).is_ok());
+        assert!(
+            lenient
+                .decode::<()>(TokenKind::Access, &token, 205)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn issuer_and_audience_are_required_when_configured() {
+        let plain = codec().encode(TokenKind::Access, &claims(200)).unwrap();
+        let strict = TokenCodec::new(
+            JwtKeys::hs256(SECRET).unwrap(),
+            Some("issuer".into()),
+            Some("api".into()),
+            0,
+            8192,
+        );
+        let err = strict
+            .decode::<()>(TokenKind::Access, &plain, 150)
+            .unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::InvalidClaims);
+        let token = strict.encode(TokenKind::Access, &claims(200)).unwrap();
+        assert!(strict.decode::<()>(TokenKind::Access, &token, 150).is_ok());
+    }
+
+    #[test]
+    fn oversized_and_odd_tokens_are_malformed() {
+        let codec = TokenCodec::new(JwtKeys::hs256(SECRET).unwrap(), None, None, 0, 64);
+        for token in ["a".repeat(65), "a.b".into(), "a.b.c.d".into(), "..".into()] {
+            let err = codec
+                .decode::<()>(TokenKind::Access, &token, 0)
+                .unwrap_err();
+            assert_eq!(err.kind(), AuthErrorKind::Malformed, "{token}");
+        }
+    }
+}

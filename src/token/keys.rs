@@ -1,0 +1,205 @@
+//! [`JwtKeys`]: the keys a service signs and verifies with.
+
+use std::fmt;
+
+use aws_lc_rs::hmac;
+use jsonwebtoken::{AlgorithmFamily, DecodingKey, EncodingKey};
+
+use super::Algorithm;
+use crate::config::{ConfigError, ConfigErrorKind};
+
+/// The keys a service signs and verifies with, pinned to one algorithm.
+///
+/// A set built with [`verify_only_pem`](Self::verify_only_pem) holds no private key: it checks
+/// tokens but cannot mint, so issuing fails and refresh requests are refused.
+#[derive(Clone)]
+pub struct JwtKeys {
+    algorithm: Algorithm,
+    encoding: Option<EncodingKey>,
+    decoding: DecodingKey,
+    /// The HMAC secret, keyed once, so verifying never re-derives the key.
+    hmac: Option<hmac::Key>,
+    kid: Option<String>,
+}
+
+impl fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print key material.
+        f.debug_struct("JwtKeys")
+            .field("algorithm", &self.algorithm)
+            .field("can_sign", &self.can_sign())
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// RFC 7518 §3.2: an HMAC key must be at least as long as the hash output.
+fn min_hmac_secret_len(algorithm: Algorithm) -> usize {
+    match algorithm {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => 32,
+    }
+}
+
+fn hmac_algorithm(algorithm: Algorithm) -> hmac::Algorithm {
+    match algorithm {
+        Algorithm::HS384 => hmac::HMAC_SHA384,
+        Algorithm::HS512 => hmac::HMAC_SHA512,
+        _ => hmac::HMAC_SHA256,
+    }
+}
+
+fn key_error(error: jsonwebtoken::errors::Error) -> ConfigError {
+    ConfigError::new(ConfigErrorKind::InvalidKey, error.to_string())
+}
+
+impl JwtKeys {
+    /// HS256 with a shared secret of at least 32 bytes.
+    pub fn hs256(secret: &[u8]) -> Result<Self, ConfigError> {
+        Self::hmac(Algorithm::HS256, secret)
+    }
+
+    /// An HMAC algorithm (HS256, HS384 or HS512) with a shared secret at least as long as the
+    /// hash output (32, 48 or 64 bytes, RFC 7518 §3.2).
+    pub fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
+        if algorithm.family() != AlgorithmFamily::Hmac {
+            return Err(ConfigError::new(
+                ConfigErrorKind::AlgorithmMismatch,
+                format!("{algorithm:?} is not an HMAC algorithm"),
+            ));
+        }
+        let min = min_hmac_secret_len(algorithm);
+        if secret.len() < min {
+            return Err(ConfigError::new(
+                ConfigErrorKind::WeakSecret,
+                format!(
+                    "{algorithm:?} needs a secret of at least {min} bytes, got {}",
+                    secret.len()
+                ),
+            ));
+        }
+        Ok(Self {
+            algorithm,
+            encoding: Some(EncodingKey::from_secret(secret)),
+            decoding: DecodingKey::from_secret(secret),
+            hmac: Some(hmac::Key::new(hmac_algorithm(algorithm), secret)),
+            kid: None,
+        })
+    }
+
+    /// An asymmetric algorithm (EdDSA, ES256/384, RS256/384/512, PS256/384/512) with a PEM
+    /// private key and its PEM public key. The pair is checked by signing and verifying a probe.
+    pub fn from_pem(
+        algorithm: Algorithm,
+        private_pem: &[u8],
+        public_pem: &[u8],
+    ) -> Result<Self, ConfigError> {
+        let encoding = match algorithm.family() {
+            AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(private_pem),
+            AlgorithmFamily::Ec => EncodingKey::from_ec_pem(private_pem),
+            AlgorithmFamily::Ed => EncodingKey::from_ed_pem(private_pem),
+            _ => return Err(Self::not_asymmetric(algorithm)),
+        }
+        .map_err(key_error)?;
+        let mut keys = Self::verify_only_pem(algorithm, public_pem)?;
+        keys.encoding = Some(encoding);
+        keys.check_pair()?;
+        Ok(keys)
+    }
+
+    /// Public key only: verifies tokens of `algorithm`, mints none.
+    pub fn verify_only_pem(algorithm: Algorithm, public_pem: &[u8]) -> Result<Self, ConfigError> {
+        let decoding = match algorithm.family() {
+            AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(public_pem),
+            AlgorithmFamily::Ec => DecodingKey::from_ec_pem(public_pem),
+            AlgorithmFamily::Ed => DecodingKey::from_ed_pem(public_pem),
+            _ => return Err(Self::not_asymmetric(algorithm)),
+        }
+        .map_err(key_error)?;
+        Ok(Self {
+            algorithm,
+            encoding: None,
+            decoding,
+            hmac: None,
+            kid: None,
+        })
+    }
+
+    /// Sets the key id (`kid` header) put on every token minted with these keys.
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// The one algorithm these keys sign and accept.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The key id, if set.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// Whether these keys hold a private key (or HMAC secret) and can mint tokens.
+    pub fn can_sign(&self) -> bool {
+        self.encoding.is_some()
+    }
+
+    pub(crate) fn encoding(&self) -> Option<&EncodingKey> {
+        self.encoding.as_ref()
+    }
+
+    pub(crate) fn decoding(&self) -> &DecodingKey {
+        &self.decoding
+    }
+
+    pub(crate) fn hmac_key(&self) -> Option<&hmac::Key> {
+        self.hmac.as_ref()
+    }
+
+    fn not_asymmetric(algorithm: Algorithm) -> ConfigError {
+        ConfigError::new(
+            ConfigErrorKind::AlgorithmMismatch,
+            format!("{algorithm:?} is not an asymmetric algorithm; use JwtKeys::hmac"),
+        )
+    }
+
+    fn check_pair(&self) -> Result<(), ConfigError> {
+        const PROBE: &[u8] = b"tower-jwt-auth key pair probe";
+        let mismatch = |detail: String| ConfigError::new(ConfigErrorKind::InvalidKey, detail);
+        let encoding = self
+            .encoding
+            .as_ref()
+            .ok_or_else(|| mismatch("no private key".into()))?;
+        let signature =
+            jsonwebtoken::crypto::sign(PROBE, encoding, self.algorithm).map_err(|e| {
+                mismatch(format!(
+                    "the private key cannot sign {:?}: {e}",
+                    self.algorithm
+                ))
+            })?;
+        match jsonwebtoken::crypto::verify(&signature, PROBE, &self.decoding, self.algorithm) {
+            Ok(true) => Ok(()),
+            _ => Err(mismatch(format!(
+                "the public key does not verify the private key's {:?} signatures",
+                self.algorithm
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_secret_length_follows_the_hash() {
+        assert!(JwtKeys::hmac(Algorithm::HS384, &[7; 47]).is_err());
+        assert!(JwtKeys::hmac(Algorithm::HS384, &[7; 48]).is_ok());
+        assert!(JwtKeys::hmac(Algorithm::HS512, &[7; 63]).is_err());
+        let err = JwtKeys::hmac(Algorithm::RS256, &[7; 64]).unwrap_err();
+        assert_eq!(err.kind(), ConfigErrorKind::AlgorithmMismatch);
+    }
+}
