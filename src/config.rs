@@ -29,6 +29,9 @@ use crate::sessions::JwtSessions;
 use crate::store::{MemoryStore, PairStore};
 use crate::token::{CustomClaims, JwtKeys, TokenCodec};
 
+/// Sessions end before stores' 32-bit clocks do (2106), however long they are configured to be.
+const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(50 * 365 * 24 * 60 * 60);
+
 /// What is wrong with a configuration. New kinds may be added.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -380,6 +383,9 @@ impl<S, C> JwtSessionsBuilder<S, C> {
         if self.refresh_ttl <= self.access_ttl || !whole(self.refresh_ttl) {
             return lifetime("refresh_ttl must be whole seconds, longer than access_ttl");
         }
+        if self.refresh_ttl > MAX_SESSION_LIFETIME {
+            return lifetime("refresh_ttl must be at most 50 years");
+        }
         if self.refresh_grace >= self.access_ttl || !whole(self.refresh_grace) {
             return lifetime("refresh_grace must be whole seconds, shorter than access_ttl");
         }
@@ -480,6 +486,10 @@ mod tests {
         );
         assert_eq!(
             kind(b().refresh_ttl(Duration::from_secs(60))),
+            ConfigErrorKind::InvalidLifetime
+        );
+        assert_eq!(
+            kind(b().refresh_ttl(Duration::from_secs(60 * 365 * 86_400))),
             ConfigErrorKind::InvalidLifetime
         );
         assert_eq!(

@@ -3,7 +3,7 @@
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName};
 
-use crate::error::AuthError;
+use crate::error::{AuthError, Text, invalid_request};
 
 /// What a request presents.
 #[derive(Debug, PartialEq, Eq)]
@@ -20,20 +20,29 @@ pub(crate) enum Credentials<'a> {
     Refresh(&'a str),
 }
 
+/// The characters of RFC 6750 §2.1 `b64token`, besides its trailing `=` padding.
+const B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
+
 /// RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+    !body.is_empty() && body.bytes().all(|b| B64TOKEN[usize::from(b)])
 }
 
 fn single<'a>(
     headers: &'a HeaderMap,
     name: &HeaderName,
-    twice: &'static str,
-    unreadable: &'static str,
+    twice: Text,
+    unreadable: Text,
 ) -> Result<Option<&'a str>, AuthError> {
     let mut values = headers.get_all(name).iter();
     let Some(value) = values.next() else {
@@ -52,8 +61,8 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     let Some(value) = single(
         headers,
         &AUTHORIZATION,
-        "more than one Authorization header",
-        "the Authorization header is not visible ASCII",
+        invalid_request!("more than one Authorization header"),
+        invalid_request!("the Authorization header is not visible ASCII"),
     )?
     else {
         return Ok(None);
@@ -65,7 +74,9 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     }
     let token = rest.trim_start_matches(' ');
     if !is_b64token(token) {
-        return Err(AuthError::invalid_request("malformed Bearer credentials"));
+        return Err(AuthError::invalid_request(invalid_request!(
+            "malformed Bearer credentials"
+        )));
     }
     Ok(Some(token))
 }
@@ -74,13 +85,13 @@ fn refresh<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a s
     let token = single(
         headers,
         name,
-        "more than one refresh token header",
-        "the refresh token header is not visible ASCII",
+        invalid_request!("more than one refresh token header"),
+        invalid_request!("the refresh token header is not visible ASCII"),
     )?;
     match token {
-        Some(token) if !is_b64token(token) => {
-            Err(AuthError::invalid_request("malformed refresh token header"))
-        }
+        Some(token) if !is_b64token(token) => Err(AuthError::invalid_request(invalid_request!(
+            "malformed refresh token header"
+        ))),
         token => Ok(token),
     }
 }

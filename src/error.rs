@@ -21,6 +21,41 @@ use http::StatusCode;
 
 use crate::token::TokenKind;
 
+/// A description and, when the response carries one, its whole `WWW-Authenticate` value: both
+/// static, so refusing a request formats nothing.
+pub(crate) type Text = (&'static str, Option<&'static str>);
+
+macro_rules! challenge {
+    ($code:literal, $description:literal) => {
+        (
+            $description,
+            Some(concat!(
+                "Bearer error=\"",
+                $code,
+                "\", error_description=\"",
+                $description,
+                "\""
+            )),
+        )
+    };
+}
+
+/// An `invalid_request` description with its challenge.
+macro_rules! invalid_request {
+    ($description:literal) => {
+        $crate::error::challenge!("invalid_request", $description)
+    };
+}
+
+/// An `invalid_token` description with its challenge.
+macro_rules! invalid_token {
+    ($description:literal) => {
+        $crate::error::challenge!("invalid_token", $description)
+    };
+}
+
+pub(crate) use {challenge, invalid_request};
+
 /// What went wrong, without the details. New kinds may be added.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,7 +99,7 @@ pub enum AuthErrorKind {
 pub struct AuthError {
     kind: AuthErrorKind,
     token: Option<TokenKind>,
-    detail: Option<&'static str>,
+    detail: Option<Text>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
@@ -86,7 +121,7 @@ impl AuthError {
         }
     }
 
-    pub(crate) fn invalid_request(detail: &'static str) -> Self {
+    pub(crate) fn invalid_request(detail: Text) -> Self {
         Self {
             detail: Some(detail),
             ..Self::new(AuthErrorKind::InvalidRequest)
@@ -133,31 +168,41 @@ impl AuthError {
     /// A short human-readable description, safe to send to clients (no quotes or backslashes, so
     /// it fits an `error_description` parameter as is).
     pub fn description(&self) -> &'static str {
+        self.text().0
+    }
+
+    /// The full RFC 6750 challenge for this error (`Bearer` or `Bearer error=…,
+    /// error_description=…`), or `None` for failures on the server's side.
+    pub fn challenge(&self) -> Option<&'static str> {
+        self.text().1
+    }
+
+    fn text(&self) -> Text {
         if let Some(detail) = self.detail {
             return detail;
         }
         let refresh = self.token == Some(TokenKind::Refresh);
         match self.kind {
-            AuthErrorKind::MissingCredentials => "no credentials",
-            AuthErrorKind::InvalidRequest => "malformed request",
-            AuthErrorKind::Malformed if refresh => "the refresh token is malformed",
-            AuthErrorKind::Malformed => "the access token is malformed",
-            AuthErrorKind::InvalidSignature => "the token signature is invalid",
-            AuthErrorKind::WrongTokenType if refresh => "expected a refresh token",
-            AuthErrorKind::WrongTokenType => "expected an access token",
-            AuthErrorKind::Expired if refresh => "the refresh token expired",
-            AuthErrorKind::Expired => "the access token expired",
-            AuthErrorKind::NotYetValid => "the token is not valid yet",
-            AuthErrorKind::InvalidClaims => "the token claims are invalid",
-            AuthErrorKind::UnknownSession => "unknown session",
-            AuthErrorKind::Revoked => "the session was revoked",
-            AuthErrorKind::Superseded => "the access token was superseded",
+            AuthErrorKind::MissingCredentials => ("no credentials", Some("Bearer")),
+            AuthErrorKind::InvalidRequest => invalid_request!("malformed request"),
+            AuthErrorKind::Malformed if refresh => invalid_token!("the refresh token is malformed"),
+            AuthErrorKind::Malformed => invalid_token!("the access token is malformed"),
+            AuthErrorKind::InvalidSignature => invalid_token!("the token signature is invalid"),
+            AuthErrorKind::WrongTokenType if refresh => invalid_token!("expected a refresh token"),
+            AuthErrorKind::WrongTokenType => invalid_token!("expected an access token"),
+            AuthErrorKind::Expired if refresh => invalid_token!("the refresh token expired"),
+            AuthErrorKind::Expired => invalid_token!("the access token expired"),
+            AuthErrorKind::NotYetValid => invalid_token!("the token is not valid yet"),
+            AuthErrorKind::InvalidClaims => invalid_token!("the token claims are invalid"),
+            AuthErrorKind::UnknownSession => invalid_token!("unknown session"),
+            AuthErrorKind::Revoked => invalid_token!("the session was revoked"),
+            AuthErrorKind::Superseded => invalid_token!("the access token was superseded"),
             AuthErrorKind::TheftDetected => {
-                "refresh while the access token was valid; session revoked"
+                invalid_token!("refresh while the access token was valid; session revoked")
             }
-            AuthErrorKind::RefreshReuse => "refresh token reused; session revoked",
-            AuthErrorKind::StoreUnavailable => "session store unavailable",
-            AuthErrorKind::Internal => "internal error",
+            AuthErrorKind::RefreshReuse => invalid_token!("refresh token reused; session revoked"),
+            AuthErrorKind::StoreUnavailable => ("session store unavailable", None),
+            AuthErrorKind::Internal => ("internal error", None),
         }
     }
 }
@@ -229,8 +274,19 @@ mod tests {
         ];
         for kind in kinds {
             for token in [TokenKind::Access, TokenKind::Refresh] {
-                let text = AuthError::token(kind, token).description();
+                let error = AuthError::token(kind, token);
+                let text = error.description();
                 assert!(!text.contains(['"', '\\']), "{text}");
+                if let Some(challenge) = error.challenge() {
+                    assert!(
+                        http::HeaderValue::from_str(challenge).is_ok(),
+                        "{challenge}"
+                    );
+                    assert_eq!(
+                        challenge == "Bearer",
+                        kind == AuthErrorKind::MissingCredentials
+                    );
+                }
             }
         }
     }

@@ -8,8 +8,8 @@ use http::{HeaderName, HeaderValue, Request, Response};
 use pin_project::pin_project;
 use tower_service::Service;
 
-use crate::error::{AuthError, AuthErrorKind};
-use crate::response::ErrorResponder;
+use crate::error::AuthError;
+use crate::response::{ErrorResponder, refuse};
 use crate::token::{Claims, CustomClaims};
 
 /// The store's part of authenticating a request.
@@ -123,10 +123,7 @@ where
                     responder,
                 } => match ready!(auth.as_mut().poll(cx)) {
                     Err(error) => {
-                        if error.kind() == AuthErrorKind::StoreUnavailable {
-                            tracing::error!(%error, "pair store failed; answering 503");
-                        }
-                        let response = Some(responder.respond(&error));
+                        let response = Some(refuse(responder, &error));
                         state.set(State::Refused { response });
                     }
                     Ok(Grant { claims, headers }) => {

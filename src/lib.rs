@@ -72,7 +72,7 @@ pub use error::{AuthError, AuthErrorKind};
 pub use future::ResponseFuture;
 pub use id::{ParseIdError, RandomError, SessionId, TokenId};
 pub use layer::JwtAuthLayer;
-pub use response::{ErrorResponder, Rfc6750, bearer_challenge};
+pub use response::{ErrorResponder, Rfc6750};
 pub use service::JwtAuth;
 pub use sessions::{JwtSessions, Refreshed, TokenPair};
 pub use store::MemoryStore;

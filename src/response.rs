@@ -22,7 +22,7 @@
 //! assert_eq!(json.respond(&error).status(), StatusCode::UNAUTHORIZED);
 //! ```
 
-use http::header::{CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response};
 
 use crate::error::{AuthError, AuthErrorKind};
@@ -43,6 +43,17 @@ where
     }
 }
 
+/// Answers a refused request through `responder`, logging the failures that are ours.
+pub(crate) fn refuse<B, R: ErrorResponder<B>>(responder: &R, error: &AuthError) -> Response<B> {
+    if matches!(
+        error.kind(),
+        AuthErrorKind::StoreUnavailable | AuthErrorKind::Internal
+    ) {
+        tracing::error!(%error, "request refused by a server-side failure");
+    }
+    responder.respond(error)
+}
+
 /// The default responder: RFC 6750 challenges with an empty body.
 ///
 /// ```
@@ -59,34 +70,17 @@ where
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rfc6750;
 
-/// The `WWW-Authenticate` value for `error`, or `None` when the status carries no challenge.
-pub fn bearer_challenge(error: &AuthError) -> Option<HeaderValue> {
-    match error.kind() {
-        AuthErrorKind::MissingCredentials => Some(HeaderValue::from_static("Bearer")),
-        AuthErrorKind::StoreUnavailable | AuthErrorKind::Internal => None,
-        _ => {
-            let code = error.oauth_error_code()?;
-            let value = format!(
-                "Bearer error=\"{code}\", error_description=\"{}\"",
-                error.description()
-            );
-            HeaderValue::try_from(value).ok()
-        }
-    }
-}
-
 impl<B: Default> ErrorResponder<B> for Rfc6750 {
     fn respond(&self, error: &AuthError) -> Response<B> {
         let mut response = Response::new(B::default());
         *response.status_mut() = error.status();
         let headers = response.headers_mut();
-        if let Some(challenge) = bearer_challenge(error) {
-            headers.insert(WWW_AUTHENTICATE, challenge);
+        if let Some(challenge) = error.challenge() {
+            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
         if error.kind() == AuthErrorKind::StoreUnavailable {
             headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
 }
@@ -109,8 +103,9 @@ mod tests {
 
     #[test]
     fn malformed_requests_get_400_invalid_request() {
-        let response: Response<()> =
-            Rfc6750.respond(&AuthError::invalid_request("two Authorization headers"));
+        let response: Response<()> = Rfc6750.respond(&AuthError::invalid_request(
+            crate::error::invalid_request!("two Authorization headers"),
+        ));
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert_eq!(
             response.headers()[WWW_AUTHENTICATE],

@@ -10,8 +10,8 @@ use tower_service::Service;
 use crate::credentials::{Credentials, extract};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::future::{AuthFuture, Grant, ResponseFuture};
-use crate::response::{ErrorResponder, Rfc6750};
-use crate::sessions::JwtSessions;
+use crate::response::{ErrorResponder, Rfc6750, refuse};
+use crate::sessions::{JwtSessions, PairCheck};
 use crate::store::{MemoryStore, PairStore};
 use crate::token::{Claims, CustomClaims, TokenKind};
 
@@ -85,12 +85,17 @@ enum Verdict<C> {
 }
 
 impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
-    fn verdict(&self, request_headers: &http::HeaderMap, allow_anonymous: bool) -> Verdict<C> {
+    fn verdict(
+        &self,
+        request_headers: &http::HeaderMap,
+        allow_anonymous: bool,
+        now: u64,
+    ) -> Verdict<C> {
         let credentials = match extract(request_headers, self.config().refresh_header()) {
             Ok(credentials) => credentials,
             Err(error) => return Verdict::Refuse(error),
         };
-        let refresh = |token| match self.decode(TokenKind::Refresh, token) {
+        let refresh = |token| match self.decode(TokenKind::Refresh, token, now) {
             Ok(claims) => Verdict::Refresh(claims),
             Err(error) => Verdict::Refuse(error),
         };
@@ -99,7 +104,7 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
             Credentials::None => Verdict::Refuse(AuthError::new(AuthErrorKind::MissingCredentials)),
             Credentials::Refresh(token) => refresh(token),
             Credentials::Access { access, refresh: r } => {
-                match (self.decode(TokenKind::Access, access), r) {
+                match (self.decode(TokenKind::Access, access, now), r) {
                     (Ok(claims), _) => Verdict::Access(claims),
                     (Err(e), Some(token)) if e.kind() == AuthErrorKind::Expired => refresh(token),
                     (Err(error), _) => Verdict::Refuse(error),
@@ -155,27 +160,42 @@ where
         // The clone may not be ready; keep the service that poll_ready readied.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        match self
+        // One clock reading serves the token's time window and the pair check.
+        let now = self.sessions.now();
+        let claims = match self
             .sessions
-            .verdict(request.headers(), self.allow_anonymous)
+            .verdict(request.headers(), self.allow_anonymous, now)
         {
-            Verdict::Refuse(error) => ResponseFuture::refused(self.responder.respond(&error)),
-            Verdict::Anonymous => ResponseFuture::serving(inner.call(request), None),
-            Verdict::Access(claims) if !self.sessions.config().pair_check() => {
+            Verdict::Refuse(error) => {
+                return ResponseFuture::refused(refuse(&self.responder, &error));
+            }
+            Verdict::Anonymous => return ResponseFuture::serving(inner.call(request), None),
+            Verdict::Refresh(claims) => {
+                let refresh = self.sessions.refresh_future(claims);
+                return ResponseFuture::authorizing(
+                    refresh,
+                    inner,
+                    request,
+                    self.responder.clone(),
+                );
+            }
+            Verdict::Access(claims) => claims,
+        };
+        match self.sessions.check_pair_now(claims, now) {
+            PairCheck::Decided(Ok(claims)) => {
                 request.extensions_mut().insert(claims);
                 ResponseFuture::serving(inner.call(request), None)
             }
-            Verdict::Access(claims) => {
+            PairCheck::Decided(Err(error)) => {
+                ResponseFuture::refused(refuse(&self.responder, &error))
+            }
+            PairCheck::Pending(claims) => {
                 let sessions = self.sessions.clone();
                 let check: AuthFuture<C> =
                     Box::pin(
-                        async move { Ok(Grant::new(sessions.check_pair(claims).await?, None)) },
+                        async move { Ok(Grant::new(sessions.check_pair(claims, now).await?, None)) },
                     );
                 ResponseFuture::authorizing(check, inner, request, self.responder.clone())
-            }
-            Verdict::Refresh(claims) => {
-                let refresh = self.sessions.refresh_future(claims);
-                ResponseFuture::authorizing(refresh, inner, request, self.responder.clone())
             }
         }
     }

@@ -81,6 +81,27 @@ fn random_id<T>(make: fn() -> Result<T, RandomError>) -> Result<T, AuthError> {
     make().map_err(|e| AuthError::new(AuthErrorKind::Internal).with_source(e))
 }
 
+/// The outcome of [`JwtSessions::check_pair_now`].
+pub(crate) enum PairCheck<C> {
+    /// The verdict, reached without waiting.
+    Decided(Result<Claims<C>, AuthError>),
+    /// The store must be awaited.
+    Pending(Claims<C>),
+}
+
+fn pair_verdict<C>(
+    claims: Claims<C>,
+    check: Result<AccessCheck, StoreError>,
+) -> Result<Claims<C>, AuthError> {
+    let refused = |kind| Err(AuthError::token(kind, TokenKind::Access));
+    match check? {
+        AccessCheck::Current => Ok(claims),
+        AccessCheck::Superseded => refused(AuthErrorKind::Superseded),
+        AccessCheck::Revoked => refused(AuthErrorKind::Revoked),
+        AccessCheck::Unknown => refused(AuthErrorKind::UnknownSession),
+    }
+}
+
 fn secs(d: Duration) -> u64 {
     d.as_secs()
 }
@@ -168,15 +189,16 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
     /// S3/T1: verifies an access token and, with the pair check on, that it is its session's
     /// current one.
     pub async fn authenticate(&self, access_token: &str) -> Result<Claims<C>, AuthError> {
-        let claims = self.decode(TokenKind::Access, access_token)?;
-        self.check_pair(claims).await
+        let now = self.now();
+        let claims = self.decode(TokenKind::Access, access_token, now)?;
+        self.check_pair(claims, now).await
     }
 
     /// S6/S7: verifies a refresh token and, if the store grants it, returns a new access token
     /// (and with rotation a new refresh token). A refresh while the session's access token is
     /// still valid is treated as theft (T3) and revokes the session.
     pub async fn refresh(&self, refresh_token: &str) -> Result<Refreshed<C>, AuthError> {
-        let claims = self.decode(TokenKind::Refresh, refresh_token)?;
+        let claims = self.decode(TokenKind::Refresh, refresh_token, self.now())?;
         self.refresh_verified(claims).await
     }
 
@@ -191,25 +213,39 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
         self.inner.store.revoke_subject(subject, self.now()).await
     }
 
-    pub(crate) fn decode(&self, kind: TokenKind, token: &str) -> Result<Claims<C>, AuthError> {
-        self.inner.codec.decode(kind, token, self.now())
+    pub(crate) fn decode(
+        &self,
+        kind: TokenKind,
+        token: &str,
+        now: u64,
+    ) -> Result<Claims<C>, AuthError> {
+        self.inner.codec.decode(kind, token, now)
     }
 
-    pub(crate) async fn check_pair(&self, claims: Claims<C>) -> Result<Claims<C>, AuthError> {
-        if !self.inner.config.pair_check() {
-            return Ok(claims);
+    pub(crate) async fn check_pair(
+        &self,
+        claims: Claims<C>,
+        now: u64,
+    ) -> Result<Claims<C>, AuthError> {
+        match self.check_pair_now(claims, now) {
+            PairCheck::Decided(verdict) => verdict,
+            PairCheck::Pending(claims) => {
+                let (sid, jti) = (claims.session_id(), claims.token_id());
+                let check = self.inner.store.check_access(sid, jti, now).await;
+                pair_verdict(claims, check)
+            }
         }
-        let check = self
-            .inner
-            .store
-            .check_access(claims.session_id(), claims.token_id(), self.now())
-            .await?;
-        let refused = |kind| Err(AuthError::token(kind, TokenKind::Access));
-        match check {
-            AccessCheck::Current => Ok(claims),
-            AccessCheck::Superseded => refused(AuthErrorKind::Superseded),
-            AccessCheck::Revoked => refused(AuthErrorKind::Revoked),
-            AccessCheck::Unknown => refused(AuthErrorKind::UnknownSession),
+    }
+
+    /// The pair check, decided at once when it is off or the store can answer without waiting.
+    pub(crate) fn check_pair_now(&self, claims: Claims<C>, now: u64) -> PairCheck<C> {
+        if !self.inner.config.pair_check() {
+            return PairCheck::Decided(Ok(claims));
+        }
+        let (sid, jti) = (claims.session_id(), claims.token_id());
+        match self.inner.store.check_access_now(sid, jti, now) {
+            Some(check) => PairCheck::Decided(pair_verdict(claims, check)),
+            None => PairCheck::Pending(claims),
         }
     }
 

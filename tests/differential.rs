@@ -57,6 +57,7 @@ fn value(good: Value) -> impl Strategy<Value = Option<Value>> {
         1 => Just(Some(json!(-5))),
         1 => Just(Some(json!(["api", "other"]))),
         1 => Just(Some(json!({}))),
+        1 => Just(Some(json!("x".repeat(1500)))),
     ]
 }
 

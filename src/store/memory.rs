@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, SessionRecord, StoreError,
@@ -45,11 +45,26 @@ impl BuildHasher for IdHash {
     }
 }
 
-type SessionShard = RwLock<HashMap<SessionId, SessionRecord, IdHash>>;
-type SubjectShard = Mutex<HashMap<Arc<str>, Vec<SessionId>>>;
+/// A subject, as the store remembers it: 128 bits of keyed hash instead of the string, so a
+/// session costs the same whatever its subject's length, and two subjects share a key with
+/// probability 2⁻¹²⁸.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SubjectKey([u64; 2]);
 
-/// Sessions in process memory: sharded locks, no global lock on any path, and expired sessions
-/// swept out as new ones arrive, so memory stays bounded by the number of live sessions.
+#[derive(Debug)]
+struct Entry {
+    record: SessionRecord,
+    subject: SubjectKey,
+}
+
+type Shard = RwLock<HashMap<SessionId, Entry, IdHash>>;
+
+/// Sessions in process memory: 64 lock shards and no global lock on any path; ended sessions
+/// are swept out as new ones arrive, so memory stays bounded by the live sessions (about 240
+/// bytes each at worst; see BENCHMARKS.md).
+///
+/// Revoking a subject's sessions scans the shards one at a time (milliseconds at a million
+/// sessions) instead of keeping a per-subject index that would double the memory per session.
 ///
 /// Clones share the same sessions. Nothing survives a restart; for a fleet of servers use a
 /// shared store.
@@ -73,22 +88,17 @@ pub struct MemoryStore {
 
 #[derive(Debug)]
 struct Inner {
-    sessions: Box<[SessionShard]>,
-    subjects: Box<[SubjectShard]>,
-    subject_hash: RandomState,
+    shards: Box<[Shard]>,
+    subject_hash: [RandomState; 2],
     created: AtomicU64,
 }
 
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(PoisonError::into_inner)
+fn read(shard: &Shard) -> RwLockReadGuard<'_, HashMap<SessionId, Entry, IdHash>> {
+    shard.read().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+fn write(shard: &Shard) -> RwLockWriteGuard<'_, HashMap<SessionId, Entry, IdHash>> {
+    shard.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Default for MemoryStore {
@@ -102,9 +112,8 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self {
             inner: Arc::new(Inner {
-                sessions: (0..SHARDS).map(|_| RwLock::default()).collect(),
-                subjects: (0..SHARDS).map(|_| Mutex::default()).collect(),
-                subject_hash: RandomState::new(),
+                shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+                subject_hash: [RandomState::new(), RandomState::new()],
                 created: AtomicU64::new(0),
             }),
         }
@@ -112,7 +121,7 @@ impl MemoryStore {
 
     /// Number of sessions held, live or revoked (revoked ones stay until their end).
     pub fn len(&self) -> usize {
-        self.inner.sessions.iter().map(|s| read(s).len()).sum()
+        self.inner.shards.iter().map(|s| read(s).len()).sum()
     }
 
     /// Whether the store holds no session.
@@ -126,60 +135,43 @@ impl MemoryStore {
         (0..SHARDS).map(|shard| self.sweep(shard, now)).sum()
     }
 
-    fn session_shard(&self, sid: &SessionId) -> &SessionShard {
-        &self.inner.sessions[usize::from(sid.as_bytes()[0]) & (SHARDS - 1)]
+    fn shard(&self, sid: &SessionId) -> &Shard {
+        &self.inner.shards[usize::from(sid.as_bytes()[0]) & (SHARDS - 1)]
     }
 
-    fn subject_shard(&self, subject: &str) -> &SubjectShard {
-        let hash = self.inner.subject_hash.hash_one(subject);
-        // Truncation is intended: only the low bits pick the shard.
-        #[allow(clippy::cast_possible_truncation)]
-        &self.inner.subjects[hash as usize & (SHARDS - 1)]
+    fn subject_key(&self, subject: &str) -> SubjectKey {
+        let [a, b] = &self.inner.subject_hash;
+        SubjectKey([a.hash_one(subject), b.hash_one(subject)])
+    }
+
+    fn access_verdict(&self, sid: SessionId, jti: TokenId, now: u64) -> AccessCheck {
+        read(self.shard(&sid))
+            .get(&sid)
+            .map_or(AccessCheck::Unknown, |e| e.record.check_access(jti, now))
     }
 
     fn sweep(&self, shard: usize, now: u64) -> usize {
-        // Collect under the session lock, then unindex: never hold both, in this order.
-        let mut ended = Vec::new();
-        write(&self.inner.sessions[shard]).retain(|sid, record| {
-            let keep = !record.is_expired(now);
-            if !keep {
-                ended.push((record.subject().clone(), *sid));
-            }
-            keep
-        });
-        for (subject, sid) in &ended {
-            let mut index = lock(self.subject_shard(subject));
-            if let Some(sids) = index.get_mut(subject) {
-                sids.retain(|s| s != sid);
-                if sids.is_empty() {
-                    index.remove(subject);
-                }
-            }
-        }
-        ended.len()
+        let mut sessions = write(&self.inner.shards[shard]);
+        let before = sessions.len();
+        sessions.retain(|_, e| !e.record.is_expired(now));
+        before - sessions.len()
     }
 }
 
 impl PairStore for MemoryStore {
     async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
         let sid = session.session_id();
-        let now = session.access().iat;
-        {
-            // Subject lock first, then the session's: a concurrent revoke_subject either sees
-            // this session or runs entirely before it exists.
-            let mut index = lock(self.subject_shard(session.subject()));
-            write(self.session_shard(&sid)).insert(sid, SessionRecord::new(&session));
-            index
-                .entry(session.subject().clone())
-                .or_default()
-                .push(sid);
-        }
+        let entry = Entry {
+            record: SessionRecord::new(&session),
+            subject: self.subject_key(session.subject()),
+        };
+        write(self.shard(&sid)).insert(sid, entry);
         let created = self.inner.created.fetch_add(1, Ordering::Relaxed);
         if created.is_multiple_of(SWEEP_EVERY) {
             // Truncation is intended: the counter only picks the next shard round-robin.
             #[allow(clippy::cast_possible_truncation)]
             let shard = (created / SWEEP_EVERY) as usize & (SHARDS - 1);
-            self.sweep(shard, now);
+            self.sweep(shard, session.access().iat);
         }
         Ok(())
     }
@@ -190,36 +182,40 @@ impl PairStore for MemoryStore {
         jti: TokenId,
         now: u64,
     ) -> Result<AccessCheck, StoreError> {
-        Ok(read(self.session_shard(&sid))
-            .get(&sid)
-            .map_or(AccessCheck::Unknown, |record| record.check_access(jti, now)))
+        Ok(self.access_verdict(sid, jti, now))
+    }
+
+    fn check_access_now(
+        &self,
+        sid: SessionId,
+        jti: TokenId,
+        now: u64,
+    ) -> Option<Result<AccessCheck, StoreError>> {
+        Some(Ok(self.access_verdict(sid, jti, now)))
     }
 
     async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
-        Ok(write(self.session_shard(&request.sid))
+        Ok(write(self.shard(&request.sid))
             .get_mut(&request.sid)
-            .map_or(RefreshOutcome::Unknown, |record| record.refresh(&request)))
+            .map_or(RefreshOutcome::Unknown, |e| e.record.refresh(&request)))
     }
 
     async fn revoke_session(&self, sid: SessionId, now: u64) -> Result<bool, StoreError> {
-        Ok(write(self.session_shard(&sid))
+        Ok(write(self.shard(&sid))
             .get_mut(&sid)
-            .is_some_and(|record| !record.is_expired(now) && record.revoke()))
+            .is_some_and(|e| !e.record.is_expired(now) && e.record.revoke()))
     }
 
     async fn revoke_subject(&self, subject: &str, now: u64) -> Result<usize, StoreError> {
-        let index = lock(self.subject_shard(subject));
-        let Some(sids) = index.get(subject) else {
-            return Ok(0);
-        };
+        // Every session that existed when this call began sits in some shard and is revoked
+        // when that shard is visited; one created meanwhile counts as created after the call.
+        let key = self.subject_key(subject);
         let mut revoked = 0;
-        for sid in sids {
-            let mut shard = write(self.session_shard(sid));
-            if let Some(record) = shard.get_mut(sid)
-                && !record.is_expired(now)
-                && record.revoke()
-            {
-                revoked += 1;
+        for shard in self.inner.shards.iter() {
+            for entry in write(shard).values_mut() {
+                if entry.subject == key && !entry.record.is_expired(now) && entry.record.revoke() {
+                    revoked += 1;
+                }
             }
         }
         Ok(revoked)
@@ -231,13 +227,21 @@ mod tests {
     use super::*;
     use crate::store::TokenStamp;
 
-    fn session(subject: &str, end: u64) -> NewSession {
-        let stamp = |exp| TokenStamp {
+    fn stamp(iat: u64, exp: u64) -> TokenStamp {
+        TokenStamp {
             jti: TokenId::random().unwrap(),
-            iat: 0,
+            iat,
             exp,
-        };
-        NewSession::new(SessionId::random().unwrap(), subject, stamp(10), stamp(end))
+        }
+    }
+
+    fn session(subject: &str, iat: u64, end: u64) -> NewSession {
+        NewSession::new(
+            SessionId::random().unwrap(),
+            subject,
+            stamp(iat, iat + 10),
+            stamp(iat, end),
+        )
     }
 
     fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -248,17 +252,21 @@ mod tests {
     }
 
     #[test]
-    fn purge_forgets_ended_sessions_and_their_index() {
+    fn a_record_stays_compact() {
+        assert_eq!(std::mem::size_of::<SessionRecord>(), 72);
+        assert_eq!(std::mem::size_of::<(SessionId, Entry)>(), 104);
+    }
+
+    #[test]
+    fn purge_forgets_ended_sessions() {
         block_on(async {
             let store = MemoryStore::new();
-            store.create_session(session("a", 100)).await.unwrap();
-            store.create_session(session("a", 300)).await.unwrap();
+            store.create_session(session("a", 1, 100)).await.unwrap();
+            store.create_session(session("a", 1, 300)).await.unwrap();
             assert_eq!(store.purge_expired(200), 1);
             assert_eq!(store.len(), 1);
             assert_eq!(store.purge_expired(300), 1);
             assert!(store.is_empty());
-            let index_entries: usize = store.inner.subjects.iter().map(|s| lock(s).len()).sum();
-            assert_eq!(index_entries, 0);
         });
     }
 
@@ -266,25 +274,16 @@ mod tests {
     fn creating_sessions_sweeps_ended_ones_without_being_asked() {
         block_on(async {
             let store = MemoryStore::new();
-            let stamp = |iat, exp| TokenStamp {
-                jti: TokenId::random().unwrap(),
-                iat,
-                exp,
-            };
             for _ in 0..1_000 {
-                store.create_session(session("old", 5)).await.unwrap();
+                store.create_session(session("old", 1, 5)).await.unwrap();
             }
-            // Every later session is created at t=10, after the old ones ended.
-            for _ in 0..(SWEEP_EVERY * SHARDS as u64) {
-                let s = NewSession::new(
-                    SessionId::random().unwrap(),
-                    "new",
-                    stamp(10, 20),
-                    stamp(10, 1_000),
-                );
-                store.create_session(s).await.unwrap();
+            // Every later session is created at t=10, after the old ones ended; 64 rounds of
+            // sweeps visit every shard.
+            let later = SWEEP_EVERY * SHARDS as u64;
+            for _ in 0..later {
+                store.create_session(session("new", 10, 1_000)).await.unwrap();
             }
-            assert_eq!(store.len(), (SWEEP_EVERY * SHARDS as u64) as usize);
+            assert_eq!(store.len() as u64, later);
         });
     }
 }

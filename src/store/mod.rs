@@ -168,15 +168,52 @@ pub enum RefreshOutcome {
     Unknown,
 }
 
+/// A [`TokenStamp`] as a [`SessionRecord`] keeps it: seconds as `u32`, which holds every instant
+/// until 2106 and keeps a record at 72 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    jti: TokenId,
+    iat: u32,
+    exp: u32,
+}
+
+/// Clamps a time to the record's range; anything past 2106 reads as the end of that range.
+fn secs32(secs: u64) -> u32 {
+    u32::try_from(secs).unwrap_or(u32::MAX)
+}
+
+impl From<TokenStamp> for Stamp {
+    fn from(stamp: TokenStamp) -> Self {
+        Self {
+            jti: stamp.jti,
+            iat: secs32(stamp.iat),
+            exp: secs32(stamp.exp),
+        }
+    }
+}
+
+impl From<Stamp> for TokenStamp {
+    fn from(stamp: Stamp) -> Self {
+        Self {
+            jti: stamp.jti,
+            iat: stamp.iat.into(),
+            exp: stamp.exp.into(),
+        }
+    }
+}
+
 /// One session's state, and the rules that move it. Stores persist it and run its methods inside
 /// their atomic step; the [`MemoryStore`] does exactly that under a shard lock.
+///
+/// It holds identifiers and times only (72 bytes): no token, and not the subject, which each
+/// store indexes in its own way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
-    subject: Arc<str>,
-    access: TokenStamp,
-    refresh: TokenStamp,
+    access: Stamp,
+    refresh: Stamp,
     previous_refresh: Option<TokenId>,
-    refreshed_at: Option<u64>,
+    /// When the current access token was minted by a refresh; zero if it came from the login.
+    refreshed_at: u32,
     revoked: bool,
 }
 
@@ -184,23 +221,17 @@ impl SessionRecord {
     /// The state of a just-issued session.
     pub fn new(session: &NewSession) -> Self {
         Self {
-            subject: session.subject.clone(),
-            access: session.access,
-            refresh: session.refresh,
+            access: session.access.into(),
+            refresh: session.refresh.into(),
             previous_refresh: None,
-            refreshed_at: None,
+            refreshed_at: 0,
             revoked: false,
         }
     }
 
-    /// Whom the session belongs to.
-    pub fn subject(&self) -> &Arc<str> {
-        &self.subject
-    }
-
     /// The session's absolute end: its refresh token's `exp`. Rotation never moves it.
     pub fn expires_at(&self) -> u64 {
-        self.refresh.exp
+        self.refresh.exp.into()
     }
 
     /// Whether the session is past its end at `now` (and may be forgotten).
@@ -215,12 +246,12 @@ impl SessionRecord {
 
     /// The current access token.
     pub fn access(&self) -> TokenStamp {
-        self.access
+        self.access.into()
     }
 
     /// The current refresh token.
     pub fn refresh_token(&self) -> TokenStamp {
-        self.refresh
+        self.refresh.into()
     }
 
     /// Checks an access token's `jti` against this session at `now`. Changes nothing.
@@ -239,6 +270,14 @@ impl SessionRecord {
     /// Revokes the session; returns whether it was live before.
     pub fn revoke(&mut self) -> bool {
         !std::mem::replace(&mut self.revoked, true)
+    }
+
+    fn granted(&self, rotation: bool, replayed: bool) -> RefreshOutcome {
+        RefreshOutcome::Granted {
+            access: self.access.into(),
+            refresh: rotation.then(|| self.refresh.into()),
+            replayed,
+        }
     }
 
     /// Decides a refresh and applies it. Call inside the store's atomic step.
@@ -267,43 +306,33 @@ impl SessionRecord {
             }
             return RefreshOutcome::Unknown;
         }
-        let in_grace = self
-            .refreshed_at
-            .is_some_and(|at| now < at.saturating_add(request.grace));
-        if in_grace {
-            return RefreshOutcome::Granted {
-                access: self.access,
-                refresh: rotation.then_some(self.refresh),
-                replayed: true,
-            };
+        let refreshed_at = u64::from(self.refreshed_at);
+        if refreshed_at != 0 && now < refreshed_at.saturating_add(request.grace) {
+            return self.granted(rotation, true);
         }
         if is_previous {
             self.revoked = true;
             return RefreshOutcome::ReuseDetected;
         }
-        let access_valid = now < self.access.exp.saturating_add(request.leeway);
+        let access_valid = now < u64::from(self.access.exp).saturating_add(request.leeway);
         if request.theft_detection && access_valid {
             self.revoked = true;
             return RefreshOutcome::TheftDetected;
         }
-        let end = self.expires_at();
-        self.access = TokenStamp {
-            exp: request.new_access.exp.min(end),
-            ..request.new_access
+        let end = self.refresh.exp;
+        self.access = Stamp {
+            exp: secs32(request.new_access.exp).min(end),
+            ..request.new_access.into()
         };
         if let Some(new_refresh) = request.new_refresh {
             self.previous_refresh = Some(self.refresh.jti);
-            self.refresh = TokenStamp {
+            self.refresh = Stamp {
                 exp: end,
-                ..new_refresh
+                ..new_refresh.into()
             };
         }
-        self.refreshed_at = Some(now);
-        RefreshOutcome::Granted {
-            access: self.access,
-            refresh: rotation.then_some(self.refresh),
-            replayed: false,
-        }
+        self.refreshed_at = secs32(now).max(1);
+        self.granted(rotation, false)
     }
 }
 
@@ -387,6 +416,20 @@ pub trait PairStore: Send + Sync + 'static {
         now: u64,
     ) -> impl Future<Output = Result<AccessCheck, StoreError>> + Send;
 
+    /// Answers [`check_access`](Self::check_access) without waiting, if this store can (an
+    /// in-process store can; a networked one cannot). The layer asks this first and, given an
+    /// answer, serves the request without allocating a future for the store. The default says
+    /// it cannot (`None`).
+    fn check_access_now(
+        &self,
+        sid: SessionId,
+        jti: TokenId,
+        now: u64,
+    ) -> Option<Result<AccessCheck, StoreError>> {
+        let _ = (sid, jti, now);
+        None
+    }
+
     /// Decides and applies a refresh in one atomic step (see [`SessionRecord::refresh`]).
     fn refresh(
         &self,
@@ -424,6 +467,15 @@ impl<T: PairStore> PairStore for Arc<T> {
         now: u64,
     ) -> impl Future<Output = Result<AccessCheck, StoreError>> + Send {
         T::check_access(self, sid, jti, now)
+    }
+
+    fn check_access_now(
+        &self,
+        sid: SessionId,
+        jti: TokenId,
+        now: u64,
+    ) -> Option<Result<AccessCheck, StoreError>> {
+        T::check_access_now(self, sid, jti, now)
     }
 
     fn refresh(

@@ -203,3 +203,32 @@ mod tests {
         assert_eq!(err.kind(), ConfigErrorKind::AlgorithmMismatch);
     }
 }
+
+#[cfg(test)]
+mod pem_tests {
+    use super::*;
+
+    fn pem(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn asymmetric_pairs_load_and_mismatches_are_refused() {
+        for (alg, name) in [
+            (Algorithm::EdDSA, "ed25519"),
+            (Algorithm::ES256, "es256"),
+            (Algorithm::RS256, "rs256"),
+            (Algorithm::PS256, "rs256"),
+        ] {
+            let private = pem(&format!("{name}.pem"));
+            let public = pem(&format!("{name}.pub.pem"));
+            let keys = JwtKeys::from_pem(alg, &private, &public).unwrap();
+            assert!(keys.can_sign());
+            assert!(!JwtKeys::verify_only_pem(alg, &public).unwrap().can_sign());
+        }
+        let err = JwtKeys::from_pem(Algorithm::ES256, &pem("es256.pem"), &pem("rs256.pub.pem"));
+        assert_eq!(err.unwrap_err().kind(), ConfigErrorKind::InvalidKey);
+        let err = JwtKeys::from_pem(Algorithm::HS256, &pem("es256.pem"), &pem("es256.pub.pem"));
+        assert_eq!(err.unwrap_err().kind(), ConfigErrorKind::AlgorithmMismatch);
+    }
+}

@@ -1,0 +1,112 @@
+//! Goal 7: the memory store at a million live sessions.
+//!
+//! `cargo bench --bench scale` prints resident memory per session, access throughput at 1 M
+//! sessions against 1 k, and two threads against one. Custom harness: these are whole-process
+//! measurements, not per-call timings.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use tower_jwt_auth::store::{NewSession, PairStore, TokenStamp};
+use tower_jwt_auth::{JwtSessions, MemoryStore, SessionId, TokenId};
+
+const MILLION: usize = 1_000_000;
+const SECRET: &[u8] = b"benchmark-secret-of-32-bytes-min";
+/// Authentications per throughput measurement.
+const CALLS: usize = 2_000_000;
+
+fn now_or_never<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("memory store futures complete at once"),
+    }
+}
+
+/// Resident set size of this process, from /proc/self/statm (pages of 4 KiB).
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("resident pages");
+    pages * 4096
+}
+
+fn memory_per_session() -> f64 {
+    let store = MemoryStore::new();
+    let stamp = |exp| TokenStamp {
+        jti: TokenId::random().expect("rng"),
+        iat: 1_700_000_000,
+        exp,
+    };
+    let before = resident_bytes();
+    for i in 0..MILLION {
+        let session = NewSession::new(
+            SessionId::random().expect("rng"),
+            format!("user-{i}"),
+            stamp(1_700_000_900),
+            stamp(1_701_209_600),
+        );
+        now_or_never(store.create_session(session)).expect("create");
+    }
+    let after = resident_bytes();
+    assert_eq!(store.len(), MILLION);
+    (after - before) as f64 / MILLION as f64
+}
+
+/// Sessions with `live` sessions in the store, and access tokens of up to 65 536 of them.
+fn populated(live: usize) -> (JwtSessions<MemoryStore>, Vec<String>) {
+    let sessions = JwtSessions::<MemoryStore>::builder()
+        .hs256_secret(SECRET)
+        .build()
+        .expect("configuration");
+    let keep_every = (live / 65_536).max(1);
+    let mut tokens = Vec::new();
+    for i in 0..live {
+        let pair = now_or_never(sessions.issue(format!("user-{i}"), ())).expect("issue");
+        if i % keep_every == 0 {
+            tokens.push(pair.access_token().to_owned());
+        }
+    }
+    (sessions, tokens)
+}
+
+/// Authentications per second (pair check on) on `threads` threads, `CALLS` each.
+fn throughput(sessions: &JwtSessions<MemoryStore>, tokens: &[String], threads: usize) -> f64 {
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            scope.spawn(move || {
+                for i in 0..CALLS {
+                    let token = &tokens[(i + t * 7) % tokens.len()];
+                    black_box(now_or_never(sessions.authenticate(token)).expect("valid"));
+                }
+            });
+        }
+    });
+    (CALLS * threads) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing here takes options.
+    let per_session = memory_per_session();
+    println!("memory store, 1 M live sessions: {per_session:.0} resident bytes per session");
+
+    let (small, small_tokens) = populated(1_000);
+    let (large, large_tokens) = populated(MILLION);
+    let at_1k = throughput(&small, &small_tokens, 1);
+    let at_1m = throughput(&large, &large_tokens, 1);
+    println!(
+        "access throughput, 1 thread: {at_1k:.0}/s at 1 k sessions, {at_1m:.0}/s at 1 M sessions: ratio {:.2}",
+        at_1m / at_1k
+    );
+    let two = throughput(&large, &large_tokens, 2);
+    println!(
+        "access throughput at 1 M sessions: {two:.0}/s on 2 threads against {at_1m:.0}/s on 1: ratio {:.2}",
+        two / at_1m
+    );
+}
