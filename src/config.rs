@@ -27,7 +27,7 @@ use http::HeaderName;
 use crate::clock::{Clock, SystemClock};
 use crate::sessions::JwtSessions;
 use crate::store::{MemoryStore, PairStore};
-use crate::token::{CustomClaims, JwtKeys, TokenCodec};
+use crate::token::{CustomClaims, JwtKeys, KeySet, TokenCodec};
 
 /// Sessions end before stores' 32-bit clocks do (2106), however long they are configured to be.
 const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(50 * 365 * 24 * 60 * 60);
@@ -174,7 +174,7 @@ impl Config {
 /// clock to the [`SystemClock`].
 #[must_use]
 pub struct JwtSessionsBuilder<S = MemoryStore, C = ()> {
-    keys: Option<Result<JwtKeys, ConfigError>>,
+    keys: Option<Result<KeySet, ConfigError>>,
     store: S,
     clock: Arc<dyn Clock>,
     refresh_header: String,
@@ -234,13 +234,20 @@ impl<C> Default for JwtSessionsBuilder<MemoryStore, C> {
 impl<S, C> JwtSessionsBuilder<S, C> {
     /// The keys to sign and verify with.
     pub fn keys(mut self, keys: JwtKeys) -> Self {
+        self.keys = Some(Ok(KeySet::signing(keys)));
+        self
+    }
+
+    /// A whole key set: an active signing key and verify-only keys, selected by `kid`. A set
+    /// without a signing key makes a verify-only service (see [`KeySet::verify_only`]).
+    pub fn key_set(mut self, keys: KeySet) -> Self {
         self.keys = Some(Ok(keys));
         self
     }
 
     /// HS256 with this shared secret; a secret under 32 bytes fails [`build`](Self::build).
     pub fn hs256_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
-        self.keys = Some(JwtKeys::hs256(secret.as_ref()));
+        self.keys = Some(JwtKeys::hs256(secret.as_ref()).map(KeySet::signing));
         self
     }
 
@@ -371,9 +378,15 @@ impl<S, C> JwtSessionsBuilder<S, C> {
         let keys = self.keys.unwrap_or_else(|| {
             Err(ConfigError::new(
                 ConfigErrorKind::MissingKeys,
-                "no keys: call .keys(..) or .hs256_secret(..)",
+                "no keys: call .keys(..), .key_set(..) or .hs256_secret(..)",
             ))
         })?;
+        if keys.is_empty() {
+            return Err(ConfigError::new(
+                ConfigErrorKind::MissingKeys,
+                "the key set is empty",
+            ));
+        }
         let lifetime =
             |detail: &str| Err(ConfigError::new(ConfigErrorKind::InvalidLifetime, detail));
         let whole = |d: Duration| d.subsec_nanos() == 0;

@@ -70,6 +70,8 @@ pub enum AuthErrorKind {
     InvalidSignature,
     /// An access token used as a refresh token, or the reverse (`typ` header mismatch).
     WrongTokenType,
+    /// The token names no key of this service's key set (missing or unknown `kid`).
+    UnknownKey,
     /// The token's `exp` has passed.
     Expired,
     /// The token's `nbf` is still in the future.
@@ -188,6 +190,7 @@ impl AuthError {
             AuthErrorKind::Malformed if refresh => invalid_token!("the refresh token is malformed"),
             AuthErrorKind::Malformed => invalid_token!("the access token is malformed"),
             AuthErrorKind::InvalidSignature => invalid_token!("the token signature is invalid"),
+            AuthErrorKind::UnknownKey => invalid_token!("the token names an unknown key"),
             AuthErrorKind::WrongTokenType if refresh => invalid_token!("expected a refresh token"),
             AuthErrorKind::WrongTokenType => invalid_token!("expected an access token"),
             AuthErrorKind::Expired if refresh => invalid_token!("the refresh token expired"),
@@ -261,6 +264,7 @@ mod tests {
             AuthErrorKind::Malformed,
             AuthErrorKind::InvalidSignature,
             AuthErrorKind::WrongTokenType,
+            AuthErrorKind::UnknownKey,
             AuthErrorKind::Expired,
             AuthErrorKind::NotYetValid,
             AuthErrorKind::InvalidClaims,

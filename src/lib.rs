@@ -76,4 +76,6 @@ pub use response::{ErrorResponder, Rfc6750};
 pub use service::JwtAuth;
 pub use sessions::{JwtSessions, Refreshed, TokenPair};
 pub use store::MemoryStore;
-pub use token::{Algorithm, Claims, CustomClaims, JwtKeys, TokenKind};
+pub use token::{Algorithm, Claims, CustomClaims, JwtKeys, KeySet, TokenKind};
+/// JWK and JWK Set types (RFC 7517), as published by [`JwtSessions::jwks`].
+pub use jsonwebtoken::jwk;

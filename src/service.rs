@@ -95,6 +95,15 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
             Ok(credentials) => credentials,
             Err(error) => return Verdict::Refuse(error),
         };
+        // A verify-only service does not take refresh tokens as credentials.
+        let credentials = match credentials {
+            Credentials::Refresh(_) if !self.can_mint() => Credentials::None,
+            Credentials::Access { access, .. } if !self.can_mint() => Credentials::Access {
+                access,
+                refresh: None,
+            },
+            credentials => credentials,
+        };
         let refresh = |token| match self.decode(TokenKind::Refresh, token, now) {
             Ok(claims) => Verdict::Refresh(claims),
             Err(error) => Verdict::Refuse(error),

@@ -34,7 +34,8 @@ use crate::store::{
     AccessCheck, MemoryStore, NewSession, PairStore, RefreshOutcome, RefreshRequest, StoreError,
     TokenStamp,
 };
-use crate::token::{Claims, CustomClaims, TokenCodec, TokenKind};
+use crate::token::{Claims, CustomClaims, KeySet, TokenCodec, TokenKind};
+use jsonwebtoken::jwk::JwkSet;
 
 /// Issues, checks, refreshes and revokes sessions under one [`Config`]. Cheap to clone; clones
 /// share keys, store and clock.
@@ -127,6 +128,30 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
     /// The validated configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The key set in use.
+    pub fn keys(&self) -> Arc<KeySet> {
+        self.inner.codec.keys()
+    }
+
+    /// Swaps in a new key set at run time, without rebuilding the layer or dropping requests:
+    /// requests already verifying finish with the keys they started with. The way to rotate
+    /// keys (see [`KeySet`]).
+    pub fn set_keys(&self, keys: KeySet) {
+        self.inner.codec.set_keys(keys);
+    }
+
+    /// Whether this service can mint tokens. A verify-only service (no signing key) ignores
+    /// refresh headers, so an expired access token simply gets `401` and the client refreshes
+    /// at the issuer.
+    pub fn can_mint(&self) -> bool {
+        self.inner.codec.can_sign()
+    }
+
+    /// The public keys as a JWK Set for `/.well-known/jwks.json` (HMAC secrets never appear).
+    pub fn jwks(&self) -> JwkSet {
+        self.keys().jwks()
     }
 
     /// The pair store.

@@ -32,17 +32,29 @@ fn sessions(reference: bool, strict: bool) -> JwtSessions<MemoryStore, Extra> {
     builder.build().expect("valid configuration")
 }
 
+/// The id the layer gives the test secret; the minted header carries it.
+fn kid() -> String {
+    tower_jwt_auth::JwtKeys::hs256(SECRET)
+        .expect("key")
+        .kid()
+        .to_owned()
+}
+
 fn header() -> impl Strategy<Value = String> {
+    let kid = kid();
+    let minted = format!(r#"{{"typ":"at+jwt","alg":"HS256","kid":"{kid}"}}"#);
     prop_oneof![
-        4 => Just(r#"{"typ":"at+jwt","alg":"HS256"}"#.to_owned()),
-        1 => Just(r#"{"alg":"HS256","typ":"at+jwt"}"#.to_owned()),
-        1 => Just(r#"{"typ":"rt+jwt","alg":"HS256"}"#.to_owned()),
-        1 => Just(r#"{"typ":"JWT","alg":"HS256"}"#.to_owned()),
-        1 => Just(r#"{"alg":"HS256"}"#.to_owned()),
-        1 => Just(r#"{"typ":"at+jwt","alg":"HS512"}"#.to_owned()),
-        1 => Just(r#"{"typ":"at+jwt","alg":"none"}"#.to_owned()),
-        1 => Just(r#"{"typ":"application/at+jwt","alg":"HS256","kid":"x"}"#.to_owned()),
-        1 => Just(r#"{"typ":"at+jwt","alg":"HS256"} "#.to_owned()),
+        8 => Just(minted),
+        1 => Just(format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{kid}"}}"#)),
+        1 => Just(format!(r#"{{"typ":"rt+jwt","alg":"HS256","kid":"{kid}"}}"#)),
+        1 => Just(format!(r#"{{"typ":"JWT","alg":"HS256","kid":"{kid}"}}"#)),
+        1 => Just(format!(r#"{{"alg":"HS256","kid":"{kid}"}}"#)),
+        1 => Just(r#"{"typ":"at+jwt","alg":"HS256"}"#.to_owned()),
+        1 => Just(r#"{"typ":"at+jwt","alg":"HS256","kid":"other"}"#.to_owned()),
+        1 => Just(format!(r#"{{"typ":"at+jwt","alg":"HS512","kid":"{kid}"}}"#)),
+        1 => Just(format!(r#"{{"typ":"at+jwt","alg":"none","kid":"{kid}"}}"#)),
+        1 => Just(format!(r#"{{"typ":"application/at+jwt","alg":"HS256","kid":"{kid}"}}"#)),
+        1 => Just(format!(r#"{{"typ":"at+jwt","alg":"HS256","kid":"{kid}"}} "#)),
     ]
 }
 
@@ -183,23 +195,24 @@ proptest! {
     }
 }
 
-/// The generator does reach both verdicts; otherwise the property above would prove nothing.
+/// The generator does reach both verdicts, on both paths; otherwise the property above would
+/// prove nothing.
 #[test]
 fn the_generator_reaches_acceptance_and_refusal() {
     let payload = format!(
         r#"{{"sub":"alice","sid":"{SID}","jti":"{JTI}","iat":1,"exp":{}}}"#,
         NOW + 60
     );
-    let good = token(
-        r#"{"typ":"at+jwt","alg":"HS256"}"#,
-        &payload,
-        &Signature::Valid,
-    );
+    let header = format!(r#"{{"typ":"at+jwt","alg":"HS256","kid":"{}"}}"#, kid());
+    let good = token(&header, &payload, &Signature::Valid);
     assert!(verdict(&sessions(false, false), &good).is_some());
-    let bad = token(
-        r#"{"typ":"at+jwt","alg":"HS256"}"#,
-        &payload,
-        &Signature::Truncated,
+    assert!(verdict(&sessions(true, false), &good).is_some());
+    let reordered = format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{}"}}"#, kid());
+    let slow = token(&reordered, &payload, &Signature::Valid);
+    assert!(
+        verdict(&sessions(false, false), &slow).is_some(),
+        "a header the fast path does not know goes the reference way"
     );
+    let bad = token(&header, &payload, &Signature::Truncated);
     assert!(verdict(&sessions(false, false), &bad).is_none());
 }

@@ -17,7 +17,11 @@ use jsonwebtoken::{Header, Validation};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{Claims, CustomClaims, JwtKeys, TokenKind};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use super::{Claims, CustomClaims, JwtKeys, KeySet, TokenKind};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::id::{SessionId, TokenId};
 
@@ -96,14 +100,75 @@ struct Checked<'a, C> {
     custom: C,
 }
 
-/// Signs and verifies the session's tokens under one set of rules.
-#[derive(Debug, Clone)]
-pub(crate) struct TokenCodec {
+/// One key, ready for use: the headers it mints and the validation it verifies under.
+#[derive(Debug)]
+struct CompiledKey {
     keys: JwtKeys,
     header: [Header; 2],
     /// The base64url header segment of each kind, as minted; the fast path's whole header check.
     header_segment: [String; 2],
     validation: Validation,
+}
+
+impl CompiledKey {
+    fn new(keys: JwtKeys, issuer: Option<&str>, audience: Option<&str>) -> Self {
+        let header = |kind: TokenKind| {
+            let mut header = Header::new(keys.algorithm());
+            header.typ = Some(kind.typ().to_owned());
+            header.kid = Some(keys.kid().to_owned());
+            header
+        };
+        let header = [header(TokenKind::Access), header(TokenKind::Refresh)];
+        let header_segment = header.clone().map(|h| {
+            // A Header always serialises; an empty segment would simply never match.
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&h).unwrap_or_default())
+        });
+        let mut validation = Validation::new(keys.algorithm());
+        // Time is checked against the injected clock, not the system clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.leeway = 0;
+        let mut required = vec!["exp", "sub"];
+        if let Some(iss) = issuer {
+            validation.set_issuer(&[iss]);
+            required.push("iss");
+        }
+        match audience {
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
+            None => validation.validate_aud = false,
+        }
+        validation.set_required_spec_claims(&required);
+        Self {
+            keys,
+            header,
+            header_segment,
+            validation,
+        }
+    }
+
+    /// The token after its header segment, if that segment is exactly the one minted for `kind`.
+    fn minted_header<'t>(&self, kind: TokenKind, token: &'t str) -> Option<&'t str> {
+        token
+            .strip_prefix(self.header_segment[kind as usize].as_str())?
+            .strip_prefix('.')
+    }
+}
+
+/// A [`KeySet`], compiled.
+#[derive(Debug)]
+struct CompiledSet {
+    keys: Vec<CompiledKey>,
+    active: Option<usize>,
+}
+
+/// Signs and verifies the session's tokens under one set of rules.
+#[derive(Debug)]
+pub(crate) struct TokenCodec {
+    keys: ArcSwap<CompiledSet>,
+    source: ArcSwap<KeySet>,
     issuer: Option<String>,
     audience: Option<String>,
     leeway: u64,
@@ -117,52 +182,43 @@ fn reject(kind: AuthErrorKind, token: TokenKind) -> AuthError {
 
 impl TokenCodec {
     pub(crate) fn new(
-        keys: JwtKeys,
+        keys: KeySet,
         issuer: Option<String>,
         audience: Option<String>,
         leeway: u64,
         max_token_len: usize,
     ) -> Self {
-        let header = |kind: TokenKind| {
-            let mut header = Header::new(keys.algorithm());
-            header.typ = Some(kind.typ().to_owned());
-            header.kid = keys.kid().map(str::to_owned);
-            header
-        };
-        let header = [header(TokenKind::Access), header(TokenKind::Refresh)];
-        let header_segment = header.clone().map(|h| {
-            // A Header always serialises; an empty segment would simply never match.
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&h).unwrap_or_default())
-        });
-        let mut validation = Validation::new(keys.algorithm());
-        // Time is checked against the injected clock below, not the system clock.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.leeway = 0;
-        let mut required = vec!["exp", "sub"];
-        if let Some(iss) = &issuer {
-            validation.set_issuer(&[iss]);
-            required.push("iss");
-        }
-        match &audience {
-            Some(aud) => {
-                validation.set_audience(&[aud]);
-                required.push("aud");
-            }
-            None => validation.validate_aud = false,
-        }
-        validation.set_required_spec_claims(&required);
-        Self {
-            keys,
-            header,
-            header_segment,
-            validation,
+        let codec = Self {
+            keys: ArcSwap::from_pointee(CompiledSet {
+                keys: Vec::new(),
+                active: None,
+            }),
+            source: ArcSwap::from_pointee(KeySet::verify_only()),
             issuer,
             audience,
             leeway,
             max_token_len,
             reference_only: false,
-        }
+        };
+        codec.set_keys(keys);
+        codec
+    }
+
+    /// Swaps the key set in; requests already past key selection finish with the old one.
+    pub(crate) fn set_keys(&self, set: KeySet) {
+        let compiled = CompiledSet {
+            keys: set
+                .iter()
+                .map(|k| CompiledKey::new(k.clone(), self.issuer.as_deref(), self.audience.as_deref()))
+                .collect(),
+            active: set.active().and_then(|a| set.iter().position(|k| k.kid() == a.kid())),
+        };
+        self.keys.store(Arc::new(compiled));
+        self.source.store(Arc::new(set));
+    }
+
+    pub(crate) fn keys(&self) -> Arc<KeySet> {
+        self.source.load_full()
     }
 
     /// Verify every token on the reference path (benchmarks and differential tests).
@@ -172,7 +228,7 @@ impl TokenCodec {
     }
 
     pub(crate) fn can_sign(&self) -> bool {
-        self.keys.can_sign()
+        self.keys.load().active.is_some()
     }
 
     pub(crate) fn encode<C: CustomClaims>(
@@ -184,6 +240,11 @@ impl TokenCodec {
             AuthError::new(AuthErrorKind::Internal)
                 .with_source(std::io::Error::other(e.to_string()))
         };
+        let set = self.keys.load();
+        let key = set
+            .active
+            .map(|i| &set.keys[i])
+            .ok_or_else(|| internal(&"no signing key"))?;
         let payload = Payload {
             sub: &claims.sub,
             sid: claims.sid,
@@ -195,26 +256,24 @@ impl TokenCodec {
             aud: self.audience.as_deref(),
             custom: &claims.custom,
         };
-        if let Some(key) = self.keys.hmac_key().filter(|_| !self.reference_only) {
+        if let Some(hmac_key) = key.keys.hmac_key().filter(|_| !self.reference_only) {
             let json = serde_json::to_vec(&payload).map_err(|e| internal(&e))?;
-            let segment = &self.header_segment[kind as usize];
+            let segment = &key.header_segment[kind as usize];
             let mut token = String::with_capacity(segment.len() + json.len() * 4 / 3 + 92);
             token.push_str(segment);
             token.push('.');
             URL_SAFE_NO_PAD.encode_string(&json, &mut token);
-            let tag = hmac::sign(key, token.as_bytes());
+            let tag = hmac::sign(hmac_key, token.as_bytes());
             token.push('.');
             URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut token);
             return Ok(token);
         }
-        let key = self
-            .keys
-            .encoding()
-            .ok_or_else(|| internal(&"no signing key"))?;
-        jsonwebtoken::encode(&self.header[kind as usize], &payload, key).map_err(|e| internal(&e))
+        let encoding = key.keys.encoding().ok_or_else(|| internal(&"no signing key"))?;
+        jsonwebtoken::encode(&key.header[kind as usize], &payload, encoding)
+            .map_err(|e| internal(&e))
     }
 
-    /// Verifies signature, algorithm, `typ`, required claims and the time window at `now`.
+    /// Verifies signature, algorithm, `kid`, `typ`, required claims and the time window at `now`.
     pub(crate) fn decode<C: CustomClaims>(
         &self,
         kind: TokenKind,
@@ -225,22 +284,17 @@ impl TokenCodec {
         if token.len() > self.max_token_len || token.bytes().filter(|&b| b == b'.').count() != 2 {
             return Err(reject(AuthErrorKind::Malformed, kind));
         }
-        let claims = match self.keys.hmac_key() {
-            Some(key) if !self.reference_only => match self.minted_header(kind, token) {
-                Some(rest) => self.decode_fast(kind, key, token, rest)?,
-                None => self.decode_reference(kind, token)?,
-            },
-            _ => self.decode_reference(kind, token)?,
+        let set = self.keys.load();
+        let fast = set.keys.iter().find_map(|key| {
+            let hmac_key = key.keys.hmac_key().filter(|_| !self.reference_only)?;
+            Some((hmac_key, key.minted_header(kind, token)?))
+        });
+        let claims = match fast {
+            Some((hmac_key, rest)) => self.decode_fast(kind, hmac_key, token, rest)?,
+            None => self.decode_reference(kind, &set, token)?,
         };
         self.check_time(kind, &claims, now)?;
         Ok(claims)
-    }
-
-    /// The token after its header segment, if that segment is exactly the one minted for `kind`.
-    fn minted_header<'t>(&self, kind: TokenKind, token: &'t str) -> Option<&'t str> {
-        token
-            .strip_prefix(self.header_segment[kind as usize].as_str())?
-            .strip_prefix('.')
     }
 
     fn decode_fast<C: CustomClaims>(
@@ -306,28 +360,46 @@ impl TokenCodec {
     fn decode_reference<C: CustomClaims>(
         &self,
         kind: TokenKind,
+        set: &CompiledSet,
         token: &str,
     ) -> Result<Claims<C>, AuthError> {
-        let data = jsonwebtoken::decode::<Claims<C>>(token, self.keys.decoding(), &self.validation)
-            .map_err(|e| {
-                let error_kind = match e.kind() {
-                    JwtErrorKind::InvalidSignature
-                    | JwtErrorKind::InvalidAlgorithm
-                    | JwtErrorKind::InvalidAlgorithmName
-                    | JwtErrorKind::MissingAlgorithm
-                    | JwtErrorKind::InvalidEcdsaKey
-                    | JwtErrorKind::InvalidEddsaKey
-                    | JwtErrorKind::InvalidRsaKey(_)
-                    | JwtErrorKind::InvalidKeyFormat
-                    | JwtErrorKind::UnsupportedAlgorithm => AuthErrorKind::InvalidSignature,
-                    JwtErrorKind::MissingRequiredClaim(_)
-                    | JwtErrorKind::InvalidIssuer
-                    | JwtErrorKind::InvalidAudience
-                    | JwtErrorKind::InvalidSubject => AuthErrorKind::InvalidClaims,
-                    _ => AuthErrorKind::Malformed,
-                };
-                reject(error_kind, kind).with_source(e)
-            })?;
+        // With one key there is nothing to select: jsonwebtoken parses the header once, and the
+        // kid is compared afterwards. With several, the kid picks the key; never a fallback.
+        let key = match set.keys.as_slice() {
+            [only] => only,
+            keys => {
+                let header = jsonwebtoken::decode_header(token)
+                    .map_err(|e| reject(AuthErrorKind::Malformed, kind).with_source(e))?;
+                let kid = header.kid.as_deref();
+                keys.iter()
+                    .find(|k| Some(k.keys.kid()) == kid)
+                    .ok_or_else(|| reject(AuthErrorKind::UnknownKey, kind))?
+            }
+        };
+        let data =
+            jsonwebtoken::decode::<Claims<C>>(token, key.keys.decoding(), &key.validation)
+                .map_err(|e| {
+                    let error_kind = match e.kind() {
+                        JwtErrorKind::InvalidSignature
+                        | JwtErrorKind::InvalidAlgorithm
+                        | JwtErrorKind::InvalidAlgorithmName
+                        | JwtErrorKind::MissingAlgorithm
+                        | JwtErrorKind::InvalidEcdsaKey
+                        | JwtErrorKind::InvalidEddsaKey
+                        | JwtErrorKind::InvalidRsaKey(_)
+                        | JwtErrorKind::InvalidKeyFormat
+                        | JwtErrorKind::UnsupportedAlgorithm => AuthErrorKind::InvalidSignature,
+                        JwtErrorKind::MissingRequiredClaim(_)
+                        | JwtErrorKind::InvalidIssuer
+                        | JwtErrorKind::InvalidAudience
+                        | JwtErrorKind::InvalidSubject => AuthErrorKind::InvalidClaims,
+                        _ => AuthErrorKind::Malformed,
+                    };
+                    reject(error_kind, kind).with_source(e)
+                })?;
+        if data.header.kid.as_deref() != Some(key.keys.kid()) {
+            return Err(reject(AuthErrorKind::UnknownKey, kind));
+        }
         if !data
             .header
             .typ
@@ -366,7 +438,7 @@ mod tests {
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
     fn codec() -> TokenCodec {
-        TokenCodec::new(JwtKeys::hs256(SECRET).unwrap(), None, None, 0, 8192)
+        TokenCodec::new(KeySet::signing(JwtKeys::hs256(SECRET).unwrap()), None, None, 0, 8192)
     }
 
     fn claims(exp: u64) -> Claims<()> {
@@ -399,7 +471,7 @@ mod tests {
             .decode::<()>(TokenKind::Access, &token, 200)
             .unwrap_err();
         assert_eq!(err.kind(), AuthErrorKind::Expired);
-        let lenient = TokenCodec::new(JwtKeys::hs256(SECRET).unwrap(), None, None, 5, 8192);
+        let lenient = TokenCodec::new(KeySet::signing(JwtKeys::hs256(SECRET).unwrap()), None, None, 5, 8192);
         assert!(lenient.decode::<()>(TokenKind::Access, &token, 204).is_ok());
         assert!(
             lenient
@@ -412,7 +484,7 @@ mod tests {
     fn issuer_and_audience_are_required_when_configured() {
         let plain = codec().encode(TokenKind::Access, &claims(200)).unwrap();
         let strict = TokenCodec::new(
-            JwtKeys::hs256(SECRET).unwrap(),
+            KeySet::signing(JwtKeys::hs256(SECRET).unwrap()),
             Some("issuer".into()),
             Some("api".into()),
             0,
@@ -428,12 +500,45 @@ mod tests {
 
     #[test]
     fn oversized_and_odd_tokens_are_malformed() {
-        let codec = TokenCodec::new(JwtKeys::hs256(SECRET).unwrap(), None, None, 0, 64);
+        let codec = TokenCodec::new(KeySet::signing(JwtKeys::hs256(SECRET).unwrap()), None, None, 0, 64);
         for token in ["a".repeat(65), "a.b".into(), "a.b.c.d".into(), "..".into()] {
             let err = codec
                 .decode::<()>(TokenKind::Access, &token, 0)
                 .unwrap_err();
             assert_eq!(err.kind(), AuthErrorKind::Malformed, "{token}");
         }
+    }
+
+    #[test]
+    fn rotation_keeps_retired_keys_verifying_and_never_falls_back() {
+        let old = JwtKeys::hs256(SECRET).unwrap();
+        let new = JwtKeys::hs256(b"fedcba9876543210fedcba9876543210").unwrap();
+        let codec = TokenCodec::new(KeySet::signing(old.clone()), None, None, 0, 8192);
+        let old_token = codec.encode(TokenKind::Access, &claims(200)).unwrap();
+
+        let rotated = KeySet::signing(new.clone()).with_verify_key(old.clone()).unwrap();
+        codec.set_keys(rotated);
+        let new_token = codec.encode(TokenKind::Access, &claims(200)).unwrap();
+        assert_ne!(old_token, new_token);
+        for token in [&old_token, &new_token] {
+            assert!(codec.decode::<()>(TokenKind::Access, token, 150).is_ok());
+        }
+
+        // The old key is dropped: its tokens name a kid nobody holds, and no other key is tried.
+        codec.set_keys(KeySet::signing(new).with_verify_key(
+            JwtKeys::hs256(b"a third secret, also 32 bytes!!!").unwrap(),
+        ).unwrap());
+        let err = codec.decode::<()>(TokenKind::Access, &old_token, 150).unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::UnknownKey);
+    }
+
+    #[test]
+    fn a_verify_only_set_cannot_mint() {
+        let public = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys/ed25519.pub.pem"));
+        let keys = JwtKeys::verify_only_pem(jsonwebtoken::Algorithm::EdDSA, &public.unwrap()).unwrap();
+        let codec = TokenCodec::new(KeySet::signing(keys), None, None, 0, 8192);
+        assert!(!codec.can_sign());
+        let err = codec.encode(TokenKind::Access, &claims(200)).unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::Internal);
     }
 }

@@ -3,6 +3,9 @@
 use std::fmt;
 
 use aws_lc_rs::hmac;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{AlgorithmFamily, DecodingKey, EncodingKey};
 
 use super::Algorithm;
@@ -19,7 +22,7 @@ pub struct JwtKeys {
     decoding: DecodingKey,
     /// The HMAC secret, keyed once, so verifying never re-derives the key.
     hmac: Option<hmac::Key>,
-    kid: Option<String>,
+    kid: String,
 }
 
 impl fmt::Debug for JwtKeys {
@@ -79,12 +82,16 @@ impl JwtKeys {
                 ),
             ));
         }
+        let hmac = hmac::Key::new(hmac_algorithm(algorithm), secret);
+        // A stable id that reveals nothing of the secret: a MAC of a fixed label under it.
+        let tag = hmac::sign(&hmac, b"tower-jwt-auth key id");
+        let kid = URL_SAFE_NO_PAD.encode(&tag.as_ref()[..12]);
         Ok(Self {
             algorithm,
             encoding: Some(EncodingKey::from_secret(secret)),
             decoding: DecodingKey::from_secret(secret),
-            hmac: Some(hmac::Key::new(hmac_algorithm(algorithm), secret)),
-            kid: None,
+            hmac: Some(hmac),
+            kid,
         })
     }
 
@@ -117,18 +124,24 @@ impl JwtKeys {
             _ => return Err(Self::not_asymmetric(algorithm)),
         }
         .map_err(key_error)?;
+        // RFC 7638: the key's thumbprint is its id unless one is given.
+        let kid = Jwk::from_decoding_key(&decoding, Some(algorithm))
+            .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
+            .map_err(key_error)?;
         Ok(Self {
             algorithm,
             encoding: None,
             decoding,
             hmac: None,
-            kid: None,
+            kid,
         })
     }
 
-    /// Sets the key id (`kid` header) put on every token minted with these keys.
+    /// Replaces the key id (`kid` header). By default an HMAC key's id is derived from the
+    /// secret without revealing it, and a public key's id is its RFC 7638 thumbprint, so every
+    /// process holding the same key agrees on it.
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.kid = Some(kid.into());
+        self.kid = kid.into();
         self
     }
 
@@ -137,9 +150,27 @@ impl JwtKeys {
         self.algorithm
     }
 
-    /// The key id, if set.
-    pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+    /// The key id, carried in the `kid` header of every token these keys mint.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The public key as a JWK (RFC 7517) with its `kid`, `alg` and `use`; `None` for HMAC
+    /// keys, whose secret must never be published.
+    pub fn public_jwk(&self) -> Option<Jwk> {
+        if self.algorithm.family() == AlgorithmFamily::Hmac {
+            return None;
+        }
+        let mut jwk = Jwk::from_decoding_key(&self.decoding, Some(self.algorithm)).ok()?;
+        jwk.common.key_id = Some(self.kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        Some(jwk)
+    }
+
+    /// The same keys without the private key: verify-only.
+    pub fn verify_only(mut self) -> Self {
+        self.encoding = None;
+        self
     }
 
     /// Whether these keys hold a private key (or HMAC secret) and can mint tokens.
@@ -202,6 +233,14 @@ mod tests {
         let err = JwtKeys::hmac(Algorithm::RS256, &[7; 64]).unwrap_err();
         assert_eq!(err.kind(), ConfigErrorKind::AlgorithmMismatch);
     }
+
+    #[test]
+    fn hmac_key_ids_are_stable_distinct_and_never_published() {
+        let a = JwtKeys::hs256(&[1; 32]).unwrap();
+        assert_eq!(a.kid(), JwtKeys::hs256(&[1; 32]).unwrap().kid());
+        assert_ne!(a.kid(), JwtKeys::hs256(&[2; 32]).unwrap().kid());
+        assert!(a.public_jwk().is_none());
+    }
 }
 
 #[cfg(test)]
@@ -224,7 +263,11 @@ mod pem_tests {
             let public = pem(&format!("{name}.pub.pem"));
             let keys = JwtKeys::from_pem(alg, &private, &public).unwrap();
             assert!(keys.can_sign());
-            assert!(!JwtKeys::verify_only_pem(alg, &public).unwrap().can_sign());
+            let public_only = JwtKeys::verify_only_pem(alg, &public).unwrap();
+            assert!(!public_only.can_sign());
+            assert_eq!(public_only.kid(), keys.kid(), "the thumbprint is the same");
+            let jwk = keys.public_jwk().unwrap();
+            assert_eq!(jwk.common.key_id.as_deref(), Some(keys.kid()));
         }
         let err = JwtKeys::from_pem(Algorithm::ES256, &pem("es256.pem"), &pem("rs256.pub.pem"));
         assert_eq!(err.unwrap_err().kind(), ConfigErrorKind::InvalidKey);

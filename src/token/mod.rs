@@ -27,9 +27,11 @@ use crate::id::{SessionId, TokenId};
 
 mod codec;
 mod keys;
+mod keyset;
 
 pub(crate) use codec::TokenCodec;
 pub use keys::JwtKeys;
+pub use keyset::KeySet;
 
 /// Application claims carried in both tokens of a session, beside the registered ones.
 ///
