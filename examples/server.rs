@@ -2,13 +2,17 @@
 //!
 //! Environment: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256; random if unset),
 //! `ACCESS_TTL_SECS`, `REFRESH_TTL_SECS`, `REFRESH_GRACE_SECS`, `REFRESH_ROTATION` (`0`/`1`),
-//! `PAIR_CHECK` (`0`/`1`).
+//! `PAIR_CHECK` (`0`/`1`), `JWT_ALG` with `JWT_PRIVATE_KEY`/`JWT_PUBLIC_KEY` (PEM files) for
+//! EdDSA, ES256 or RS256, `PAIR_STORE` (`memory`, the default, or a `redis://` URL with
+//! `--features redis`: `PAIR_STORE=redis://127.0.0.1:6379 cargo run --example server --features
+//! redis`; processes on the same Redis share their sessions).
 //!
 //! ```text
 //! POST /login   {"username": "...", "password": "demo"}  -> 200 token pair, or 401
 //! GET  /me      (protected)                              -> 200 {"sub", "sid"}
 //! POST /logout  (protected)                              -> 204, session revoked
 //! GET  /health                                           -> 200
+//! GET  /.well-known/jwks.json                            -> 200 public keys (JWKS)
 //! ```
 
 use std::env;
@@ -23,7 +27,7 @@ use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::json;
 use tower_jwt_auth::store::PairStore;
-use tower_jwt_auth::{Claims, JwtSessions, JwtSessionsBuilder, MemoryStore};
+use tower_jwt_auth::{Algorithm, Claims, JwtKeys, JwtSessions, JwtSessionsBuilder, MemoryStore};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -61,6 +65,11 @@ async fn logout<S: PairStore>(
     }
 }
 
+/// The public keys (RFC 7517); empty with an HS256 secret, which is never published.
+async fn jwks<S: PairStore>(State(sessions): State<JwtSessions<S>>) -> Json<serde_json::Value> {
+    Json(serde_json::to_value(sessions.jwks()).unwrap_or_default())
+}
+
 /// The demo's routes: `/me` and `/logout` behind the layer, `/login` and `/health` outside it.
 fn app<S: PairStore>(sessions: JwtSessions<S>) -> Router {
     Router::new()
@@ -69,6 +78,7 @@ fn app<S: PairStore>(sessions: JwtSessions<S>) -> Router {
         .layer(sessions.layer())
         .route("/login", post(login::<S>))
         .route("/health", get(|| async { "ok" }))
+        .route("/.well-known/jwks.json", get(jwks::<S>))
         .with_state(sessions)
 }
 
@@ -99,14 +109,46 @@ fn secret() -> Result<Vec<u8>, BoxError> {
     }
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| format!("no random source: {e}"))?;
-    eprintln!("warning: JWT_SECRET is not set; using a random secret (tokens die with the process)");
+    eprintln!(
+        "warning: JWT_SECRET is not set; using a random secret (tokens die with the process)"
+    );
     Ok(secret.to_vec())
+}
+
+/// Applies the environment to a builder of any store.
+/// Signing keys: an EdDSA/ES256/RS256 PEM pair when `JWT_ALG` and `JWT_PRIVATE_KEY` /
+/// `JWT_PUBLIC_KEY` (file paths) are set, else HS256 with `JWT_SECRET`.
+fn keys() -> Result<JwtKeys, BoxError> {
+    let Ok(alg) = env::var("JWT_ALG") else {
+        return Ok(JwtKeys::hs256(&secret()?)?);
+    };
+    let algorithm = match alg.as_str() {
+        "HS256" => return Ok(JwtKeys::hs256(&secret()?)?),
+        "EdDSA" => Algorithm::EdDSA,
+        "ES256" => Algorithm::ES256,
+        "RS256" => Algorithm::RS256,
+        other => {
+            return Err(
+                format!("JWT_ALG must be HS256, EdDSA, ES256 or RS256, got {other:?}").into(),
+            );
+        }
+    };
+    let read = |name: &str| -> Result<Vec<u8>, BoxError> {
+        let path =
+            env::var(name).map_err(|_| format!("JWT_ALG={alg} needs {name} (a PEM file)"))?;
+        std::fs::read(&path).map_err(|e| format!("cannot read {name}={path}: {e}").into())
+    };
+    Ok(JwtKeys::from_pem(
+        algorithm,
+        &read("JWT_PRIVATE_KEY")?,
+        &read("JWT_PUBLIC_KEY")?,
+    )?)
 }
 
 /// Applies the environment to a builder of any store.
 fn configure<S>(mut builder: JwtSessionsBuilder<S>) -> Result<JwtSessionsBuilder<S>, BoxError> {
     builder = builder
-        .hs256_secret(secret()?)
+        .keys(keys()?)
         .refresh_rotation(env_flag("REFRESH_ROTATION", false)?)
         .pair_check(env_flag("PAIR_CHECK", true)?);
     if let Some(ttl) = env_secs("ACCESS_TTL_SECS")? {
@@ -136,8 +178,23 @@ async fn serve(app: Router) -> Result<(), BoxError> {
 }
 
 async fn run() -> Result<(), BoxError> {
-    let sessions = configure(JwtSessions::<MemoryStore>::builder())?.build()?;
-    serve(app(sessions)).await
+    let builder = configure(JwtSessions::<MemoryStore>::builder())?;
+    match env::var("PAIR_STORE").ok().filter(|s| s != "memory") {
+        None => serve(app(builder.build()?)).await,
+        #[cfg(feature = "redis")]
+        Some(url) if url.starts_with("redis") => {
+            // Every process on the same Redis shares the sessions (given the same keys).
+            let store = tower_jwt_auth::RedisStore::builder(url)
+                .build()
+                .await
+                .map_err(|e| format!("cannot connect to the Redis of PAIR_STORE: {e}"))?;
+            serve(app(builder.store(store).build()?)).await
+        }
+        Some(other) => Err(format!(
+            "PAIR_STORE must be `memory` or a redis:// URL (with --features redis), got {other:?}"
+        )
+        .into()),
+    }
 }
 
 #[tokio::main]

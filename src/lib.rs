@@ -71,11 +71,13 @@ pub use config::{Config, ConfigError, ConfigErrorKind, JwtSessionsBuilder};
 pub use error::{AuthError, AuthErrorKind};
 pub use future::ResponseFuture;
 pub use id::{ParseIdError, RandomError, SessionId, TokenId};
+/// JWK and JWK Set types (RFC 7517), as published by [`JwtSessions::jwks`].
+pub use jsonwebtoken::jwk;
 pub use layer::JwtAuthLayer;
 pub use response::{ErrorResponder, Rfc6750};
 pub use service::JwtAuth;
 pub use sessions::{JwtSessions, Refreshed, TokenPair};
 pub use store::MemoryStore;
+#[cfg(feature = "redis")]
+pub use store::{RedisStore, RedisStoreBuilder};
 pub use token::{Algorithm, Claims, CustomClaims, JwtKeys, KeySet, TokenKind};
-/// JWK and JWK Set types (RFC 7517), as published by [`JwtSessions::jwks`].
-pub use jsonwebtoken::jwk;

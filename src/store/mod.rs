@@ -45,7 +45,11 @@ use crate::id::{SessionId, TokenId};
 
 pub mod conformance;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisStore, RedisStoreBuilder};
 pub use memory::MemoryStore;
 
 /// Identifier and validity of one token, as a store records it.

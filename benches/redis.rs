@@ -1,0 +1,225 @@
+//! Throughput of the Redis pair store at a fixed concurrency, beside its baseline: a plain `GET`
+//! through the same client (a `ConnectionManager`, one multiplexed connection) at the same
+//! concurrency. Each figure is one round trip per operation: an access check is one `HMGET`, a
+//! refresh one `EVALSHA`.
+//!
+//! `REDIS_URL=redis://127.0.0.1:6379 cargo bench --bench redis --features redis`; criterion's
+//! `thrpt` line is operations per second. Without `REDIS_URL` it prints a skip line.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use tower_jwt_auth::store::{NewSession, PairStore, RefreshRequest, TokenStamp};
+use tower_jwt_auth::{JwtSessions, ManualClock, RedisStore, SessionId, TokenId};
+
+/// Operations in flight at once, for every figure.
+const IN_FLIGHT: u64 = 32;
+/// Sessions the operations cycle through.
+const SESSIONS: usize = 1_024;
+const NOW: u64 = 1_700_000_000;
+const SECRET: &[u8] = b"benchmark-secret-of-32-bytes-min";
+
+fn stamp(iat: u64, exp: u64) -> TokenStamp {
+    TokenStamp {
+        jti: TokenId::random().expect("random source"),
+        iat,
+        exp,
+    }
+}
+
+/// Runs `iters` calls of `op` (given the call's number) with `IN_FLIGHT` of them in flight, and
+/// returns the wall time of the whole run.
+fn run<F, Fut>(runtime: &tokio::runtime::Runtime, iters: u64, op: F) -> Duration
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let op = Arc::new(op);
+    let next = Arc::new(AtomicU64::new(0));
+    runtime.block_on(async {
+        let start = Instant::now();
+        let workers: Vec<_> = (0..IN_FLIGHT)
+            .map(|_| {
+                let (op, next) = (op.clone(), next.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= iters {
+                            break;
+                        }
+                        op(i).await;
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.await.expect("worker");
+        }
+        start.elapsed()
+    })
+}
+
+fn redis(c: &mut Criterion) {
+    let Some(url) = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("SKIPPED benches/redis: REDIS_URL not set");
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let prefix = format!("tjwt-bench:{}", TokenId::random().expect("random source"));
+    let (store, baseline) = runtime.block_on(async {
+        let store = RedisStore::builder(&url)
+            .prefix(&prefix)
+            .build()
+            .await
+            .expect("connect to Redis");
+        let client = redis::Client::open(url.as_str()).expect("url");
+        let mut baseline = ConnectionManager::new(client).await.expect("connect");
+        let _: () = baseline
+            .set(format!("{prefix}:get"), "x".repeat(22))
+            .await
+            .expect("set");
+        (store, baseline)
+    });
+    let sessions: Arc<Vec<NewSession>> = Arc::new(runtime.block_on(async {
+        let mut sessions = Vec::new();
+        for _ in 0..SESSIONS {
+            let s = NewSession::new(
+                SessionId::random().expect("random source"),
+                "bench",
+                stamp(NOW, NOW + 900),
+                stamp(NOW, NOW + 3_600),
+            );
+            store.create_session(s.clone()).await.expect("create");
+            sessions.push(s);
+        }
+        sessions
+    }));
+
+    let mut group = c.benchmark_group(format!("redis_{IN_FLIGHT}_in_flight"));
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(5));
+
+    let key = format!("{prefix}:get");
+    group.bench_function("get_baseline", |b| {
+        b.iter_custom(|iters| {
+            let (baseline, key) = (baseline.clone(), key.clone());
+            run(&runtime, iters, move |_| {
+                let (mut baseline, key) = (baseline.clone(), key.clone());
+                async move {
+                    let value: String = baseline.get(key).await.expect("get");
+                    black_box(value);
+                }
+            })
+        })
+    });
+
+    // The access check's own command, raw: what the store adds on top is the difference.
+    let keys: Arc<Vec<String>> = Arc::new(
+        sessions
+            .iter()
+            .map(|s| store.session_key(s.session_id()))
+            .collect(),
+    );
+    group.bench_function("hmget_baseline", |b| {
+        b.iter_custom(|iters| {
+            let (baseline, keys) = (baseline.clone(), keys.clone());
+            run(&runtime, iters, move |i| {
+                let (mut baseline, keys) = (baseline.clone(), keys.clone());
+                async move {
+                    let key = &keys[i as usize % SESSIONS];
+                    let fields: (Option<String>, Option<String>, Option<String>) =
+                        redis::cmd("HMGET")
+                            .arg(key)
+                            .arg("rev")
+                            .arg("re")
+                            .arg("aj")
+                            .query_async(&mut baseline)
+                            .await
+                            .expect("hmget");
+                    black_box(fields);
+                }
+            })
+        })
+    });
+
+    group.bench_function("check_access", |b| {
+        b.iter_custom(|iters| {
+            let (store, sessions) = (store.clone(), sessions.clone());
+            run(&runtime, iters, move |i| {
+                let s = &sessions[i as usize % SESSIONS];
+                let (store, sid, jti) = (store.clone(), s.session_id(), s.access().jti);
+                async move {
+                    black_box(store.check_access(sid, jti, NOW + 1).await.expect("check"));
+                }
+            })
+        })
+    });
+
+    // Every refresh mints (no grace replay, theft rule off): the script's longest path, with
+    // its writes, on every call.
+    group.bench_function("refresh_mint", |b| {
+        b.iter_custom(|iters| {
+            let (store, sessions) = (store.clone(), sessions.clone());
+            run(&runtime, iters, move |i| {
+                let s = &sessions[i as usize % SESSIONS];
+                let request = RefreshRequest {
+                    sid: s.session_id(),
+                    refresh_jti: s.refresh().jti,
+                    now: NOW + 1,
+                    new_access: stamp(NOW + 1, NOW + 901),
+                    new_refresh: None,
+                    grace: 0,
+                    leeway: 0,
+                    theft_detection: false,
+                };
+                let store = store.clone();
+                async move {
+                    black_box(store.refresh(request).await.expect("refresh"));
+                }
+            })
+        })
+    });
+
+    // The layer's whole access path: JWT verification plus the pair check.
+    let clock = ManualClock::new(NOW);
+    let jwt = JwtSessions::builder()
+        .hs256_secret(SECRET)
+        .clock(clock)
+        .store(store.clone())
+        .build()
+        .expect("configuration");
+    let tokens: Arc<Vec<String>> = Arc::new(runtime.block_on(async {
+        let mut tokens = Vec::new();
+        for _ in 0..SESSIONS {
+            let pair = jwt.issue("bench", ()).await.expect("issue");
+            tokens.push(pair.access_token().to_owned());
+        }
+        tokens
+    }));
+    group.bench_function("authenticate", |b| {
+        b.iter_custom(|iters| {
+            let (jwt, tokens) = (jwt.clone(), tokens.clone());
+            run(&runtime, iters, move |i| {
+                let (jwt, tokens) = (jwt.clone(), tokens.clone());
+                async move {
+                    let token = &tokens[i as usize % SESSIONS];
+                    black_box(jwt.authenticate(token).await.expect("authenticate"));
+                }
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, redis);
+criterion_main!(benches);
