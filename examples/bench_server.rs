@@ -59,7 +59,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 decode_with_jsonwebtoken(keys.clone(), request, next)
             }))
         }
-        other => return Err(format!("MODE must be none, layer or jsonwebtoken, got {other:?}").into()),
+        other => {
+            return Err(format!("MODE must be none, layer or jsonwebtoken, got {other:?}").into());
+        }
     };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("token: {}", pair.access_token());

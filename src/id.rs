@@ -63,7 +63,8 @@ fn random_bytes() -> Result<[u8; ID_LEN], RandomError> {
         let (rng, used) = match &mut *slot {
             Some((rng, used)) if *used < RESEED_EVERY => (rng, used),
             slot => {
-                let rng = rand_chacha::ChaCha12Rng::try_from_os_rng().map_err(|_| RandomError(()))?;
+                let rng =
+                    rand_chacha::ChaCha12Rng::try_from_os_rng().map_err(|_| RandomError(()))?;
                 let (rng, used) = slot.insert((rng, 0));
                 (rng, used)
             }

@@ -200,10 +200,9 @@ where
             }
             PairCheck::Pending(claims) => {
                 let sessions = self.sessions.clone();
-                let check: AuthFuture<C> =
-                    Box::pin(
-                        async move { Ok(Grant::new(sessions.check_pair(claims, now).await?, None)) },
-                    );
+                let check: AuthFuture<C> = Box::pin(async move {
+                    Ok(Grant::new(sessions.check_pair(claims, now).await?, None))
+                });
                 ResponseFuture::authorizing(check, inner, request, self.responder.clone())
             }
         }

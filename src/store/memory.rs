@@ -281,7 +281,10 @@ mod tests {
             // sweeps visit every shard.
             let later = SWEEP_EVERY * SHARDS as u64;
             for _ in 0..later {
-                store.create_session(session("new", 10, 1_000)).await.unwrap();
+                store
+                    .create_session(session("new", 10, 1_000))
+                    .await
+                    .unwrap();
             }
             assert_eq!(store.len() as u64, later);
         });

@@ -209,9 +209,13 @@ impl TokenCodec {
         let compiled = CompiledSet {
             keys: set
                 .iter()
-                .map(|k| CompiledKey::new(k.clone(), self.issuer.as_deref(), self.audience.as_deref()))
+                .map(|k| {
+                    CompiledKey::new(k.clone(), self.issuer.as_deref(), self.audience.as_deref())
+                })
                 .collect(),
-            active: set.active().and_then(|a| set.iter().position(|k| k.kid() == a.kid())),
+            active: set
+                .active()
+                .and_then(|a| set.iter().position(|k| k.kid() == a.kid())),
         };
         self.keys.store(Arc::new(compiled));
         self.source.store(Arc::new(set));
@@ -268,7 +272,10 @@ impl TokenCodec {
             URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut token);
             return Ok(token);
         }
-        let encoding = key.keys.encoding().ok_or_else(|| internal(&"no signing key"))?;
+        let encoding = key
+            .keys
+            .encoding()
+            .ok_or_else(|| internal(&"no signing key"))?;
         jsonwebtoken::encode(&key.header[kind as usize], &payload, encoding)
             .map_err(|e| internal(&e))
     }
@@ -376,27 +383,26 @@ impl TokenCodec {
                     .ok_or_else(|| reject(AuthErrorKind::UnknownKey, kind))?
             }
         };
-        let data =
-            jsonwebtoken::decode::<Claims<C>>(token, key.keys.decoding(), &key.validation)
-                .map_err(|e| {
-                    let error_kind = match e.kind() {
-                        JwtErrorKind::InvalidSignature
-                        | JwtErrorKind::InvalidAlgorithm
-                        | JwtErrorKind::InvalidAlgorithmName
-                        | JwtErrorKind::MissingAlgorithm
-                        | JwtErrorKind::InvalidEcdsaKey
-                        | JwtErrorKind::InvalidEddsaKey
-                        | JwtErrorKind::InvalidRsaKey(_)
-                        | JwtErrorKind::InvalidKeyFormat
-                        | JwtErrorKind::UnsupportedAlgorithm => AuthErrorKind::InvalidSignature,
-                        JwtErrorKind::MissingRequiredClaim(_)
-                        | JwtErrorKind::InvalidIssuer
-                        | JwtErrorKind::InvalidAudience
-                        | JwtErrorKind::InvalidSubject => AuthErrorKind::InvalidClaims,
-                        _ => AuthErrorKind::Malformed,
-                    };
-                    reject(error_kind, kind).with_source(e)
-                })?;
+        let data = jsonwebtoken::decode::<Claims<C>>(token, key.keys.decoding(), &key.validation)
+            .map_err(|e| {
+            let error_kind = match e.kind() {
+                JwtErrorKind::InvalidSignature
+                | JwtErrorKind::InvalidAlgorithm
+                | JwtErrorKind::InvalidAlgorithmName
+                | JwtErrorKind::MissingAlgorithm
+                | JwtErrorKind::InvalidEcdsaKey
+                | JwtErrorKind::InvalidEddsaKey
+                | JwtErrorKind::InvalidRsaKey(_)
+                | JwtErrorKind::InvalidKeyFormat
+                | JwtErrorKind::UnsupportedAlgorithm => AuthErrorKind::InvalidSignature,
+                JwtErrorKind::MissingRequiredClaim(_)
+                | JwtErrorKind::InvalidIssuer
+                | JwtErrorKind::InvalidAudience
+                | JwtErrorKind::InvalidSubject => AuthErrorKind::InvalidClaims,
+                _ => AuthErrorKind::Malformed,
+            };
+            reject(error_kind, kind).with_source(e)
+        })?;
         if data.header.kid.as_deref() != Some(key.keys.kid()) {
             return Err(reject(AuthErrorKind::UnknownKey, kind));
         }
@@ -438,7 +444,13 @@ mod tests {
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
     fn codec() -> TokenCodec {
-        TokenCodec::new(KeySet::signing(JwtKeys::hs256(SECRET).unwrap()), None, None, 0, 8192)
+        TokenCodec::new(
+            KeySet::signing(JwtKeys::hs256(SECRET).unwrap()),
+            None,
+            None,
+            0,
+            8192,
+        )
     }
 
     fn claims(exp: u64) -> Claims<()> {
@@ -471,7 +483,13 @@ mod tests {
             .decode::<()>(TokenKind::Access, &token, 200)
             .unwrap_err();
         assert_eq!(err.kind(), AuthErrorKind::Expired);
-        let lenient = TokenCodec::new(KeySet::signing(JwtKeys::hs256(SECRET).unwrap()), None, None, 5, 8192);
+        let lenient = TokenCodec::new(
+            KeySet::signing(JwtKeys::hs256(SECRET).unwrap()),
+            None,
+            None,
+            5,
+            8192,
+        );
         assert!(lenient.decode::<()>(TokenKind::Access, &token, 204).is_ok());
         assert!(
             lenient
@@ -500,7 +518,13 @@ mod tests {
 
     #[test]
     fn oversized_and_odd_tokens_are_malformed() {
-        let codec = TokenCodec::new(KeySet::signing(JwtKeys::hs256(SECRET).unwrap()), None, None, 0, 64);
+        let codec = TokenCodec::new(
+            KeySet::signing(JwtKeys::hs256(SECRET).unwrap()),
+            None,
+            None,
+            0,
+            64,
+        );
         for token in ["a".repeat(65), "a.b".into(), "a.b.c.d".into(), "..".into()] {
             let err = codec
                 .decode::<()>(TokenKind::Access, &token, 0)
@@ -516,7 +540,9 @@ mod tests {
         let codec = TokenCodec::new(KeySet::signing(old.clone()), None, None, 0, 8192);
         let old_token = codec.encode(TokenKind::Access, &claims(200)).unwrap();
 
-        let rotated = KeySet::signing(new.clone()).with_verify_key(old.clone()).unwrap();
+        let rotated = KeySet::signing(new.clone())
+            .with_verify_key(old.clone())
+            .unwrap();
         codec.set_keys(rotated);
         let new_token = codec.encode(TokenKind::Access, &claims(200)).unwrap();
         assert_ne!(old_token, new_token);
@@ -525,17 +551,25 @@ mod tests {
         }
 
         // The old key is dropped: its tokens name a kid nobody holds, and no other key is tried.
-        codec.set_keys(KeySet::signing(new).with_verify_key(
-            JwtKeys::hs256(b"a third secret, also 32 bytes!!!").unwrap(),
-        ).unwrap());
-        let err = codec.decode::<()>(TokenKind::Access, &old_token, 150).unwrap_err();
+        codec.set_keys(
+            KeySet::signing(new)
+                .with_verify_key(JwtKeys::hs256(b"a third secret, also 32 bytes!!!").unwrap())
+                .unwrap(),
+        );
+        let err = codec
+            .decode::<()>(TokenKind::Access, &old_token, 150)
+            .unwrap_err();
         assert_eq!(err.kind(), AuthErrorKind::UnknownKey);
     }
 
     #[test]
     fn a_verify_only_set_cannot_mint() {
-        let public = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys/ed25519.pub.pem"));
-        let keys = JwtKeys::verify_only_pem(jsonwebtoken::Algorithm::EdDSA, &public.unwrap()).unwrap();
+        let public = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/keys/ed25519.pub.pem"
+        ));
+        let keys =
+            JwtKeys::verify_only_pem(jsonwebtoken::Algorithm::EdDSA, &public.unwrap()).unwrap();
         let codec = TokenCodec::new(KeySet::signing(keys), None, None, 0, 8192);
         assert!(!codec.can_sign());
         let err = codec.encode(TokenKind::Access, &claims(200)).unwrap_err();
