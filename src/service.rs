@@ -8,7 +8,7 @@ use http::{HeaderName, HeaderValue, Request, Response};
 use tower_service::Service;
 
 use crate::credentials::{Credentials, extract};
-use crate::error::{AuthError, AuthErrorKind};
+use crate::error::{AuthError, AuthErrorKind, invalid_request};
 use crate::future::{AuthFuture, Grant, ResponseFuture};
 use crate::response::{ErrorResponder, Rfc6750, refuse};
 use crate::sessions::{JwtSessions, PairCheck};
@@ -23,7 +23,8 @@ use crate::token::{Claims, CustomClaims, TokenKind};
 ///   **expired**: the refresh token is checked, a new access token is minted and the request is
 ///   served with its claims; the new token comes back in `x-access-token` with
 ///   `Cache-Control: no-store` (S6, S7). A valid access token always wins, so clients that send
-///   both headers never refresh needlessly (and never trip the theft rule).
+///   both headers never refresh needlessly (and never trip the theft rule). Both tokens must name
+///   one session, or the request is `400`.
 /// - Anything else is refused through the [`ErrorResponder`] without calling the inner service.
 ///
 /// Made by [`JwtAuthLayer`](crate::JwtAuthLayer).
@@ -113,9 +114,24 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
             Credentials::None => Verdict::Refuse(AuthError::new(AuthErrorKind::MissingCredentials)),
             Credentials::Refresh(token) => refresh(token),
             Credentials::Access { access, refresh: r } => {
-                match (self.decode(TokenKind::Access, access, now), r) {
-                    (Ok(claims), _) => Verdict::Access(claims),
-                    (Err(e), Some(token)) if e.kind() == AuthErrorKind::Expired => refresh(token),
+                let claims = match self.decode_untimed(TokenKind::Access, access) {
+                    Ok(claims) => claims,
+                    Err(error) => return Verdict::Refuse(error),
+                };
+                match (self.check_time(TokenKind::Access, &claims, now), r) {
+                    (Ok(()), _) => Verdict::Access(claims),
+                    (Err(e), Some(token)) if e.kind() == AuthErrorKind::Expired => {
+                        match refresh(token) {
+                            // Both credentials must name one session: a request is never
+                            // served as someone other than the access token it carries.
+                            Verdict::Refresh(r) if r.session_id() != claims.session_id() => {
+                                Verdict::Refuse(AuthError::invalid_request(invalid_request!(
+                                    "the access and refresh tokens belong to different sessions"
+                                )))
+                            }
+                            verdict => verdict,
+                        }
+                    }
                     (Err(error), _) => Verdict::Refuse(error),
                 }
             }

@@ -247,6 +247,24 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
         self.inner.codec.decode(kind, token, now)
     }
 
+    /// Verifies a token but its time window, which [`check_time`](Self::check_time) checks.
+    pub(crate) fn decode_untimed(
+        &self,
+        kind: TokenKind,
+        token: &str,
+    ) -> Result<Claims<C>, AuthError> {
+        self.inner.codec.decode_untimed(kind, token)
+    }
+
+    pub(crate) fn check_time(
+        &self,
+        kind: TokenKind,
+        claims: &Claims<C>,
+        now: u64,
+    ) -> Result<(), AuthError> {
+        self.inner.codec.check_time(kind, claims, now)
+    }
+
     pub(crate) async fn check_pair(
         &self,
         claims: Claims<C>,
