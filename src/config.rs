@@ -174,8 +174,14 @@ impl Config {
 /// clock to the [`SystemClock`].
 #[must_use]
 pub struct JwtSessionsBuilder<S = MemoryStore, C = ()> {
-    keys: Option<Result<KeySet, ConfigError>>,
+    settings: Settings,
     store: S,
+    claims: std::marker::PhantomData<fn() -> C>,
+}
+
+/// Everything a builder holds but the store: what changing the store type carries over.
+struct Settings {
+    keys: Option<Result<KeySet, ConfigError>>,
     clock: Arc<dyn Clock>,
     refresh_header: String,
     access_token_response_header: String,
@@ -191,26 +197,24 @@ pub struct JwtSessionsBuilder<S = MemoryStore, C = ()> {
     audience: Option<String>,
     max_token_len: usize,
     reference_decoding: bool,
-    claims: std::marker::PhantomData<fn() -> C>,
 }
 
 impl<S: fmt::Debug, C> fmt::Debug for JwtSessionsBuilder<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtSessionsBuilder")
-            .field("keys", &self.keys)
+            .field("keys", &self.settings.keys)
             .field("store", &self.store)
-            .field("access_ttl", &self.access_ttl)
-            .field("refresh_ttl", &self.refresh_ttl)
-            .field("refresh_grace", &self.refresh_grace)
+            .field("access_ttl", &self.settings.access_ttl)
+            .field("refresh_ttl", &self.settings.refresh_ttl)
+            .field("refresh_grace", &self.settings.refresh_grace)
             .finish_non_exhaustive()
     }
 }
 
-impl<C> Default for JwtSessionsBuilder<MemoryStore, C> {
+impl Default for Settings {
     fn default() -> Self {
         Self {
             keys: None,
-            store: MemoryStore::new(),
             clock: Arc::new(SystemClock),
             refresh_header: "x-refresh-token".into(),
             access_token_response_header: "x-access-token".into(),
@@ -226,6 +230,15 @@ impl<C> Default for JwtSessionsBuilder<MemoryStore, C> {
             audience: None,
             max_token_len: 8 * 1024,
             reference_decoding: false,
+        }
+    }
+}
+
+impl<C> Default for JwtSessionsBuilder<MemoryStore, C> {
+    fn default() -> Self {
+        Self {
+            settings: Settings::default(),
+            store: MemoryStore::new(),
             claims: std::marker::PhantomData,
         }
     }
@@ -234,130 +247,115 @@ impl<C> Default for JwtSessionsBuilder<MemoryStore, C> {
 impl<S, C> JwtSessionsBuilder<S, C> {
     /// The keys to sign and verify with.
     pub fn keys(mut self, keys: JwtKeys) -> Self {
-        self.keys = Some(Ok(KeySet::signing(keys)));
+        self.settings.keys = Some(Ok(KeySet::signing(keys)));
         self
     }
 
     /// A whole key set: an active signing key and verify-only keys, selected by `kid`. A set
     /// without a signing key makes a verify-only service (see [`KeySet::verify_only`]).
     pub fn key_set(mut self, keys: KeySet) -> Self {
-        self.keys = Some(Ok(keys));
+        self.settings.keys = Some(Ok(keys));
         self
     }
 
     /// HS256 with this shared secret; a secret under 32 bytes fails [`build`](Self::build).
     pub fn hs256_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
-        self.keys = Some(JwtKeys::hs256(secret.as_ref()).map(KeySet::signing));
+        self.settings.keys = Some(JwtKeys::hs256(secret.as_ref()).map(KeySet::signing));
         self
     }
 
     /// The pair store (default: a fresh [`MemoryStore`]).
     pub fn store<S2: PairStore>(self, store: S2) -> JwtSessionsBuilder<S2, C> {
         JwtSessionsBuilder {
-            keys: self.keys,
+            settings: self.settings,
             store,
-            clock: self.clock,
-            refresh_header: self.refresh_header,
-            access_token_response_header: self.access_token_response_header,
-            refresh_token_response_header: self.refresh_token_response_header,
-            access_ttl: self.access_ttl,
-            refresh_ttl: self.refresh_ttl,
-            refresh_grace: self.refresh_grace,
-            leeway: self.leeway,
-            refresh_rotation: self.refresh_rotation,
-            pair_check: self.pair_check,
-            theft_detection: self.theft_detection,
-            issuer: self.issuer,
-            audience: self.audience,
-            max_token_len: self.max_token_len,
-            reference_decoding: self.reference_decoding,
             claims: self.claims,
         }
     }
 
     /// The clock every expiry decision reads (default [`SystemClock`]).
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+        self.settings.clock = Arc::new(clock);
         self
     }
 
     /// Request header carrying refresh tokens (default `x-refresh-token`).
     pub fn refresh_header(mut self, name: impl Into<String>) -> Self {
-        self.refresh_header = name.into();
+        self.settings.refresh_header = name.into();
         self
     }
 
     /// Response header carrying newly minted access tokens (default `x-access-token`).
     pub fn access_token_response_header(mut self, name: impl Into<String>) -> Self {
-        self.access_token_response_header = name.into();
+        self.settings.access_token_response_header = name.into();
         self
     }
 
     /// Response header carrying rotated refresh tokens (default `x-refresh-token`).
     pub fn refresh_token_response_header(mut self, name: impl Into<String>) -> Self {
-        self.refresh_token_response_header = name.into();
+        self.settings.refresh_token_response_header = name.into();
         self
     }
 
     /// Access-token lifetime, whole seconds, at least one (default 15 minutes).
     pub fn access_ttl(mut self, ttl: Duration) -> Self {
-        self.access_ttl = ttl;
+        self.settings.access_ttl = ttl;
         self
     }
 
     /// Session (refresh-token) lifetime, longer than the access lifetime (default 14 days).
     /// Rotation never extends it.
     pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
-        self.refresh_ttl = ttl;
+        self.settings.refresh_ttl = ttl;
         self
     }
 
     /// Grace window for concurrent refreshes of one session (default 10 s; zero turns it off).
     /// Must be shorter than the access lifetime.
     pub fn refresh_grace(mut self, grace: Duration) -> Self {
-        self.refresh_grace = grace;
+        self.settings.refresh_grace = grace;
         self
     }
 
     /// Clock-skew allowance on `exp`/`nbf` and in the theft rule (default zero).
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
+        self.settings.leeway = leeway;
         self
     }
 
     /// Issue a new refresh token on every refresh, with reuse detection (default off).
     pub fn refresh_rotation(mut self, on: bool) -> Self {
-        self.refresh_rotation = on;
+        self.settings.refresh_rotation = on;
         self
     }
 
     /// Require an access token to be its session's current one in the store (default on).
     pub fn pair_check(mut self, on: bool) -> Self {
-        self.pair_check = on;
+        self.settings.pair_check = on;
         self
     }
 
     /// Revoke a session refreshed while its access token is still valid (default on).
     pub fn theft_detection(mut self, on: bool) -> Self {
-        self.theft_detection = on;
+        self.settings.theft_detection = on;
         self
     }
 
     /// Put this `iss` on every token and require it on every token verified.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
+        self.settings.issuer = Some(issuer.into());
         self
     }
 
     /// Put this `aud` on every token and require it on every token verified.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audience = Some(audience.into());
+        self.settings.audience = Some(audience.into());
         self
     }
 
     /// Longest token accepted, in bytes (default 8 KiB, at least 256).
     pub fn max_token_len(mut self, len: usize) -> Self {
-        self.max_token_len = len;
+        self.settings.max_token_len = len;
         self
     }
 
@@ -365,7 +363,7 @@ impl<S, C> JwtSessionsBuilder<S, C> {
     /// exactly the same tokens; this exists so benchmarks and differential tests can compare them.
     #[doc(hidden)]
     pub fn reference_decoding(mut self, on: bool) -> Self {
-        self.reference_decoding = on;
+        self.settings.reference_decoding = on;
         self
     }
 
@@ -375,7 +373,10 @@ impl<S, C> JwtSessionsBuilder<S, C> {
         S: PairStore,
         C: CustomClaims,
     {
-        let keys = self.keys.unwrap_or_else(|| {
+        let Self {
+            settings: s, store, ..
+        } = self;
+        let keys = s.keys.unwrap_or_else(|| {
             Err(ConfigError::new(
                 ConfigErrorKind::MissingKeys,
                 "no keys: call .keys(..), .key_set(..) or .hs256_secret(..)",
@@ -390,22 +391,22 @@ impl<S, C> JwtSessionsBuilder<S, C> {
         let lifetime =
             |detail: &str| Err(ConfigError::new(ConfigErrorKind::InvalidLifetime, detail));
         let whole = |d: Duration| d.subsec_nanos() == 0;
-        if self.access_ttl < Duration::from_secs(1) || !whole(self.access_ttl) {
+        if s.access_ttl < Duration::from_secs(1) || !whole(s.access_ttl) {
             return lifetime("access_ttl must be a whole number of seconds, at least one");
         }
-        if self.refresh_ttl <= self.access_ttl || !whole(self.refresh_ttl) {
+        if s.refresh_ttl <= s.access_ttl || !whole(s.refresh_ttl) {
             return lifetime("refresh_ttl must be whole seconds, longer than access_ttl");
         }
-        if self.refresh_ttl > MAX_SESSION_LIFETIME {
+        if s.refresh_ttl > MAX_SESSION_LIFETIME {
             return lifetime("refresh_ttl must be at most 50 years");
         }
-        if self.refresh_grace >= self.access_ttl || !whole(self.refresh_grace) {
+        if s.refresh_grace >= s.access_ttl || !whole(s.refresh_grace) {
             return lifetime("refresh_grace must be whole seconds, shorter than access_ttl");
         }
-        if self.leeway >= self.access_ttl || !whole(self.leeway) {
+        if s.leeway >= s.access_ttl || !whole(s.leeway) {
             return lifetime("leeway must be whole seconds, shorter than access_ttl");
         }
-        if self.max_token_len < 256 {
+        if s.max_token_len < 256 {
             return lifetime("max_token_len must be at least 256 bytes");
         }
         let header = |name: &str| {
@@ -416,9 +417,9 @@ impl<S, C> JwtSessionsBuilder<S, C> {
                 )
             })
         };
-        let refresh_header = header(&self.refresh_header)?;
-        let access_token_response_header = header(&self.access_token_response_header)?;
-        let refresh_token_response_header = header(&self.refresh_token_response_header)?;
+        let refresh_header = header(&s.refresh_header)?;
+        let access_token_response_header = header(&s.access_token_response_header)?;
+        let refresh_token_response_header = header(&s.refresh_token_response_header)?;
         if refresh_header == http::header::AUTHORIZATION
             || access_token_response_header == refresh_token_response_header
         {
@@ -429,30 +430,28 @@ impl<S, C> JwtSessionsBuilder<S, C> {
         }
         let codec = TokenCodec::new(
             keys,
-            self.issuer.clone(),
-            self.audience.clone(),
-            self.leeway.as_secs(),
-            self.max_token_len,
+            s.issuer.clone(),
+            s.audience.clone(),
+            s.leeway.as_secs(),
+            s.max_token_len,
         )
-        .reference_only(self.reference_decoding);
+        .reference_only(s.reference_decoding);
         let config = Config {
             refresh_header,
             access_token_response_header,
             refresh_token_response_header,
-            access_ttl: self.access_ttl,
-            refresh_ttl: self.refresh_ttl,
-            refresh_grace: self.refresh_grace,
-            leeway: self.leeway,
-            refresh_rotation: self.refresh_rotation,
-            pair_check: self.pair_check,
-            theft_detection: self.theft_detection,
-            issuer: self.issuer,
-            audience: self.audience,
-            max_token_len: self.max_token_len,
+            access_ttl: s.access_ttl,
+            refresh_ttl: s.refresh_ttl,
+            refresh_grace: s.refresh_grace,
+            leeway: s.leeway,
+            refresh_rotation: s.refresh_rotation,
+            pair_check: s.pair_check,
+            theft_detection: s.theft_detection,
+            issuer: s.issuer,
+            audience: s.audience,
+            max_token_len: s.max_token_len,
         };
-        Ok(JwtSessions::from_parts(
-            config, codec, self.store, self.clock,
-        ))
+        Ok(JwtSessions::from_parts(config, codec, store, s.clock))
     }
 }
 
