@@ -233,13 +233,16 @@ async fn wait_for_replicas_confirms_every_revocation() {
     let primary = RedisServer::start(&["--repl-diskless-sync-delay", "0"]);
     let port = primary.port().to_string();
     let mut replica = RedisServer::start(&["--replicaof", "127.0.0.1", &port]);
+    // The primary counts a replica for `WAIT` only once it reports it online, which can be a
+    // moment after the replica itself sees its link up.
     wait_until("the replica to sync", Duration::from_secs(15), || {
         info(replica.port()).contains("master_link_status:up")
+            && info(primary.port()).contains("state=online")
     });
     let store = RedisStore::builder(primary.url())
         .prefix(unique_prefix())
-        .timeout(Duration::from_secs(1))
-        .wait_for_replicas(1, Duration::from_millis(300))
+        .timeout(Duration::from_secs(3))
+        .wait_for_replicas(1, Duration::from_secs(1))
         .build()
         .await
         .expect("connect");
