@@ -435,6 +435,7 @@ impl<S, C> JwtSessionsBuilder<S, C> {
             s.leeway.as_secs(),
             s.max_token_len,
         )
+        .max_lifetime(s.refresh_ttl.as_secs())
         .reference_only(s.reference_decoding);
         let config = Config {
             refresh_header,

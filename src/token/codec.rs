@@ -15,7 +15,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 use jsonwebtoken::{Header, Validation};
 use serde::de::DeserializeOwned;
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
 
 use std::sync::Arc;
 
@@ -46,29 +48,20 @@ struct Payload<'a, C> {
 
 /// A claim read the way `jsonwebtoken` validates `iss` and `aud`: `null` counts as absent and a
 /// value of the wrong type as present-but-unusable, never as a parse failure of the whole token.
+/// A *syntax* error (a lone surrogate, invalid UTF-8, an out-of-range number) still fails the
+/// whole token, exactly as `jsonwebtoken`'s strict parse of the same bytes does.
 #[derive(Debug, Default)]
-enum Lenient<T> {
+enum Lenient<'a> {
     #[default]
     Absent,
     Unusable,
-    Present(T),
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(match Option::<T>::deserialize(deserializer) {
-            Ok(Some(value)) => Lenient::Present(value),
-            Ok(None) => Lenient::Absent,
-            Err(_) => Lenient::Unusable,
-        })
-    }
+    Present(OneOrMany<'a>),
 }
 
 /// A string, or an array of strings (RFC 7519 allows both for `aud`; `jsonwebtoken` for `iss`).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 enum OneOrMany<'a> {
-    One(#[serde(borrow)] Cow<'a, str>),
+    One(Cow<'a, str>),
     Many(Vec<Cow<'a, str>>),
 }
 
@@ -78,6 +71,83 @@ impl OneOrMany<'_> {
             OneOrMany::One(value) => value == wanted,
             OneOrMany::Many(values) => values.iter().any(|v| v == wanted),
         }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LenientVisitor)
+    }
+}
+
+/// Reads any JSON value strictly (every string checked, every number in range) and keeps it
+/// only if it is a string or an array of strings.
+struct LenientVisitor;
+
+impl<'de> Visitor<'de> for LenientVisitor {
+    type Value = Lenient<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Self::Value, E> {
+        Ok(Lenient::Present(OneOrMany::One(Cow::Borrowed(value))))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(Lenient::Present(OneOrMany::One(Cow::Owned(
+            value.to_owned(),
+        ))))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Lenient::Absent)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Lenient::Absent)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Lenient::Unusable)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Lenient::Unusable)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Lenient::Unusable)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Lenient::Unusable)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut values = Vec::new();
+        let mut usable = true;
+        while let Some(item) = seq.next_element::<Lenient<'de>>()? {
+            match item {
+                Lenient::Present(OneOrMany::One(value)) if usable => values.push(value),
+                _ => usable = false,
+            }
+        }
+        Ok(if usable {
+            Lenient::Present(OneOrMany::Many(values))
+        } else {
+            Lenient::Unusable
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<Lenient<'de>, Lenient<'de>>()?.is_some() {}
+        Ok(Lenient::Unusable)
     }
 }
 
@@ -93,9 +163,9 @@ struct Checked<'a, C> {
     #[serde(default)]
     nbf: Option<u64>,
     #[serde(default, borrow)]
-    iss: Lenient<OneOrMany<'a>>,
+    iss: Lenient<'a>,
     #[serde(default, borrow)]
-    aud: Lenient<OneOrMany<'a>>,
+    aud: Lenient<'a>,
     #[serde(flatten)]
     custom: C,
 }
@@ -172,6 +242,8 @@ pub(crate) struct TokenCodec {
     issuer: Option<String>,
     audience: Option<String>,
     leeway: u64,
+    /// No token this codec accepts lives longer than this from `now` (plus the leeway).
+    max_lifetime: u64,
     max_token_len: usize,
     reference_only: bool,
 }
@@ -197,6 +269,7 @@ impl TokenCodec {
             issuer,
             audience,
             leeway,
+            max_lifetime: u64::MAX,
             max_token_len,
             reference_only: false,
         };
@@ -223,6 +296,13 @@ impl TokenCodec {
 
     pub(crate) fn keys(&self) -> Arc<KeySet> {
         self.source.load_full()
+    }
+
+    /// Refuse tokens whose `exp` lies more than `secs` (plus the leeway) after `now`: nothing
+    /// this crate mints outlives a session, so such an `exp` was never issued by it.
+    pub(crate) fn max_lifetime(mut self, secs: u64) -> Self {
+        self.max_lifetime = secs;
+        self
     }
 
     /// Verify every token on the reference path (benchmarks and differential tests).
@@ -354,8 +434,7 @@ impl TokenCodec {
         };
         let checked: Checked<'_, C> = serde_json::from_slice(json)
             .map_err(|e| reject(AuthErrorKind::Malformed, kind).with_source(e))?;
-        let wanted = |configured: &Option<String>, claim: &Lenient<OneOrMany<'_>>| match configured
-        {
+        let wanted = |configured: &Option<String>, claim: &Lenient<'_>| match configured {
             None => true,
             Some(value) => matches!(claim, Lenient::Present(found) if found.contains(value)),
         };
@@ -412,6 +491,11 @@ impl TokenCodec {
             };
             reject(error_kind, kind).with_source(e)
         })?;
+        // RFC 7515 §4.1.11: an extension the recipient must understand, and this one
+        // understands none (`b64: false` included).
+        if data.header.crit.is_some() {
+            return Err(reject(AuthErrorKind::Malformed, kind));
+        }
         if data.header.kid.as_deref() != Some(key.keys.kid()) {
             return Err(reject(AuthErrorKind::UnknownKey, kind));
         }
@@ -435,6 +519,12 @@ impl TokenCodec {
     ) -> Result<(), AuthError> {
         if now >= claims.exp.saturating_add(self.leeway) {
             return Err(reject(AuthErrorKind::Expired, kind));
+        }
+        let latest = now
+            .saturating_add(self.max_lifetime)
+            .saturating_add(self.leeway);
+        if claims.exp > latest {
+            return Err(reject(AuthErrorKind::InvalidClaims, kind));
         }
         if claims
             .nbf

@@ -61,7 +61,13 @@ impl TokenKind {
     }
 
     fn matches_typ(self, typ: &str) -> bool {
-        let typ = typ.strip_prefix("application/").unwrap_or(typ);
+        // RFC 7515 §4.1.9: the "application/" prefix may be omitted, and media types are
+        // case-insensitive.
+        const PREFIX: &str = "application/";
+        let typ = match typ.get(..PREFIX.len()) {
+            Some(prefix) if prefix.eq_ignore_ascii_case(PREFIX) => &typ[PREFIX.len()..],
+            _ => typ,
+        };
         typ.eq_ignore_ascii_case(self.typ())
     }
 }
