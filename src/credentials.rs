@@ -1,7 +1,7 @@
 //! Reading the credentials a request carries, before any token is decoded.
 
 use http::header::AUTHORIZATION;
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::{AuthError, Text, invalid_request};
 
@@ -20,31 +20,30 @@ pub(crate) enum Credentials<'a> {
     Refresh(&'a str),
 }
 
-/// The characters of RFC 6750 §2.1 `b64token`, besides its trailing `=` padding.
-const B64TOKEN: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] =
-            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-        b += 1;
-    }
-    table
-};
-
-/// RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-fn is_b64token(token: &str) -> bool {
-    let body = token.trim_end_matches('=');
-    !body.is_empty() && body.bytes().all(|b| B64TOKEN[usize::from(b)])
+/// One character of RFC 6750 §2.1 `b64token` (besides its trailing `=` padding). Branch-free,
+/// so that checking a whole token compiles to a vector loop.
+fn is_b64token_char(b: u8) -> bool {
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    letter | digit | (b == b'-') | (b == b'.') | (b == b'_') | (b == b'~') | (b == b'+') | (b == b'/')
 }
 
+/// RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+/// Its characters are visible ASCII, so a token that passes is also valid UTF-8; this one pass
+/// is the whole check of a well-formed credential.
+fn b64token(token: &[u8]) -> Option<&str> {
+    let padding = token.iter().rev().take_while(|&&b| b == b'=').count();
+    let body = &token[..token.len() - padding];
+    let valid = !body.is_empty() && body.iter().fold(true, |ok, &b| ok & is_b64token_char(b));
+    valid.then(|| std::str::from_utf8(token).ok()).flatten()
+}
+
+/// The one value of header `name`, if any; twice is a `400`.
 fn single<'a>(
     headers: &'a HeaderMap,
     name: &HeaderName,
     twice: Text,
-    unreadable: Text,
-) -> Result<Option<&'a str>, AuthError> {
+) -> Result<Option<&'a HeaderValue>, AuthError> {
     let mut values = headers.get_all(name).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -52,48 +51,68 @@ fn single<'a>(
     if values.next().is_some() {
         return Err(AuthError::invalid_request(twice));
     }
-    value
-        .to_str()
-        .map(Some)
-        .map_err(|_| AuthError::invalid_request(unreadable))
+    Ok(Some(value))
+}
+
+/// The `400` for a value that is not a well-formed credential: unreadable if it is not even
+/// visible ASCII, malformed otherwise.
+fn refusal(value: &HeaderValue, unreadable: Text, malformed: Text) -> AuthError {
+    match value.to_str() {
+        Err(_) => AuthError::invalid_request(unreadable),
+        Ok(_) => AuthError::invalid_request(malformed),
+    }
 }
 
 fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    let unreadable = || invalid_request!("the Authorization header is not visible ASCII");
     let Some(value) = single(
         headers,
         &AUTHORIZATION,
         invalid_request!("more than one Authorization header"),
-        invalid_request!("the Authorization header is not visible ASCII"),
     )?
     else {
         return Ok(None);
     };
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        // Another scheme carries no bearer credentials (RFC 6750 §3).
-        return Ok(None);
+    let bytes = value.as_bytes();
+    let (scheme, rest) = match bytes.iter().position(|&b| b == b' ') {
+        Some(space) => (&bytes[..space], &bytes[space + 1..]),
+        None => (bytes, &b""[..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        // Another scheme carries no bearer credentials (RFC 6750 §3), but must still be
+        // readable.
+        return match value.to_str() {
+            Ok(_) => Ok(None),
+            Err(_) => Err(AuthError::invalid_request(unreadable())),
+        };
     }
-    let token = rest.trim_start_matches(' ');
-    if !is_b64token(token) {
-        return Err(AuthError::invalid_request(invalid_request!(
-            "malformed Bearer credentials"
-        )));
+    let start = rest.iter().take_while(|&&b| b == b' ').count();
+    match b64token(&rest[start..]) {
+        Some(token) => Ok(Some(token)),
+        None => Err(refusal(
+            value,
+            unreadable(),
+            invalid_request!("malformed Bearer credentials"),
+        )),
     }
-    Ok(Some(token))
 }
 
 fn refresh<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a str>, AuthError> {
-    let token = single(
+    let Some(value) = single(
         headers,
         name,
         invalid_request!("more than one refresh token header"),
-        invalid_request!("the refresh token header is not visible ASCII"),
-    )?;
-    match token {
-        Some(token) if !is_b64token(token) => Err(AuthError::invalid_request(invalid_request!(
-            "malformed refresh token header"
-        ))),
-        token => Ok(token),
+    )?
+    else {
+        return Ok(None);
+    };
+    match b64token(value.as_bytes()) {
+        Some(token) => Ok(Some(token)),
+        None => Err(refusal(
+            value,
+            invalid_request!("the refresh token header is not visible ASCII"),
+            invalid_request!("malformed refresh token header"),
+        )),
     }
 }
 
@@ -115,7 +134,6 @@ pub(crate) fn extract<'a>(
 mod tests {
     use super::*;
     use crate::error::AuthErrorKind;
-    use http::HeaderValue;
 
     const REFRESH: HeaderName = HeaderName::from_static("x-refresh-token");
 

@@ -4,7 +4,7 @@
 //! [`ErrorResponder`](crate::ErrorResponder) hook turns it into HTTP (or gRPC, or anything else).
 //!
 //! ```
-//! use http::StatusCode;
+//! use http::{HeaderValue, StatusCode};
 //! use tower_jwt_auth::{AuthError, AuthErrorKind};
 //!
 //! let error = AuthError::new(AuthErrorKind::StoreUnavailable);
@@ -17,27 +17,42 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 
-use http::StatusCode;
+use http::{HeaderValue, StatusCode};
 
 use crate::token::TokenKind;
 
-/// A description and, when the response carries one, its whole `WWW-Authenticate` value: both
-/// static, so refusing a request formats nothing.
-pub(crate) type Text = (&'static str, Option<&'static str>);
+/// A `WWW-Authenticate` challenge, as text and as a header value built (and validated) at
+/// compile time, so that refusing a request neither formats nor checks anything.
+#[derive(Clone, Copy)]
+pub(crate) struct Challenge {
+    pub(crate) text: &'static str,
+    pub(crate) header: &'static HeaderValue,
+}
+
+/// A description and, when the response carries one, its challenge.
+pub(crate) type Text = (&'static str, Option<Challenge>);
 
 macro_rules! challenge {
     ($code:literal, $description:literal) => {
+        $crate::error::challenge!(concat!(
+            "Bearer error=\"",
+            $code,
+            "\", error_description=\"",
+            $description,
+            "\""
+        ) => $description)
+    };
+    ($challenge:expr => $description:expr) => {{
+        const TEXT: &str = $challenge;
+        static HEADER: http::HeaderValue = http::HeaderValue::from_static(TEXT);
         (
             $description,
-            Some(concat!(
-                "Bearer error=\"",
-                $code,
-                "\", error_description=\"",
-                $description,
-                "\""
-            )),
+            Some($crate::error::Challenge {
+                text: TEXT,
+                header: &HEADER,
+            }),
         )
-    };
+    }};
 }
 
 /// An `invalid_request` description with its challenge.
@@ -176,7 +191,21 @@ impl AuthError {
     /// The full RFC 6750 challenge for this error (`Bearer` or `Bearer error=…,
     /// error_description=…`), or `None` for failures on the server's side.
     pub fn challenge(&self) -> Option<&'static str> {
-        self.text().1
+        self.text().1.map(|c| c.text)
+    }
+
+    /// [`challenge`](Self::challenge) as a ready `WWW-Authenticate` header value (a cheap
+    /// clone of a static value).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{AuthError, AuthErrorKind};
+    ///
+    /// let error = AuthError::new(AuthErrorKind::MissingCredentials);
+    /// assert_eq!(error.challenge_header().unwrap(), "Bearer");
+    /// assert!(AuthError::new(AuthErrorKind::Internal).challenge_header().is_none());
+    /// ```
+    pub fn challenge_header(&self) -> Option<HeaderValue> {
+        self.text().1.map(|c| c.header.clone())
     }
 
     fn text(&self) -> Text {
@@ -185,7 +214,7 @@ impl AuthError {
         }
         let refresh = self.token == Some(TokenKind::Refresh);
         match self.kind {
-            AuthErrorKind::MissingCredentials => ("no credentials", Some("Bearer")),
+            AuthErrorKind::MissingCredentials => challenge!("Bearer" => "no credentials"),
             AuthErrorKind::InvalidRequest => invalid_request!("malformed request"),
             AuthErrorKind::Malformed if refresh => invalid_token!("the refresh token is malformed"),
             AuthErrorKind::Malformed => invalid_token!("the access token is malformed"),

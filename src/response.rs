@@ -75,8 +75,8 @@ impl<B: Default> ErrorResponder<B> for Rfc6750 {
         let mut response = Response::new(B::default());
         *response.status_mut() = error.status();
         let headers = response.headers_mut();
-        if let Some(challenge) = error.challenge() {
-            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        if let Some(challenge) = error.challenge_header() {
+            headers.insert(WWW_AUTHENTICATE, challenge);
         }
         if error.kind() == AuthErrorKind::StoreUnavailable {
             headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));

@@ -81,7 +81,8 @@ impl<Svc: fmt::Debug, S, C, R> fmt::Debug for JwtAuth<Svc, S, C, R> {
 enum Verdict<C> {
     Refuse(AuthError),
     Anonymous,
-    Access(Claims<C>),
+    /// A valid access token, and the time its window was checked at (the pair check's too).
+    Access(Claims<C>, u64),
     Refresh(Claims<C>),
 }
 
@@ -90,7 +91,6 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
         &self,
         request_headers: &http::HeaderMap,
         allow_anonymous: bool,
-        now: u64,
     ) -> Verdict<C> {
         let credentials = match extract(request_headers, self.config().refresh_header()) {
             Ok(credentials) => credentials,
@@ -105,8 +105,8 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
             },
             credentials => credentials,
         };
-        let refresh = |token| match self.decode(TokenKind::Refresh, token, now) {
-            Ok(claims) => Verdict::Refresh(claims),
+        let refresh = |token| match self.decode(TokenKind::Refresh, token) {
+            Ok((claims, _)) => Verdict::Refresh(claims),
             Err(error) => Verdict::Refuse(error),
         };
         match credentials {
@@ -118,8 +118,10 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
                     Ok(claims) => claims,
                     Err(error) => return Verdict::Refuse(error),
                 };
+                // The clock is read only once the signature holds.
+                let now = self.now();
                 match (self.check_time(TokenKind::Access, &claims, now), r) {
-                    (Ok(()), _) => Verdict::Access(claims),
+                    (Ok(()), _) => Verdict::Access(claims, now),
                     (Err(e), Some(token)) if e.kind() == AuthErrorKind::Expired => {
                         match refresh(token) {
                             // Both credentials must name one session: a request is never
@@ -185,12 +187,7 @@ where
         // The clone may not be ready; keep the service that poll_ready readied.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        // One clock reading serves the token's time window and the pair check.
-        let now = self.sessions.now();
-        let claims = match self
-            .sessions
-            .verdict(request.headers(), self.allow_anonymous, now)
-        {
+        let (claims, now) = match self.sessions.verdict(request.headers(), self.allow_anonymous) {
             Verdict::Refuse(error) => {
                 return ResponseFuture::refused(refuse(&self.responder, &error));
             }
@@ -204,7 +201,8 @@ where
                     self.responder.clone(),
                 );
             }
-            Verdict::Access(claims) => claims,
+            // One clock reading serves the token's time window and the pair check.
+            Verdict::Access(claims, now) => (claims, now),
         };
         match self.sessions.check_pair_now(claims, now) {
             PairCheck::Decided(Ok(claims)) => {
