@@ -87,11 +87,7 @@ enum Verdict<C> {
 }
 
 impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
-    fn verdict(
-        &self,
-        request_headers: &http::HeaderMap,
-        allow_anonymous: bool,
-    ) -> Verdict<C> {
+    fn verdict(&self, request_headers: &http::HeaderMap, allow_anonymous: bool) -> Verdict<C> {
         let credentials = match extract(request_headers, self.config().refresh_header()) {
             Ok(credentials) => credentials,
             Err(error) => return Verdict::Refuse(error),
@@ -99,7 +95,10 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
         // A verify-only service does not take refresh tokens as credentials.
         let credentials = match credentials {
             Credentials::Refresh(_) if !self.can_mint() => Credentials::None,
-            Credentials::Access { access, .. } if !self.can_mint() => Credentials::Access {
+            Credentials::Access {
+                access,
+                refresh: Some(_),
+            } if !self.can_mint() => Credentials::Access {
                 access,
                 refresh: None,
             },
@@ -187,7 +186,10 @@ where
         // The clone may not be ready; keep the service that poll_ready readied.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let (claims, now) = match self.sessions.verdict(request.headers(), self.allow_anonymous) {
+        let (claims, now) = match self
+            .sessions
+            .verdict(request.headers(), self.allow_anonymous)
+        {
             Verdict::Refuse(error) => {
                 return ResponseFuture::refused(refuse(&self.responder, &error));
             }

@@ -239,7 +239,11 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
 
     /// Verifies a token and its time window; the clock is read only once the signature holds,
     /// so a forged token costs no more than its HMAC. Returns the time it checked against.
-    pub(crate) fn decode(&self, kind: TokenKind, token: &str) -> Result<(Claims<C>, u64), AuthError> {
+    pub(crate) fn decode(
+        &self,
+        kind: TokenKind,
+        token: &str,
+    ) -> Result<(Claims<C>, u64), AuthError> {
         let claims = self.decode_untimed(kind, token)?;
         let now = self.now();
         self.check_time(kind, &claims, now)?;

@@ -412,7 +412,9 @@ impl TokenCodec {
         rest: &str,
     ) -> Result<Claims<C>, AuthError> {
         let (payload, signature) = rest
-            .split_once('.')
+            // The one dot left (decode_untimed counted two, the header had the other) is near
+            // the end: a genuine signature is at most 86 characters.
+            .rsplit_once('.')
             .ok_or_else(|| reject(AuthErrorKind::Malformed, kind))?;
         let message = &token.as_bytes()[..token.len() - signature.len() - 1];
         let mut tag = [0u8; 64];

@@ -1,0 +1,258 @@
+//! The cases of goals 1–5, shared by `layer` (criterion, one figure per case) and `ratios`
+//! (each case against its baseline in alternating rounds). Every case is a closure that does
+//! one operation and checks nothing; its expected outcome is asserted once when it is built.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use http::header::AUTHORIZATION;
+use http::{HeaderValue, Request, Response};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tower::{Layer, Service, service_fn};
+use tower_jwt_auth::store::{MemoryStore, PairStore, RefreshRequest, TokenStamp};
+use tower_jwt_auth::{JwtKeys, JwtSessions, SessionId, TokenId};
+
+const SECRET: &[u8] = b"benchmark-secret-of-32-bytes-min";
+
+/// One benchmarked operation.
+pub(crate) type Case = Box<dyn FnMut()>;
+
+/// Everything here completes without waiting (the memory store never yields), so one poll with a
+/// no-op waker is the whole future: the figures contain no runtime overhead.
+pub(crate) fn now_or_never<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("benchmarked future did not complete at once"),
+    }
+}
+
+fn hello(_: Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>> {
+    std::future::ready(Ok(Response::new(())))
+}
+
+/// A request carrying `authorization`, as a server would hand it to the layer.
+fn request(authorization: &HeaderValue) -> Request<()> {
+    let mut request = Request::new(());
+    request
+        .headers_mut()
+        .insert(AUTHORIZATION, authorization.clone());
+    request
+}
+
+fn sessions(pair_check: bool, reference: bool) -> JwtSessions<MemoryStore> {
+    JwtSessions::builder()
+        .hs256_secret(SECRET)
+        .pair_check(pair_check)
+        .reference_decoding(reference)
+        .build()
+        .expect("configuration")
+}
+
+/// `service` called with `Bearer token`, after checking once that it answers `status`.
+fn call<S>(mut service: S, token: &str, status: u16) -> Case
+where
+    S: Service<Request<()>, Response = Response<()>, Error = Infallible> + 'static,
+{
+    let authorization = HeaderValue::try_from(format!("Bearer {token}")).expect("header value");
+    let response = now_or_never(service.call(request(&authorization))).expect("infallible");
+    assert_eq!(response.status(), status);
+    Box::new(move || {
+        let response = now_or_never(service.call(request(black_box(&authorization))));
+        black_box(response.expect("infallible"));
+    })
+}
+
+/// Goals 1–3: a bare service; the layer (HS256, memory store) with and without the pair check;
+/// the same layer validating with `jsonwebtoken::decode`; the layer refusing a bad signature.
+pub(crate) fn access() -> Vec<(&'static str, Case)> {
+    let fast = sessions(true, false);
+    let token = now_or_never(fast.issue("alice", ()))
+        .expect("issue")
+        .access_token()
+        .to_owned();
+    let reference = sessions(true, true);
+    let reference_token = now_or_never(reference.issue("alice", ())).expect("issue");
+    let unpaired = sessions(false, false);
+    let mut forged = token.clone().into_bytes();
+    let at = forged.len() - 10;
+    forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).expect("ascii");
+    let layered = |sessions: &JwtSessions<MemoryStore>| sessions.layer().layer(service_fn(hello));
+    vec![
+        ("bare_service", call(service_fn(hello), &token, 200)),
+        ("layer_pair_check", call(layered(&fast), &token, 200)),
+        ("layer_no_pair_check", call(layered(&unpaired), &token, 200)),
+        (
+            "layer_jsonwebtoken_decode_pair_check",
+            call(layered(&reference), reference_token.access_token(), 200),
+        ),
+        (
+            "layer_reject_bad_signature",
+            call(layered(&fast), &forged, 401),
+        ),
+    ]
+}
+
+#[derive(Serialize, Deserialize)]
+struct RegisteredClaims {
+    sub: String,
+    sid: SessionId,
+    jti: TokenId,
+    iat: u64,
+    exp: u64,
+}
+
+/// Goal 4: a refresh (verify the refresh token, one store step, mint) against
+/// `jsonwebtoken::encode` of the same claims plus one store step, and against that plus
+/// `jsonwebtoken::decode` of the presented refresh token (which any refresh must verify).
+pub(crate) fn refresh() -> Vec<(&'static str, Case)> {
+    // No grace and no theft rule: every refresh mints and rotates the stored access token.
+    let sessions = JwtSessions::<MemoryStore>::builder()
+        .hs256_secret(SECRET)
+        .refresh_grace(std::time::Duration::ZERO)
+        .theft_detection(false)
+        .build()
+        .expect("configuration");
+    let pair = now_or_never(sessions.issue("alice", ())).expect("issue");
+    let refresh_token = pair.refresh_token().to_owned();
+    // A refresh token of the same key whose session this store never saw: the refresh verifies
+    // it, asks the store once and mints nothing, which isolates the verification's cost.
+    let elsewhere = JwtSessions::<MemoryStore>::builder()
+        .hs256_secret(SECRET)
+        .build()
+        .expect("configuration");
+    let unknown = now_or_never(elsewhere.issue("alice", ())).expect("issue");
+    let unknown = unknown.refresh_token().to_owned();
+    let sessions = std::sync::Arc::new(sessions);
+    let mut cases: Vec<(&'static str, Case)> = vec![
+        ("layer_refresh", {
+            let (sessions, token) = (sessions.clone(), refresh_token.clone());
+            Box::new(move || {
+                black_box(now_or_never(sessions.refresh(black_box(&token))).expect("refresh"));
+            })
+        }),
+        ("layer_refresh_of_an_unknown_session", {
+            let error = now_or_never(sessions.refresh(&unknown)).expect_err("unknown session");
+            assert_eq!(error.kind(), tower_jwt_auth::AuthErrorKind::UnknownSession);
+            Box::new(move || {
+                black_box(
+                    now_or_never(sessions.refresh(black_box(&unknown))).expect_err("unknown"),
+                );
+            })
+        }),
+    ];
+    for (name, verify) in [
+        ("jsonwebtoken_encode_plus_store_refresh", false),
+        ("jsonwebtoken_decode_encode_plus_store_refresh", true),
+    ] {
+        let store = MemoryStore::new();
+        let session = now_or_never(tower_jwt_auth::store::conformance::new_session(
+            &store, "alice",
+        ));
+        let key = EncodingKey::from_secret(SECRET);
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some("at+jwt".into());
+        let decoding = DecodingKey::from_secret(SECRET);
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        let refresh_token = refresh_token.clone();
+        cases.push((
+            name,
+            Box::new(move || {
+                if verify {
+                    let presented = jsonwebtoken::decode::<RegisteredClaims>(
+                        &refresh_token,
+                        &decoding,
+                        &validation,
+                    );
+                    black_box(presented.expect("valid refresh token"));
+                }
+                let stamp = TokenStamp {
+                    jti: TokenId::random().expect("rng"),
+                    iat: 1,
+                    exp: 2,
+                };
+                let claims = RegisteredClaims {
+                    sub: "alice".into(),
+                    sid: session.session_id(),
+                    jti: stamp.jti,
+                    iat: stamp.iat,
+                    exp: stamp.exp,
+                };
+                let token = jsonwebtoken::encode(&header, &claims, &key).expect("encode");
+                let request = RefreshRequest {
+                    sid: session.session_id(),
+                    refresh_jti: session.refresh().jti,
+                    now: session.access().exp,
+                    new_access: stamp,
+                    new_refresh: None,
+                    grace: 0,
+                    leeway: 0,
+                    theft_detection: false,
+                };
+                black_box((token, now_or_never(store.refresh(request)).expect("store")));
+            }),
+        ));
+    }
+    cases
+}
+
+fn pem(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).expect("key file")
+}
+
+/// Goal 5: for EdDSA, ES256 and RS256, `(layer_authenticate, jsonwebtoken_decode)` of one token
+/// on the same backend (aws-lc-rs).
+pub(crate) fn asymmetric() -> Vec<(String, Case)> {
+    let mut cases: Vec<(String, Case)> = Vec::new();
+    for (alg, name) in [
+        (Algorithm::EdDSA, "ed25519"),
+        (Algorithm::ES256, "es256"),
+        (Algorithm::RS256, "rs256"),
+    ] {
+        let keys = JwtKeys::from_pem(
+            alg,
+            &pem(&format!("{name}.pem")),
+            &pem(&format!("{name}.pub.pem")),
+        )
+        .expect("keys");
+        let sessions = JwtSessions::<MemoryStore>::builder()
+            .keys(keys)
+            .pair_check(false)
+            .build()
+            .expect("configuration");
+        let token = now_or_never(sessions.issue("alice", ()))
+            .expect("issue")
+            .access_token()
+            .to_owned();
+        let public = pem(&format!("{name}.pub.pem"));
+        let key = match alg {
+            Algorithm::EdDSA => DecodingKey::from_ed_pem(&public),
+            Algorithm::ES256 => DecodingKey::from_ec_pem(&public),
+            _ => DecodingKey::from_rsa_pem(&public),
+        }
+        .expect("public key");
+        let validation = Validation::new(alg);
+        let ours = token.clone();
+        cases.push((
+            format!("{alg:?}/layer_authenticate"),
+            Box::new(move || {
+                black_box(now_or_never(sessions.authenticate(black_box(&ours))).expect("valid"));
+            }),
+        ));
+        cases.push((
+            format!("{alg:?}/jsonwebtoken_decode"),
+            Box::new(move || {
+                black_box(
+                    jsonwebtoken::decode::<RegisteredClaims>(black_box(&token), &key, &validation)
+                        .expect("valid"),
+                );
+            }),
+        ));
+    }
+    cases
+}

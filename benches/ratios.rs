@@ -1,0 +1,195 @@
+//! Goals 1–5 as ratios, for a shared and noisy machine: every case runs in short batches that
+//! alternate with its baseline's for many rounds, so that a slow spell slows both alike, and each
+//! ratio is the median of its per-round ratios.
+//!
+//! `cargo bench --bench ratios`. The cases are the ones `cargo bench --bench layer` measures one
+//! at a time with criterion (`benches/common/mod.rs`).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+/// Rounds per group; each round runs one batch of every case of the group.
+const ROUNDS: usize = 41;
+/// The length one batch is calibrated to.
+const BATCH: Duration = Duration::from_millis(4);
+
+struct Timed {
+    name: String,
+    run: common::Case,
+    iters: u32,
+    /// Nanoseconds per operation, one figure per round.
+    ns: Vec<f64>,
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Runs every case of a group in alternating batches; the starting case rotates each round.
+fn measure<N: Into<String>>(cases: Vec<(N, common::Case)>) -> Vec<Timed> {
+    let mut timed: Vec<Timed> = cases
+        .into_iter()
+        .map(|(name, mut run)| {
+            let mut iters = 1u32;
+            loop {
+                let start = Instant::now();
+                (0..iters).for_each(|_| run());
+                if start.elapsed() >= BATCH / 4 {
+                    break;
+                }
+                iters *= 2;
+            }
+            Timed {
+                name: name.into(),
+                run,
+                iters: iters * 4,
+                ns: Vec::with_capacity(ROUNDS),
+            }
+        })
+        .collect();
+    for round in 0..ROUNDS {
+        let count = timed.len();
+        for i in 0..count {
+            let case = &mut timed[(round + i) % count];
+            let start = Instant::now();
+            (0..case.iters).for_each(|_| (case.run)());
+            let ns = start.elapsed().as_nanos() as f64 / f64::from(case.iters);
+            case.ns.push(ns);
+        }
+    }
+    timed
+}
+
+fn series<'a>(timed: &'a [Timed], name: &str) -> &'a [f64] {
+    &timed
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("no case {name}"))
+        .ns
+}
+
+/// The median over rounds of `ratio` applied to each round's figures of `names`.
+fn per_round(timed: &[Timed], names: &[&str], ratio: impl Fn(&[f64]) -> f64) -> f64 {
+    let columns: Vec<&[f64]> = names.iter().map(|n| series(timed, n)).collect();
+    median(
+        (0..ROUNDS)
+            .map(|r| ratio(&columns.iter().map(|c| c[r]).collect::<Vec<_>>()))
+            .collect(),
+    )
+}
+
+fn report(goal: &str, what: &str, ratio: f64, limit: f64) {
+    let verdict = if ratio <= limit { "met" } else { "NOT met" };
+    println!("{goal:<7} {what:<62} {ratio:>6.2}  (goal <= {limit:.2}, {verdict})");
+}
+
+fn figures(timed: &[Timed]) {
+    for t in timed {
+        println!("        {:<52} {:>10.0} ns", t.name, median(t.ns.clone()));
+    }
+}
+
+fn main() {
+    println!("{ROUNDS} alternating rounds of ~{BATCH:?} batches per case; medians\n");
+
+    let access = measure(common::access());
+    figures(&access);
+    let bare = "bare_service";
+    report(
+        "goal 1",
+        "layer overhead / overhead with jsonwebtoken::decode",
+        per_round(
+            &access,
+            &[
+                bare,
+                "layer_pair_check",
+                "layer_jsonwebtoken_decode_pair_check",
+            ],
+            |f| (f[1] - f[0]) / (f[2] - f[0]),
+        ),
+        0.6,
+    );
+    report(
+        "goal 2",
+        "reject a bad signature / accept a good token",
+        per_round(
+            &access,
+            &["layer_reject_bad_signature", "layer_pair_check"],
+            |f| f[0] / f[1],
+        ),
+        0.5,
+    );
+    println!(
+        "        (the same, bare service subtracted from both: {:.2})",
+        per_round(
+            &access,
+            &[bare, "layer_reject_bad_signature", "layer_pair_check"],
+            |f| (f[1] - f[0]) / (f[2] - f[0]),
+        )
+    );
+    report(
+        "goal 3",
+        "pair check on / pair check off",
+        per_round(&access, &["layer_pair_check", "layer_no_pair_check"], |f| {
+            f[0] / f[1]
+        }),
+        1.05,
+    );
+
+    let refresh = measure(common::refresh());
+    println!();
+    figures(&refresh);
+    report(
+        "goal 4",
+        "refresh / (jsonwebtoken::encode + store refresh)",
+        per_round(
+            &refresh,
+            &["layer_refresh", "jsonwebtoken_encode_plus_store_refresh"],
+            |f| f[0] / f[1],
+        ),
+        1.2,
+    );
+    report(
+        "",
+        "its mint + store step (refresh - refresh of an unknown session) / same",
+        per_round(
+            &refresh,
+            &[
+                "layer_refresh",
+                "layer_refresh_of_an_unknown_session",
+                "jsonwebtoken_encode_plus_store_refresh",
+            ],
+            |f| (f[0] - f[1]) / f[2],
+        ),
+        1.2,
+    );
+    report(
+        "",
+        "refresh / (jsonwebtoken::decode + encode + store refresh)",
+        per_round(
+            &refresh,
+            &[
+                "layer_refresh",
+                "jsonwebtoken_decode_encode_plus_store_refresh",
+            ],
+            |f| f[0] / f[1],
+        ),
+        1.2,
+    );
+
+    let asymmetric = measure(common::asymmetric());
+    println!();
+    figures(&asymmetric);
+    for alg in ["EdDSA", "ES256", "RS256"] {
+        let ours = format!("{alg}/layer_authenticate");
+        let theirs = format!("{alg}/jsonwebtoken_decode");
+        report(
+            "goal 5",
+            &format!("{alg}: layer authenticate / jsonwebtoken::decode"),
+            per_round(&asymmetric, &[&ours, &theirs], |f| f[0] / f[1]),
+            1.1,
+        );
+    }
+}
