@@ -83,7 +83,8 @@ enum Verdict<C> {
     Anonymous,
     /// A valid access token, and the time its window was checked at (the pair check's too).
     Access(Claims<C>, u64),
-    Refresh(Claims<C>),
+    /// A valid refresh token, and the time its window was checked at.
+    Refresh(Claims<C>, u64),
 }
 
 impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
@@ -105,7 +106,7 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
             credentials => credentials,
         };
         let refresh = |token| match self.decode(TokenKind::Refresh, token) {
-            Ok((claims, _)) => Verdict::Refresh(claims),
+            Ok((claims, now)) => Verdict::Refresh(claims, now),
             Err(error) => Verdict::Refuse(error),
         };
         match credentials {
@@ -125,7 +126,7 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
                         match refresh(token) {
                             // Both credentials must name one session: a request is never
                             // served as someone other than the access token it carries.
-                            Verdict::Refresh(r) if r.session_id() != claims.session_id() => {
+                            Verdict::Refresh(r, _) if r.session_id() != claims.session_id() => {
                                 Verdict::Refuse(AuthError::invalid_request(invalid_request!(
                                     "the access and refresh tokens belong to different sessions"
                                 )))
@@ -139,10 +140,10 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
         }
     }
 
-    fn refresh_future(&self, claims: Claims<C>) -> AuthFuture<C> {
+    fn refresh_future(&self, claims: Claims<C>, now: u64) -> AuthFuture<C> {
         let sessions = self.clone();
         Box::pin(async move {
-            let refreshed = sessions.refresh_verified(claims).await?;
+            let refreshed = sessions.refresh_verified(claims, now).await?;
             let config = sessions.config();
             let (access, refresh, claims) = refreshed.into_parts();
             let value = |token: String| {
@@ -194,8 +195,8 @@ where
                 return ResponseFuture::refused(refuse(&self.responder, &error));
             }
             Verdict::Anonymous => return ResponseFuture::serving(inner.call(request), None),
-            Verdict::Refresh(claims) => {
-                let refresh = self.sessions.refresh_future(claims);
+            Verdict::Refresh(claims, now) => {
+                let refresh = self.sessions.refresh_future(claims, now);
                 return ResponseFuture::authorizing(
                     refresh,
                     inner,

@@ -222,8 +222,8 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
     /// (and with rotation a new refresh token). A refresh while the session's access token is
     /// still valid is treated as theft (T3) and revokes the session.
     pub async fn refresh(&self, refresh_token: &str) -> Result<Refreshed<C>, AuthError> {
-        let (claims, _) = self.decode(TokenKind::Refresh, refresh_token)?;
-        self.refresh_verified(claims).await
+        let (claims, now) = self.decode(TokenKind::Refresh, refresh_token)?;
+        self.refresh_verified(claims, now).await
     }
 
     /// Logout: revokes one session; returns whether it was live. Both of its tokens are refused
@@ -295,9 +295,12 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
         }
     }
 
+    /// The refresh of a verified refresh token, at `now`: the instant its time window was
+    /// checked at, so one request sees one time.
     pub(crate) async fn refresh_verified(
         &self,
         claims: Claims<C>,
+        now: u64,
     ) -> Result<Refreshed<C>, AuthError> {
         let codec = &self.inner.codec;
         if !codec.can_sign() {
@@ -308,7 +311,6 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
             ));
         }
         let config = &self.inner.config;
-        let now = self.now();
         let request = RefreshRequest {
             sid: claims.session_id(),
             refresh_jti: claims.token_id(),

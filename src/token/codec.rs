@@ -9,7 +9,6 @@
 
 use std::borrow::Cow;
 
-use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
@@ -23,6 +22,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use super::mac::HmacKey;
 use super::{Claims, CustomClaims, JwtKeys, KeySet, TokenKind};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::id::{SessionId, TokenId};
@@ -357,7 +357,7 @@ impl TokenCodec {
             token.push_str(segment);
             token.push('.');
             URL_SAFE_NO_PAD.encode_string(&json, &mut token);
-            let tag = hmac::sign(hmac_key, token.as_bytes());
+            let tag = hmac_key.sign(token.as_bytes());
             token.push('.');
             URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut token);
             return Ok(token);
@@ -407,7 +407,7 @@ impl TokenCodec {
     fn decode_fast<C: CustomClaims>(
         &self,
         kind: TokenKind,
-        key: &hmac::Key,
+        key: &HmacKey,
         token: &str,
         rest: &str,
     ) -> Result<Claims<C>, AuthError> {
@@ -429,22 +429,42 @@ impl TokenCodec {
                 }
             })?;
         // Constant time, and nothing of the payload is read before the signature holds.
-        hmac::verify(key, message, &tag[..tag_len])
-            .map_err(|_| reject(AuthErrorKind::InvalidSignature, kind))?;
-        // Typical payloads decode on the stack; only unusually large ones allocate.
-        let mut stack = [0u8; 1024];
-        let heap;
-        let json: &[u8] = if payload.len() <= 1360 {
-            let len = URL_SAFE_NO_PAD
-                .decode_slice(payload, &mut stack)
-                .map_err(|e| reject(AuthErrorKind::Malformed, kind).with_source(e))?;
-            &stack[..len]
-        } else {
-            heap = URL_SAFE_NO_PAD
-                .decode(payload)
-                .map_err(|e| reject(AuthErrorKind::Malformed, kind).with_source(e))?;
-            &heap
-        };
+        if !key.verify(message, &tag[..tag_len]) {
+            return Err(reject(AuthErrorKind::InvalidSignature, kind));
+        }
+        // Typical payloads decode into a small stack buffer (zeroing it is part of the cost of
+        // every token), larger ones into a larger one; only unusual ones allocate.
+        let malformed = |e| reject(AuthErrorKind::Malformed, kind).with_source(e);
+        match payload.len() {
+            0..=512 => {
+                let mut buf = [0u8; 384];
+                let len = URL_SAFE_NO_PAD
+                    .decode_slice(payload, &mut buf)
+                    .map_err(malformed)?;
+                self.parse_claims(kind, &buf[..len])
+            }
+            513..=1360 => {
+                let mut buf = [0u8; 1020];
+                let len = URL_SAFE_NO_PAD
+                    .decode_slice(payload, &mut buf)
+                    .map_err(malformed)?;
+                self.parse_claims(kind, &buf[..len])
+            }
+            _ => {
+                let json = URL_SAFE_NO_PAD.decode(payload).map_err(|e| {
+                    reject(AuthErrorKind::Malformed, kind).with_source(e)
+                })?;
+                self.parse_claims(kind, &json)
+            }
+        }
+    }
+
+    /// The claims of a verified payload, with `iss` and `aud` checked as configured.
+    fn parse_claims<C: CustomClaims>(
+        &self,
+        kind: TokenKind,
+        json: &[u8],
+    ) -> Result<Claims<C>, AuthError> {
         let checked: Checked<'_, C> = serde_json::from_slice(json)
             .map_err(|e| reject(AuthErrorKind::Malformed, kind).with_source(e))?;
         let wanted = |configured: &Option<String>, claim: &Lenient<'_>| match configured {

@@ -2,13 +2,13 @@
 
 use std::fmt;
 
-use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{AlgorithmFamily, DecodingKey, EncodingKey};
 
 use super::Algorithm;
+use super::mac::HmacKey;
 use crate::config::{ConfigError, ConfigErrorKind};
 
 /// The keys a service signs and verifies with, pinned to one algorithm.
@@ -21,7 +21,7 @@ pub struct JwtKeys {
     encoding: Option<EncodingKey>,
     decoding: DecodingKey,
     /// The HMAC secret, keyed once, so verifying never re-derives the key.
-    hmac: Option<hmac::Key>,
+    hmac: Option<HmacKey>,
     kid: String,
 }
 
@@ -42,14 +42,6 @@ fn min_hmac_secret_len(algorithm: Algorithm) -> usize {
         Algorithm::HS384 => 48,
         Algorithm::HS512 => 64,
         _ => 32,
-    }
-}
-
-fn hmac_algorithm(algorithm: Algorithm) -> hmac::Algorithm {
-    match algorithm {
-        Algorithm::HS384 => hmac::HMAC_SHA384,
-        Algorithm::HS512 => hmac::HMAC_SHA512,
-        _ => hmac::HMAC_SHA256,
     }
 }
 
@@ -82,9 +74,9 @@ impl JwtKeys {
                 ),
             ));
         }
-        let hmac = hmac::Key::new(hmac_algorithm(algorithm), secret);
+        let hmac = HmacKey::new(algorithm, secret);
         // A stable id that reveals nothing of the secret: a MAC of a fixed label under it.
-        let tag = hmac::sign(&hmac, b"tower-jwt-auth key id");
+        let tag = hmac.sign(b"tower-jwt-auth key id");
         let kid = URL_SAFE_NO_PAD.encode(&tag.as_ref()[..12]);
         Ok(Self {
             algorithm,
@@ -186,7 +178,7 @@ impl JwtKeys {
         &self.decoding
     }
 
-    pub(crate) fn hmac_key(&self) -> Option<&hmac::Key> {
+    pub(crate) fn hmac_key(&self) -> Option<&HmacKey> {
         self.hmac.as_ref()
     }
 

@@ -28,6 +28,7 @@ use crate::id::{SessionId, TokenId};
 mod codec;
 mod keys;
 mod keyset;
+mod mac;
 
 pub(crate) use codec::TokenCodec;
 pub use keys::JwtKeys;
