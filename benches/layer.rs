@@ -31,5 +31,10 @@ fn asymmetric(c: &mut Criterion) {
     group(c, "asymmetric", common::asymmetric());
 }
 
-criterion_group!(benches, access, refresh, asymmetric);
+/// The HMAC implementation behind the fast path, against aws-lc-rs.
+fn hmac(c: &mut Criterion) {
+    group(c, "hmac", common::hmac());
+}
+
+criterion_group!(benches, access, refresh, asymmetric, hmac);
 criterion_main!(benches);

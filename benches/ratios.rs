@@ -179,6 +179,21 @@ fn main() {
         1.2,
     );
 
+    let hmac = measure(common::hmac());
+    println!();
+    figures(&hmac);
+    println!(
+        "        HMAC-SHA256 of 290 bytes, RustCrypto / aws-lc-rs: {:.2}",
+        per_round(
+            &hmac,
+            &[
+                "rustcrypto_hmac_sha256_verify",
+                "aws_lc_rs_hmac_sha256_verify"
+            ],
+            |f| f[0] / f[1],
+        )
+    );
+
     let asymmetric = measure(common::asymmetric());
     println!();
     figures(&asymmetric);

@@ -256,3 +256,34 @@ pub(crate) fn asymmetric() -> Vec<(String, Case)> {
     }
     cases
 }
+
+/// Why the fast path signs with RustCrypto: an HS256 tag over a token-sized message, keyed once,
+/// with `hmac` (cloned per tag, as the crate does) and with aws-lc-rs (`hmac::verify`, which
+/// copies its context per call).
+pub(crate) fn hmac() -> Vec<(&'static str, Case)> {
+    use hmac::{KeyInit, Mac};
+    let message = vec![b'e'; 290];
+    let aws = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, SECRET);
+    let tag = aws_lc_rs::hmac::sign(&aws, &message).as_ref().to_vec();
+    let rust = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET).expect("any key length");
+    let mut check = rust.clone();
+    check.update(&message);
+    assert!(check.verify_slice(&tag).is_ok(), "the two implementations agree");
+    let (message2, tag2) = (message.clone(), tag.clone());
+    vec![
+        (
+            "rustcrypto_hmac_sha256_verify",
+            Box::new(move || {
+                let mut mac = rust.clone();
+                mac.update(black_box(&message));
+                black_box(mac.verify_slice(&tag).is_ok());
+            }),
+        ),
+        (
+            "aws_lc_rs_hmac_sha256_verify",
+            Box::new(move || {
+                black_box(aws_lc_rs::hmac::verify(&aws, black_box(&message2), &tag2).is_ok());
+            }),
+        ),
+    ]
+}

@@ -451,9 +451,9 @@ impl TokenCodec {
                 self.parse_claims(kind, &buf[..len])
             }
             _ => {
-                let json = URL_SAFE_NO_PAD.decode(payload).map_err(|e| {
-                    reject(AuthErrorKind::Malformed, kind).with_source(e)
-                })?;
+                let json = URL_SAFE_NO_PAD
+                    .decode(payload)
+                    .map_err(|e| reject(AuthErrorKind::Malformed, kind).with_source(e))?;
                 self.parse_claims(kind, &json)
             }
         }

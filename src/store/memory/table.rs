@@ -187,7 +187,10 @@ mod tests {
         let mut model = HashMap::new();
         for step in 0..20_000u32 {
             // Few distinct homes near the end of a 16..64-slot table, many tags: long runs.
-            let key = id(rng.next() % 8 + 12, u8::try_from(rng.next() % 40).expect("small"));
+            let key = id(
+                rng.next() % 8 + 12,
+                u8::try_from(rng.next() % 40).expect("small"),
+            );
             match rng.next() % 10 {
                 0..=5 => {
                     table.insert(key, step);
