@@ -268,7 +268,10 @@ pub(crate) fn hmac() -> Vec<(&'static str, Case)> {
     let rust = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET).expect("any key length");
     let mut check = rust.clone();
     check.update(&message);
-    assert!(check.verify_slice(&tag).is_ok(), "the two implementations agree");
+    assert!(
+        check.verify_slice(&tag).is_ok(),
+        "the two implementations agree"
+    );
     let (message2, tag2) = (message.clone(), tag.clone());
     vec![
         (
