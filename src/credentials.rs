@@ -176,6 +176,17 @@ mod tests {
     }
 
     #[test]
+    fn b64token_characters_are_exactly_rfc_6750s() {
+        for b in 0..=u8::MAX {
+            let expected = b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
+            assert_eq!(is_b64token_char(b), expected, "{b:#04x}");
+        }
+        assert_eq!(b64token(b"a.b-c_d~e+f/g=="), Some("a.b-c_d~e+f/g=="));
+        assert_eq!(b64token(b"=="), None);
+        assert_eq!(b64token(b"a=b"), None);
+    }
+
+    #[test]
     fn other_schemes_are_no_credentials() {
         let map = headers(&[(&AUTHORIZATION, b"Basic dXNlcjpwYXNz")]);
         assert_eq!(extract(&map, &REFRESH).unwrap(), Credentials::None);
