@@ -16,6 +16,7 @@ use jsonwebtoken::{Header, Validation};
 use serde::de::DeserializeOwned;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 use std::fmt;
 
 use std::sync::Arc;
@@ -27,23 +28,55 @@ use super::{Claims, CustomClaims, JwtKeys, KeySet, TokenKind};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::id::{SessionId, TokenId};
 
-/// The payload as minted: registered claims, configured `iss`/`aud`, then the application claims
-/// (one level of flattening, which serialises faster than flattening [`Claims`] itself).
-#[derive(Serialize)]
-struct Payload<'a, C> {
-    sub: &'a str,
-    sid: SessionId,
-    jti: TokenId,
-    iat: u64,
-    exp: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nbf: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    iss: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    aud: Option<&'a str>,
-    #[serde(flatten)]
-    custom: &'a C,
+/// The payload as minted, written by hand into one buffer: the registered claims, the configured
+/// `iss`/`aud`, then the application claims merged in. (Through `#[serde(flatten)]` serde
+/// serialises the whole payload as a map, a tenth of the cost of a refresh; the unit tests hold
+/// this writer to exactly the bytes that derived form produces.)
+fn payload_json<C: Serialize>(
+    claims: &Claims<C>,
+    issuer: Option<&str>,
+    audience: Option<&str>,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let mut json = Vec::with_capacity(256);
+    json.extend_from_slice(b"{\"sub\":");
+    serde_json::to_writer(&mut json, &claims.sub)?;
+    json.extend_from_slice(b",\"sid\":");
+    serde_json::to_writer(&mut json, &claims.sid)?;
+    json.extend_from_slice(b",\"jti\":");
+    serde_json::to_writer(&mut json, &claims.jti)?;
+    json.extend_from_slice(b",\"iat\":");
+    serde_json::to_writer(&mut json, &claims.iat)?;
+    json.extend_from_slice(b",\"exp\":");
+    serde_json::to_writer(&mut json, &claims.exp)?;
+    if let Some(nbf) = claims.nbf {
+        json.extend_from_slice(b",\"nbf\":");
+        serde_json::to_writer(&mut json, &nbf)?;
+    }
+    if let Some(iss) = issuer {
+        json.extend_from_slice(b",\"iss\":");
+        serde_json::to_writer(&mut json, iss)?;
+    }
+    if let Some(aud) = audience {
+        json.extend_from_slice(b",\"aud\":");
+        serde_json::to_writer(&mut json, aud)?;
+    }
+    // The application claims as their own object, whose `{` becomes the separating comma and
+    // whose `}` closes the payload; unit (or an empty map) adds nothing.
+    let custom = json.len();
+    serde_json::to_writer(&mut json, &claims.custom)?;
+    match &json[custom..] {
+        b"null" | b"{}" => {
+            json.truncate(custom);
+            json.push(b'}');
+        }
+        [b'{', ..] => json[custom] = b',',
+        _ => {
+            return Err(serde::ser::Error::custom(
+                "application claims must serialise as a map, a struct or ()",
+            ));
+        }
+    }
+    Ok(json)
 }
 
 /// A claim read the way `jsonwebtoken` validates `iss` and `aud`: `null` counts as absent and a
@@ -339,19 +372,9 @@ impl TokenCodec {
             .active
             .map(|i| &set.keys[i])
             .ok_or_else(|| internal(&"no signing key"))?;
-        let payload = Payload {
-            sub: &claims.sub,
-            sid: claims.sid,
-            jti: claims.jti,
-            iat: claims.iat,
-            exp: claims.exp,
-            nbf: claims.nbf,
-            iss: self.issuer.as_deref(),
-            aud: self.audience.as_deref(),
-            custom: &claims.custom,
-        };
+        let json = payload_json(claims, self.issuer.as_deref(), self.audience.as_deref())
+            .map_err(|e| internal(&e))?;
         if let Some(hmac_key) = key.keys.hmac_key().filter(|_| !self.reference_only) {
-            let json = serde_json::to_vec(&payload).map_err(|e| internal(&e))?;
             let segment = &key.header_segment[kind as usize];
             let mut token = String::with_capacity(segment.len() + json.len() * 4 / 3 + 92);
             token.push_str(segment);
@@ -366,6 +389,9 @@ impl TokenCodec {
             .keys
             .encoding()
             .ok_or_else(|| internal(&"no signing key"))?;
+        // The same bytes, serialised verbatim.
+        let payload = RawValue::from_string(String::from_utf8(json).map_err(|e| internal(&e))?)
+            .map_err(|e| internal(&e))?;
         jsonwebtoken::encode(&key.header[kind as usize], &payload, encoding)
             .map_err(|e| internal(&e))
     }
@@ -593,6 +619,96 @@ mod tests {
             exp,
         };
         Claims::new("alice".into(), SessionId::from_bytes([2; 16]), stamp, ())
+    }
+
+    /// The payload as serde derives it: what [`payload_json`] must write, byte for byte.
+    #[derive(Serialize)]
+    struct Payload<'a, C> {
+        sub: &'a str,
+        sid: SessionId,
+        jti: TokenId,
+        iat: u64,
+        exp: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        nbf: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        iss: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        aud: Option<&'a str>,
+        #[serde(flatten)]
+        custom: &'a C,
+    }
+
+    #[derive(Serialize, Clone)]
+    struct Extra {
+        role: &'static str,
+        level: u32,
+    }
+
+    fn same_as_derived<C: Serialize + Clone>(custom: C) {
+        let subjects = ["alice", "a \"quoted\" \\ name\n with ☃ and \u{1F600}", ""];
+        for sub in subjects {
+            for nbf in [None, Some(99)] {
+                for (iss, aud) in [(None, None), (Some("https://i.example"), Some("api \"x\""))] {
+                    let stamp = TokenStamp {
+                        jti: TokenId::from_bytes([1; 16]),
+                        iat: 100,
+                        exp: 200,
+                    };
+                    let mut claims = Claims::new(
+                        sub.to_owned(),
+                        SessionId::from_bytes([2; 16]),
+                        stamp,
+                        custom.clone(),
+                    );
+                    claims.nbf = nbf;
+                    let derived = serde_json::to_vec(&Payload {
+                        sub: &claims.sub,
+                        sid: claims.sid,
+                        jti: claims.jti,
+                        iat: claims.iat,
+                        exp: claims.exp,
+                        nbf: claims.nbf,
+                        iss,
+                        aud,
+                        custom: &claims.custom,
+                    })
+                    .unwrap();
+                    let written = payload_json(&claims, iss, aud).unwrap();
+                    assert_eq!(
+                        String::from_utf8(written).unwrap(),
+                        String::from_utf8(derived).unwrap()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hand_written_payload_equals_the_derived_form() {
+        same_as_derived(());
+        same_as_derived(Extra {
+            role: "admin",
+            level: 3,
+        });
+        same_as_derived(None::<Extra>);
+        same_as_derived(Some(Extra {
+            role: "x",
+            level: 0,
+        }));
+        same_as_derived(std::collections::BTreeMap::<String, u8>::new());
+        // Anything that is not a map cannot be merged into the payload: an error, no panic.
+        let numbers = Claims::new(
+            "a".into(),
+            SessionId::from_bytes([2; 16]),
+            TokenStamp {
+                jti: TokenId::from_bytes([1; 16]),
+                iat: 1,
+                exp: 2,
+            },
+            7u8,
+        );
+        assert!(payload_json(&numbers, None, None).is_err());
     }
 
     #[test]
