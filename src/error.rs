@@ -4,7 +4,7 @@
 //! [`ErrorResponder`](crate::ErrorResponder) hook turns it into HTTP (or gRPC, or anything else).
 //!
 //! ```
-//! use http::{HeaderValue, StatusCode};
+//! use http::StatusCode;
 //! use tower_jwt_auth::{AuthError, AuthErrorKind};
 //!
 //! let error = AuthError::new(AuthErrorKind::StoreUnavailable);

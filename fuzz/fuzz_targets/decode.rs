@@ -8,10 +8,9 @@
 
 #![no_main]
 
-use std::future::Future;
-use std::pin::pin;
+mod common;
+
 use std::sync::OnceLock;
-use std::task::{Context, Poll, Waker};
 
 use aws_lc_rs::hmac;
 use base64::Engine;
@@ -19,27 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use libfuzzer_sys::fuzz_target;
 use tower_jwt_auth::{Claims, JwtKeys, JwtSessions, ManualClock, MemoryStore};
 
-const SECRET: &[u8] = b"fuzzing-secret-of-at-least-32-by";
-const NOW: u64 = 1_700_000_000;
-
-/// With `FUZZ_STATS` set, each verdict is printed to stderr: replay the corpus with `-runs=0` to
-/// see which answers the fuzzer reaches (see README.md).
-fn stats() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("FUZZ_STATS").is_some())
-}
-
-/// Polls once: everything here is answered by the in-memory store without waiting.
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the in-memory store never waits"),
-    }
-}
+use common::{NOW, SECRET, ready, stats};
 
 struct Fixture {
     /// `[plain, strict]`, each as `(fast path, reference path)`.

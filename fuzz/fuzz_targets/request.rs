@@ -11,11 +11,12 @@
 
 #![no_main]
 
+mod common;
+
 use std::convert::Infallible;
-use std::future::{Future, Ready, ready as now_ready};
-use std::pin::pin;
+use std::future::{Ready, ready as now_ready};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -25,26 +26,7 @@ use tower_jwt_auth::{JwtSessions, ManualClock, MemoryStore};
 use tower_layer::Layer;
 use tower_service::Service;
 
-const SECRET: &[u8] = b"fuzzing-secret-of-at-least-32-by";
-const NOW: u64 = 1_700_000_000;
-
-/// With `FUZZ_STATS` set, each verdict is printed to stderr: replay the corpus with `-runs=0` to
-/// see which answers the fuzzer reaches (see README.md).
-fn stats() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("FUZZ_STATS").is_some())
-}
-
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the layer over the in-memory store never waits"),
-    }
-}
+use common::{NOW, SECRET, ready, stats};
 
 /// The protected service: counts its calls.
 #[derive(Clone)]

@@ -13,12 +13,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 use jsonwebtoken::{Header, Validation};
-use serde::de::DeserializeOwned;
-use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use std::fmt;
-
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -460,22 +458,9 @@ impl TokenCodec {
         }
         // Typical payloads decode into a small stack buffer (zeroing it is part of the cost of
         // every token), larger ones into a larger one; only unusual ones allocate.
-        let malformed = |e| reject(AuthErrorKind::Malformed, kind).with_source(e);
         match payload.len() {
-            0..=512 => {
-                let mut buf = [0u8; 384];
-                let len = URL_SAFE_NO_PAD
-                    .decode_slice(payload, &mut buf)
-                    .map_err(malformed)?;
-                self.parse_claims(kind, &buf[..len])
-            }
-            513..=1360 => {
-                let mut buf = [0u8; 1020];
-                let len = URL_SAFE_NO_PAD
-                    .decode_slice(payload, &mut buf)
-                    .map_err(malformed)?;
-                self.parse_claims(kind, &buf[..len])
-            }
+            0..=512 => self.parse_payload::<C, 384>(kind, payload),
+            513..=1360 => self.parse_payload::<C, 1020>(kind, payload),
             _ => {
                 let json = URL_SAFE_NO_PAD
                     .decode(payload)
@@ -483,6 +468,20 @@ impl TokenCodec {
                 self.parse_claims(kind, &json)
             }
         }
+    }
+
+    /// [`parse_claims`](Self::parse_claims) of a base64url payload that decodes into `N` bytes
+    /// on the stack.
+    fn parse_payload<C: CustomClaims, const N: usize>(
+        &self,
+        kind: TokenKind,
+        payload: &str,
+    ) -> Result<Claims<C>, AuthError> {
+        let mut buf = [0u8; N];
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(payload, &mut buf)
+            .map_err(|e| reject(AuthErrorKind::Malformed, kind).with_source(e))?;
+        self.parse_claims(kind, &buf[..len])
     }
 
     /// The claims of a verified payload, with `iss` and `aud` checked as configured.

@@ -51,20 +51,24 @@ impl<V> IdTable<V> {
         self.slots.len().wrapping_sub(1)
     }
 
+    /// The slot holding `id` or, if it is absent, the free slot that ends its probe: where it
+    /// would go (with no tombstones, the first free slot ends every probe).
+    fn probe(&self, id: &SessionId) -> usize {
+        let mask = self.mask();
+        let mut slot = home(id, mask);
+        while matches!(&self.slots[slot], Some((key, _)) if key != id) {
+            slot = (slot + 1) & mask;
+        }
+        slot
+    }
+
     /// The slot holding `id`, if any.
     fn find(&self, id: &SessionId) -> Option<usize> {
         if self.slots.is_empty() {
             return None;
         }
-        let mask = self.mask();
-        let mut slot = home(id, mask);
-        loop {
-            match &self.slots[slot] {
-                None => return None,
-                Some((key, _)) if key == id => return Some(slot),
-                Some(_) => slot = (slot + 1) & mask,
-            }
-        }
+        let slot = self.probe(id);
+        self.slots[slot].is_some().then_some(slot)
     }
 
     pub(super) fn get(&self, id: &SessionId) -> Option<&V> {
@@ -77,27 +81,19 @@ impl<V> IdTable<V> {
         self.slots[slot].as_mut().map(|(_, value)| value)
     }
 
-    /// Inserts or replaces the value of `id`.
+    /// Inserts or replaces the value of `id`, in one probe.
     pub(super) fn insert(&mut self, id: SessionId, value: V) {
-        if let Some(existing) = self.get_mut(&id) {
-            *existing = value;
-            return;
-        }
         if (self.len + 1) * MAX_LOAD.1 > self.slots.len() * MAX_LOAD.0 {
             self.grow();
         }
-        self.place(id, value);
-        self.len += 1;
-    }
-
-    /// Puts a key known to be absent into the first free slot of its probe.
-    fn place(&mut self, id: SessionId, value: V) {
-        let mask = self.mask();
-        let mut slot = home(&id, mask);
-        while self.slots[slot].is_some() {
-            slot = (slot + 1) & mask;
+        let slot = self.probe(&id);
+        match &mut self.slots[slot] {
+            Some((_, existing)) => *existing = value,
+            free @ None => {
+                *free = Some((id, value));
+                self.len += 1;
+            }
         }
-        self.slots[slot] = Some((id, value));
     }
 
     fn grow(&mut self) {
@@ -105,7 +101,8 @@ impl<V> IdTable<V> {
         let old = std::mem::take(&mut self.slots);
         self.slots.resize_with(capacity, || None);
         for (id, value) in old.into_iter().flatten() {
-            self.place(id, value);
+            let slot = self.probe(&id);
+            self.slots[slot] = Some((id, value));
         }
     }
 
