@@ -48,6 +48,9 @@ pub enum ConfigErrorKind {
     InvalidHeaderName,
     /// A lifetime, window or limit is out of range.
     InvalidLifetime,
+    /// The type of the application claims cannot be merged into a token's payload (see
+    /// [`CustomClaims`](crate::CustomClaims)).
+    InvalidClaims,
 }
 
 /// A configuration that cannot work, refused before any request is served.
@@ -97,6 +100,7 @@ pub struct Config {
     issuer: Option<String>,
     audience: Option<String>,
     max_token_len: usize,
+    max_sessions_per_subject: u32,
 }
 
 impl Config {
@@ -166,6 +170,12 @@ impl Config {
     pub fn max_token_len(&self) -> usize {
         self.max_token_len
     }
+
+    /// Most live sessions one subject may have (default 1,000); a login past it ends the
+    /// subject's sessions that end first.
+    pub fn max_sessions_per_subject(&self) -> u32 {
+        self.max_sessions_per_subject
+    }
 }
 
 /// Builds a [`JwtSessions`]; every setting is checked by [`build`](Self::build).
@@ -196,7 +206,7 @@ struct Settings {
     issuer: Option<String>,
     audience: Option<String>,
     max_token_len: usize,
-    reference_decoding: bool,
+    max_sessions_per_subject: u32,
 }
 
 impl<S: fmt::Debug, C> fmt::Debug for JwtSessionsBuilder<S, C> {
@@ -229,7 +239,7 @@ impl Default for Settings {
             issuer: None,
             audience: None,
             max_token_len: 8 * 1024,
-            reference_decoding: false,
+            max_sessions_per_subject: 1_000,
         }
     }
 }
@@ -359,11 +369,12 @@ impl<S, C> JwtSessionsBuilder<S, C> {
         self
     }
 
-    /// Verify every token with `jsonwebtoken::decode` instead of the fast HMAC path. Both accept
-    /// exactly the same tokens; this exists so benchmarks and differential tests can compare them.
-    #[doc(hidden)]
-    pub fn reference_decoding(mut self, on: bool) -> Self {
-        self.settings.reference_decoding = on;
+    /// The most live sessions one subject may have (default 1,000, at least 1; `u32::MAX` for
+    /// no limit). A login past it ends (revokes) the subject's sessions that end first — with
+    /// the usual lifetimes, the oldest — so a login always succeeds, and whoever can log in as
+    /// a user cannot pile up sessions faster than "log out everywhere" ends them.
+    pub fn max_sessions_per_subject(mut self, max: u32) -> Self {
+        self.settings.max_sessions_per_subject = max;
         self
     }
 
@@ -382,6 +393,8 @@ impl<S, C> JwtSessionsBuilder<S, C> {
                 "no keys: call .keys(..), .key_set(..) or .hs256_secret(..)",
             ))
         })?;
+        crate::token::check_claims_type::<C>()
+            .map_err(|e| ConfigError::new(ConfigErrorKind::InvalidClaims, e.to_string()))?;
         if keys.is_empty() {
             return Err(ConfigError::new(
                 ConfigErrorKind::MissingKeys,
@@ -409,6 +422,9 @@ impl<S, C> JwtSessionsBuilder<S, C> {
         if s.max_token_len < 256 {
             return lifetime("max_token_len must be at least 256 bytes");
         }
+        if s.max_sessions_per_subject == 0 {
+            return lifetime("max_sessions_per_subject must be at least 1");
+        }
         let header = |name: &str| {
             HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                 ConfigError::new(
@@ -435,8 +451,7 @@ impl<S, C> JwtSessionsBuilder<S, C> {
             s.leeway.as_secs(),
             s.max_token_len,
         )
-        .max_lifetime(s.refresh_ttl.as_secs())
-        .reference_only(s.reference_decoding);
+        .max_lifetime(s.refresh_ttl.as_secs());
         let config = Config {
             refresh_header,
             access_token_response_header,
@@ -451,6 +466,7 @@ impl<S, C> JwtSessionsBuilder<S, C> {
             issuer: s.issuer,
             audience: s.audience,
             max_token_len: s.max_token_len,
+            max_sessions_per_subject: s.max_sessions_per_subject,
         };
         Ok(JwtSessions::from_parts(config, codec, store, s.clock))
     }

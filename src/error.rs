@@ -109,6 +109,10 @@ pub enum AuthErrorKind {
     StoreUnavailable,
     /// A failure on this side that the client cannot fix, such as the random source (`500`).
     Internal,
+    /// The application claims cannot go into a token: a field is named like a claim this crate
+    /// writes, appears twice, or the claims are no JSON object (`500`; the source is a
+    /// [`ClaimsError`](crate::ClaimsError) naming the field).
+    InvalidCustomClaims,
 }
 
 /// A refused request: its [`AuthErrorKind`], which token it concerned, and any underlying cause.
@@ -117,6 +121,8 @@ pub struct AuthError {
     kind: AuthErrorKind,
     token: Option<TokenKind>,
     detail: Option<Text>,
+    /// What exactly is wrong with the input, in this crate's words: never the input itself.
+    defect: Option<&'static str>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
@@ -127,6 +133,7 @@ impl AuthError {
             kind,
             token: None,
             detail: None,
+            defect: None,
             source: None,
         }
     }
@@ -143,6 +150,13 @@ impl AuthError {
             detail: Some(detail),
             ..Self::new(AuthErrorKind::InvalidRequest)
         }
+    }
+
+    /// Names what exactly is wrong, for logs (`Display`, `Debug`); responses keep the
+    /// description.
+    pub(crate) fn because(mut self, defect: &'static str) -> Self {
+        self.defect = Some(defect);
+        self
     }
 
     pub(crate) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
@@ -165,7 +179,9 @@ impl AuthError {
         match self.kind {
             AuthErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
             AuthErrorKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            AuthErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            AuthErrorKind::Internal | AuthErrorKind::InvalidCustomClaims => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -176,7 +192,8 @@ impl AuthError {
         match self.kind {
             AuthErrorKind::MissingCredentials
             | AuthErrorKind::StoreUnavailable
-            | AuthErrorKind::Internal => None,
+            | AuthErrorKind::Internal
+            | AuthErrorKind::InvalidCustomClaims => None,
             AuthErrorKind::InvalidRequest => Some("invalid_request"),
             _ => Some("invalid_token"),
         }
@@ -235,6 +252,9 @@ impl AuthError {
             AuthErrorKind::RefreshReuse => invalid_token!("refresh token reused; session revoked"),
             AuthErrorKind::StoreUnavailable => ("session store unavailable", None),
             AuthErrorKind::Internal => ("internal error", None),
+            AuthErrorKind::InvalidCustomClaims => {
+                ("the application claims cannot go into a token", None)
+            }
         }
     }
 }
@@ -245,6 +265,7 @@ impl fmt::Debug for AuthError {
             .field("kind", &self.kind)
             .field("token", &self.token)
             .field("description", &self.description())
+            .field("defect", &self.defect)
             .field("source", &self.source)
             .finish()
     }
@@ -253,6 +274,9 @@ impl fmt::Debug for AuthError {
 impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.description())?;
+        if let Some(defect) = self.defect {
+            write!(f, " ({defect})")?;
+        }
         if let Some(source) = &self.source {
             write!(f, ": {source}")?;
         }
@@ -270,7 +294,11 @@ impl StdError for AuthError {
 
 impl From<crate::store::StoreError> for AuthError {
     fn from(error: crate::store::StoreError) -> Self {
-        Self::new(AuthErrorKind::StoreUnavailable).with_source(error)
+        let kind = match error.kind() {
+            crate::store::StoreErrorKind::Conflict => AuthErrorKind::Internal,
+            _ => AuthErrorKind::StoreUnavailable,
+        };
+        Self::new(kind).with_source(error)
     }
 }
 
@@ -304,6 +332,7 @@ mod tests {
             AuthErrorKind::RefreshReuse,
             AuthErrorKind::StoreUnavailable,
             AuthErrorKind::Internal,
+            AuthErrorKind::InvalidCustomClaims,
         ];
         for kind in kinds {
             for token in [TokenKind::Access, TokenKind::Refresh] {

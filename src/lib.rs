@@ -80,4 +80,6 @@ pub use sessions::{JwtSessions, Refreshed, TokenPair};
 pub use store::MemoryStore;
 #[cfg(feature = "redis")]
 pub use store::{RedisStore, RedisStoreBuilder};
-pub use token::{Algorithm, Claims, CustomClaims, JwtKeys, KeySet, TokenKind};
+pub use token::{
+    Algorithm, Claims, ClaimsError, ClaimsErrorKind, CustomClaims, JwtKeys, KeySet, TokenKind,
+};

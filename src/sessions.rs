@@ -28,7 +28,7 @@ use std::time::Duration;
 use crate::clock::Clock;
 use crate::config::{Config, JwtSessionsBuilder};
 use crate::error::{AuthError, AuthErrorKind};
-use crate::id::{RandomError, SessionId, TokenId};
+use crate::id::{SessionId, TokenId};
 use crate::layer::JwtAuthLayer;
 use crate::store::{
     AccessCheck, MemoryStore, NewSession, PairStore, RefreshOutcome, RefreshRequest, StoreError,
@@ -78,8 +78,10 @@ impl<C> JwtSessions<MemoryStore, C> {
     }
 }
 
-fn random_id<T>(make: fn() -> Result<T, RandomError>) -> Result<T, AuthError> {
-    make().map_err(|e| AuthError::new(AuthErrorKind::Internal).with_source(e))
+/// `N` fresh identifiers in one draw from the operating system.
+fn random_ids<const N: usize>() -> Result<[[u8; 16]; N], AuthError> {
+    crate::id::random_bytes::<N>()
+        .map_err(|e| AuthError::new(AuthErrorKind::Internal).with_source(e))
 }
 
 /// The outcome of [`JwtSessions::check_pair_now`].
@@ -182,19 +184,21 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
         }
         let config = &self.inner.config;
         let now = self.now();
-        let sid = random_id(SessionId::random)?;
+        let [sid, refresh_jti, access_jti] = random_ids::<3>()?;
+        let sid = SessionId::from_bytes(sid);
         let end = now.saturating_add(secs(config.refresh_ttl()));
         let refresh = TokenStamp {
-            jti: random_id(TokenId::random)?,
+            jti: TokenId::from_bytes(refresh_jti),
             iat: now,
             exp: end,
         };
         let access = TokenStamp {
-            jti: random_id(TokenId::random)?,
+            jti: TokenId::from_bytes(access_jti),
             iat: now,
             exp: now.saturating_add(secs(config.access_ttl())),
         };
-        let session = NewSession::new(sid, subject.as_str(), access, refresh);
+        let session = NewSession::new(sid, subject.as_str(), access, refresh)
+            .with_subject_limit(config.max_sessions_per_subject());
         let refresh_claims = Claims::new(subject.clone(), sid, refresh, custom.clone());
         let access_claims = Claims::new(subject, sid, access, custom);
         // Sign before recording, so a signing failure leaves no session behind.
@@ -311,18 +315,19 @@ impl<S: PairStore, C: CustomClaims> JwtSessions<S, C> {
             ));
         }
         let config = &self.inner.config;
+        let [access_jti, refresh_jti] = random_ids::<2>()?;
         let request = RefreshRequest {
             sid: claims.session_id(),
             refresh_jti: claims.token_id(),
             now,
             new_access: TokenStamp {
-                jti: random_id(TokenId::random)?,
+                jti: TokenId::from_bytes(access_jti),
                 iat: now,
                 exp: now.saturating_add(secs(config.access_ttl())),
             },
             new_refresh: match config.refresh_rotation() {
                 true => Some(TokenStamp {
-                    jti: random_id(TokenId::random)?,
+                    jti: TokenId::from_bytes(refresh_jti),
                     iat: now,
                     exp: claims.expires_at(),
                 }),

@@ -1569,3 +1569,103 @@ async fn attack_typ_compares_as_a_media_type() {
         );
     }
 }
+
+/// Errors never repeat attacker text. A token's header and payload are the attacker's words:
+/// whatever they hold (line breaks that would forge a log line, markup, 8 KiB of filler), the
+/// error's `Display` and `Debug` name the defect in the crate's own words and repeat none of it,
+/// whether the signature holds or not, on every verification path.
+#[tokio::test]
+async fn attack_error_text_repeats_nothing_of_the_token() {
+    const MARK: &str = "INJECTED-5f1c";
+    let forged_line = format!("\r\nX-Injected: yes [ERROR] fake log line {MARK}");
+    let t = hs256().await;
+    let (ed, _) = asymmetric(Algorithm::EdDSA, "ed25519").await;
+    let claims = t.claims();
+    let filler = "A".repeat(8 * 1024 - 600);
+    let mut headers = vec![
+        format!(r#"{{"alg":"HS256{forged_line}"}}"#),
+        format!(
+            r#"{{"typ":"at+jwt","alg":"HS256","kid":"{}{forged_line}"}}"#,
+            t.kid
+        ),
+        format!(
+            r#"{{"typ":"{forged_line}","alg":"HS256","kid":"{}"}}"#,
+            t.kid
+        ),
+        format!(
+            r#"{{"typ":"at+jwt","alg":"HS256","kid":"{}","crit":["{forged_line}"]}}"#,
+            t.kid
+        ),
+        format!(
+            r#"{{"typ":"at+jwt","alg":"HS256","kid":"{}","x":"{filler}{forged_line}"}}"#,
+            t.kid
+        ),
+        format!(
+            r#"{{"typ":"at+jwt","alg":"EdDSA","kid":"{}"{forged_line}"#,
+            ed.kid
+        ),
+    ];
+    headers.push(format!("{{{forged_line}"));
+    // The same text as valid JSON strings, which parsers quote back in their messages.
+    for (name, value) in [("alg", "HS256"), ("kid", t.kid.as_str()), ("typ", "at+jwt")] {
+        let mut header = json!({"typ": "at+jwt", "alg": "HS256", "kid": t.kid});
+        header[name] = json!(format!("{value}{forged_line}"));
+        headers.push(header.to_string());
+    }
+    let payloads = [
+        // Signed with the right key: the claims are read, and each is wrong in its own way.
+        claims.to_string().replace(
+            r#""sub":"alice""#,
+            &format!(r#""sub":7,"{MARK}":"{forged_line}""#),
+        ),
+        claims
+            .to_string()
+            .replace(r#""sid":""#, &format!(r#""sid":"{MARK}"#)),
+        claims
+            .to_string()
+            .replace(r#""exp":"#, &format!(r#""exp":"{forged_line}","e":"#)),
+        format!("{forged_line}{{"),
+        format!(r#"{{"sub":"{MARK}","#),
+    ];
+    let mut tokens = Vec::new();
+    for header in &headers {
+        tokens.push(craft(header, &claims.to_string(), hs(SECRET)));
+        tokens.push(craft(header, &claims.to_string(), Signer::Raw(vec![7; 32])));
+    }
+    for payload in &payloads {
+        for header in [t.minted_header("HS256"), t.reordered_header("HS256")] {
+            tokens.push(craft(&header, payload, hs(SECRET)));
+            tokens.push(craft(&header, payload, Signer::Raw(vec![7; 32])));
+        }
+    }
+    // Segments that are not even base64url, with the text in the clear.
+    let message = format!("{}.{}", t.minted_header("HS256"), claims);
+    tokens.push(format!("{MARK}{forged_line}.{MARK}.{MARK}"));
+    tokens.push(format!(
+        "{}.{MARK}{forged_line}.sig",
+        B64.encode(message.as_bytes())
+    ));
+    for token in &tokens {
+        for sessions in [&t.sessions, &ed.sessions] {
+            let error = sessions
+                .authenticate(token)
+                .await
+                .expect_err("a defective token");
+            let refresh_error = sessions
+                .refresh(token)
+                .await
+                .expect_err("a defective token");
+            for text in [
+                error.to_string(),
+                format!("{error:?}"),
+                refresh_error.to_string(),
+                format!("{refresh_error:?}"),
+            ] {
+                assert!(!text.contains(MARK), "{text}");
+                assert!(!text.contains("X-Injected"), "{text}");
+                assert!(!text.contains(['\r', '\n']), "{text}");
+                assert!(text.len() < 400, "errors stay short: {text}");
+            }
+        }
+    }
+}

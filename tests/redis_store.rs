@@ -199,6 +199,44 @@ async fn keys_hold_ids_and_times_and_expire_with_the_session() {
     );
 }
 
+/// Every reader takes the revoked flag by one rule: live only when it reads exactly `0`. A flag
+/// this crate never writes (a hand edit, another program, a newer format) never makes a session
+/// live, for the access check, a refresh, or a logout alike.
+#[tokio::test]
+async fn a_revoked_flag_other_than_zero_is_revoked_for_every_reader() {
+    let Some(url) = redis_url() else { return };
+    let store = store_at(&url).await;
+    let mut redis = raw(&url).await;
+    for flag in ["1", "2", "yes", "", "00"] {
+        let s = session("flag", NOW, NOW + SESSION_TTL);
+        store.create_session(s.clone()).await.expect("create");
+        let key = store.session_key(s.session_id());
+        let _: () = redis.hset(&key, "rev", flag).await.expect("hset");
+        let check = store
+            .check_access(s.session_id(), s.access().jti, NOW + 1)
+            .await
+            .expect("check");
+        assert_eq!(check, AccessCheck::Revoked, "flag {flag:?}");
+        let request = RefreshRequest {
+            sid: s.session_id(),
+            refresh_jti: s.refresh().jti,
+            now: NOW + ACCESS_TTL,
+            new_access: stamp(NOW + ACCESS_TTL, NOW + 2 * ACCESS_TTL),
+            new_refresh: None,
+            grace: GRACE,
+            leeway: 0,
+            theft_detection: true,
+        };
+        let outcome = store.refresh(request).await.expect("refresh");
+        assert_eq!(outcome, RefreshOutcome::Revoked, "flag {flag:?}");
+        let live = store
+            .revoke_session(s.session_id(), NOW + 2)
+            .await
+            .expect("revoke");
+        assert!(!live, "flag {flag:?}: was not live");
+    }
+}
+
 #[tokio::test]
 async fn subject_index_is_pruned_and_lives_as_long_as_its_latest_session() {
     let Some(url) = redis_url() else { return };
@@ -729,5 +767,110 @@ async fn two_servers_theft_verdict_is_never_split() {
         ),
         (1, 63),
         "{outcomes:?}"
+    );
+}
+
+/// "Log out everywhere" at any number of sessions: 300,000 sessions of one subject all end
+/// refused. A call cut short (here by its caller, after 200 ms) keeps the work it finished: the
+/// index has shrunk and what it revoked stays revoked, so the next call starts further on and
+/// completes the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_subject_ends_300_000_sessions_and_resumes_after_an_interruption() {
+    const SESSIONS: usize = 300_000;
+    let Some(url) = redis_url() else { return };
+    let store = store_at(&url).await;
+    let mut redis = raw(&url).await;
+    let index = store.subject_key("crowd");
+    // Written the way the store writes them (see keys_hold_ids_and_times_…), in pipelines: the
+    // store's own two-step creation would take minutes in a debug build.
+    let sessions: Vec<NewSession> = (0..SESSIONS)
+        .map(|_| session("crowd", NOW, NOW + SESSION_TTL))
+        .collect();
+    for chunk in sessions.chunks(10_000) {
+        let mut pipe = redis::pipe();
+        for s in chunk {
+            let (a, r) = (s.access(), s.refresh());
+            let key = store.session_key(s.session_id());
+            pipe.cmd("HSET")
+                .arg(&key)
+                .arg(&[
+                    ("sub", "crowd".to_owned()),
+                    ("rev", "0".to_owned()),
+                    ("aj", a.jti.to_string()),
+                    ("ai", a.iat.to_string()),
+                    ("ae", a.exp.to_string()),
+                    ("rj", r.jti.to_string()),
+                    ("ri", r.iat.to_string()),
+                    ("re", r.exp.to_string()),
+                    ("pj", String::new()),
+                    ("at", String::new()),
+                ])
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&key)
+                .arg(SESSION_TTL * 1000)
+                .ignore()
+                .cmd("ZADD")
+                .arg(&index)
+                .arg(r.exp)
+                .arg(s.session_id().to_string())
+                .ignore();
+        }
+        let () = pipe.query_async(&mut redis).await.expect("populate");
+    }
+    let indexed: usize = redis.zcard(&index).await.expect("zcard");
+    assert_eq!(indexed, SESSIONS);
+
+    let interrupted = tokio::time::timeout(
+        Duration::from_millis(200),
+        store.revoke_subject("crowd", NOW + 1),
+    )
+    .await;
+    assert!(
+        interrupted.is_err(),
+        "300,000 revocations take longer than 200 ms"
+    );
+    let left: usize = redis.zcard(&index).await.expect("zcard");
+    assert!(left < SESSIONS, "the interrupted call made progress");
+    let done = SESSIONS - left;
+    let first: Vec<String> = redis
+        .zrangebyscore_limit(&index, "-inf", "+inf", 0, 1)
+        .await
+        .expect("zrange");
+    assert!(!first.is_empty());
+
+    let revoked = store
+        .revoke_subject("crowd", NOW + 2)
+        .await
+        .expect("the rest, in one call");
+    assert!(
+        revoked >= left.saturating_sub(1_000) && revoked <= left,
+        "the second call revoked {revoked} of the {left} left ({done} done before)"
+    );
+    let indexed: usize = redis.zcard(&index).await.expect("zcard");
+    assert_eq!(indexed, 0, "every revoked session left the index");
+
+    // Every one of them is refused: read in pipelines, then a sample through the store itself.
+    for chunk in sessions.chunks(10_000) {
+        let mut pipe = redis::pipe();
+        for s in chunk {
+            pipe.hget(store.session_key(s.session_id()), "rev");
+        }
+        let flags: Vec<String> = pipe.query_async(&mut redis).await.expect("flags");
+        assert!(flags.iter().all(|f| f == "1"), "a session was left live");
+    }
+    for s in sessions.iter().step_by(997) {
+        let check = store
+            .check_access(s.session_id(), s.access().jti, NOW + 3)
+            .await
+            .expect("check");
+        assert_eq!(check, AccessCheck::Revoked);
+    }
+    assert_eq!(
+        store
+            .revoke_subject("crowd", NOW + 4)
+            .await
+            .expect("revoke"),
+        0
     );
 }

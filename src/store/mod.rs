@@ -45,6 +45,8 @@ use crate::id::{SessionId, TokenId};
 
 pub mod conformance;
 mod memory;
+#[cfg(any(feature = "redis", test))]
+mod redact;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -63,13 +65,15 @@ pub struct TokenStamp {
     pub exp: u64,
 }
 
-/// A freshly issued session: its subject and the stamps of its first token pair.
+/// A freshly issued session: its subject, the stamps of its first token pair, and how many live
+/// sessions its subject may have.
 #[derive(Debug, Clone)]
 pub struct NewSession {
     sid: SessionId,
     subject: Arc<str>,
     access: TokenStamp,
     refresh: TokenStamp,
+    subject_limit: u32,
 }
 
 impl NewSession {
@@ -85,7 +89,23 @@ impl NewSession {
             subject: subject.into(),
             access,
             refresh,
+            subject_limit: u32::MAX,
         }
+    }
+
+    /// At most `limit` live sessions of this subject once this one is recorded: the store ends
+    /// (revokes) as many of the others as it takes, those that end first, never this one.
+    /// `u32::MAX`, the default here, means no limit; [`JwtSessions`](crate::JwtSessions) sets
+    /// its [`max_sessions_per_subject`](crate::JwtSessionsBuilder::max_sessions_per_subject).
+    pub fn with_subject_limit(mut self, limit: u32) -> Self {
+        self.subject_limit = limit.max(1);
+        self
+    }
+
+    /// The most live sessions the subject may have with this one; see
+    /// [`with_subject_limit`](Self::with_subject_limit).
+    pub fn subject_limit(&self) -> u32 {
+        self.subject_limit
     }
 
     /// The session's id.
@@ -271,6 +291,15 @@ impl SessionRecord {
         }
     }
 
+    /// Whether this record is what creating `session` wrote and nothing has changed it since:
+    /// a repeat of that very creation (its first access `jti` is 128 random bits), as a client
+    /// retrying after a lost reply sends, which succeeds again without changing anything. Any
+    /// other creation under an existing id must fail with [`StoreErrorKind::Conflict`]: ids are
+    /// never reused, so a revoked session can never come back.
+    pub fn is_creation_of(&self, session: &NewSession) -> bool {
+        self.access.jti == session.access.jti
+    }
+
     /// Revokes the session; returns whether it was live before.
     pub fn revoke(&mut self) -> bool {
         !std::mem::replace(&mut self.revoked, true)
@@ -350,6 +379,9 @@ pub enum StoreErrorKind {
     Timeout,
     /// The backend answered with data this crate cannot read.
     Corrupt,
+    /// A session was created with an id that another session holds (`500`): nothing was
+    /// changed.
+    Conflict,
 }
 
 /// A store failure. The layer answers it with `503`, never `401`.
@@ -385,6 +417,7 @@ impl fmt::Display for StoreError {
             StoreErrorKind::Unavailable => "pair store unavailable",
             StoreErrorKind::Timeout => "pair store timed out",
             StoreErrorKind::Corrupt => "pair store returned unreadable data",
+            StoreErrorKind::Conflict => "the session id is already in use",
         })?;
         if let Some(source) = &self.source {
             write!(f, ": {source}")?;
@@ -406,7 +439,9 @@ impl StdError for StoreError {
 /// Every method that checks and changes state does both in one atomic step; see the
 /// [module documentation](self) for how to write one and prove it with the conformance suite.
 pub trait PairStore: Send + Sync + 'static {
-    /// Records a new session.
+    /// Records a new session, and ends the subject's sessions that end first while it has more
+    /// live ones than [`NewSession::subject_limit`]. An id in use fails with
+    /// [`StoreErrorKind::Conflict`] (see [`SessionRecord::is_creation_of`]).
     fn create_session(
         &self,
         session: NewSession,
@@ -449,6 +484,11 @@ pub trait PairStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Revokes every live session of `subject`; returns how many were live.
+    ///
+    /// However many sessions the subject has, every call makes progress that a failure does not
+    /// undo: a store that works through the sessions in steps keeps each finished step, so a
+    /// call that fails part way (a timeout, a lost connection) leaves fewer to revoke, and a
+    /// retry finishes the work.
     fn revoke_subject(
         &self,
         subject: &str,

@@ -15,6 +15,7 @@ use ::redis::cluster::ClusterClientBuilder;
 use ::redis::cluster_async::ClusterConnection;
 use ::redis::{Client, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Script, Value};
 
+use super::redact::redact;
 use super::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, StoreError, StoreErrorKind,
     TokenStamp,
@@ -23,6 +24,8 @@ use crate::id::{SessionId, TokenId};
 
 /// The default key prefix.
 const DEFAULT_PREFIX: &str = "tjwt";
+/// Sessions revoked per step of "log out everywhere".
+const REVOKE_PAGE: usize = 1_000;
 /// The default bound on one store call.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Longest pause between reconnection attempts: Redis coming back is noticed within about this.
@@ -96,8 +99,13 @@ static MARK: LazyLock<Script> = LazyLock::new(|| script(include_str!("redis/mark
 ///
 /// The subject index is a sorted set scored by session end. Adding a session prunes the members
 /// that have ended and stretches the set's TTL to its latest member's end, so it holds at most
-/// the subject's unexpired sessions and disappears with the last of them. "Log out everywhere"
-/// reads it; nothing ever uses `KEYS` or `SCAN`.
+/// the subject's unexpired sessions and disappears with the last of them. A login that finds
+/// the subject over its [limit](NewSession::subject_limit) revokes the sessions that end first
+/// and removes them from the index, so a subject holds at most that many live sessions (default
+/// 1,000). "Log out everywhere" reads the index a page (1,000 ids) at a time, revokes the page
+/// and removes it from the index; every page is its own bounded step, so a call that fails part
+/// way keeps the pages it finished and a retry carries on from there. Nothing ever uses `KEYS`
+/// or `SCAN`.
 ///
 /// # One Lua step per decision
 ///
@@ -111,11 +119,13 @@ static MARK: LazyLock<Script> = LazyLock::new(|| script(include_str!("redis/mark
 ///   very same request (same freshly drawn access jti) returns what the first run minted, so a
 ///   client-side retry after a lost reply (the cluster client retries by itself) is never
 ///   mistaken for theft.
-/// - **revoke** marks a live session revoked; **create** writes a session and its TTL together.
+/// - **revoke** marks a live session revoked; **create** writes a session and its TTL together;
+///   **index** adds a session to its subject's index and names the sessions over the limit.
 /// - An **access check** is a single `HMGET` (read only; no script needed).
 ///
 /// So an access check and a refresh each cost one round trip; `create_session` costs two (index,
-/// then session) and `revoke_subject` one plus one per session, sent concurrently.
+/// then session; more only to end sessions over the limit) and `revoke_subject` two per page
+/// plus one per session, sent concurrently.
 ///
 /// # Redis Cluster
 ///
@@ -124,13 +134,14 @@ static MARK: LazyLock<Script> = LazyLock::new(|| script(include_str!("redis/mark
 /// session's keys in one slot should a session ever need more than one, and spread sessions over
 /// the cluster. Creating a session touches two slots, so it is two steps in a deliberate order:
 /// the session id is added to the subject index *first*, then the session is written. Revoking a
-/// subject reads the index in one step, then revokes each listed session with the per-session
-/// script. That is still correct for a session created concurrently: either its id was indexed
-/// before the read, and the revoke script finds it (or finds nothing and the session is written
-/// after the revocation ran, which is the same as being created after it); or it was indexed
-/// after the read, so it was created after the revocation. A session never exists unindexed, and
-/// no token reaches a client before `create_session` returned, so no session that a client could
-/// hold before the revocation survives it. Each single revocation is atomic.
+/// subject reads a page of the index, revokes each listed session with the per-session script,
+/// then removes the page from the index. That is still correct for a session created
+/// concurrently: either its id was indexed before the read, and the revoke script finds it (or
+/// finds nothing yet and leaves a revoked tombstone, which the session's creation then writes
+/// itself into, revoked); or it was indexed after the read, so it was created after the
+/// revocation. A live session never exists unindexed (ids leave the index only once revoked),
+/// and no token reaches a client before `create_session` returned, so no session that a client
+/// could hold before the revocation survives it. Each single revocation is atomic.
 ///
 /// # Failures and timeouts
 ///
@@ -223,16 +234,6 @@ impl ConnectionLike for Connection {
 enum Target {
     Single(String),
     Cluster(Vec<String>),
-}
-
-/// Hides the password of a `redis://user:password@host` URL.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***{}", &url[..scheme], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
 }
 
 impl fmt::Debug for Target {
@@ -534,15 +535,17 @@ impl PairStore for RedisStore {
             }
             let mut connection = self.connection();
             let sid = session.session_id().to_string();
-            // Index first: a session never exists unindexed, so "log out everywhere" reaches it
+            let index = self.subject_key(session.subject());
+            // Index first: a live session is never unindexed, so "log out everywhere" reaches it
             // (see "Redis Cluster" in the module docs). A failure in between leaves only an
             // index entry that points nowhere, pruned when it ends.
-            let _: i64 = INDEX
-                .key(self.subject_key(session.subject()))
+            let over_limit: Vec<(String, f64)> = INDEX
+                .key(&index)
                 .arg(now)
                 .arg(end)
                 .arg(&sid)
                 .arg(ttl)
+                .arg(session.subject_limit())
                 .invoke_async(&mut connection)
                 .await
                 .map_err(store_error)?;
@@ -560,10 +563,10 @@ impl PairStore for RedisStore {
                 .await
                 .map_err(store_error)?;
             if created != 1 {
-                return Err(StoreError::new(
-                    StoreErrorKind::Unavailable,
-                    "the session id is already in use",
-                ));
+                return Err(StoreError::from_kind(StoreErrorKind::Conflict));
+            }
+            if !over_limit.is_empty() {
+                self.revoke_indexed(&index, over_limit, now).await?;
             }
             Ok(())
         })
@@ -586,13 +589,18 @@ impl PairStore for RedisStore {
                     .query_async(&mut self.connection())
                     .await
                     .map_err(store_error)?;
-            // The same order as SessionRecord::check_access.
-            let (Some(revoked), Some(end), Some(access)) = (revoked, end, access) else {
+            // The same order as SessionRecord::check_access, and the one rule for the flag:
+            // live only when it reads exactly "0" (a tombstone holds the flag alone).
+            let Some(revoked) = revoked else {
                 return Ok(AccessCheck::Unknown);
             };
-            Ok(if revoked != "0" {
-                AccessCheck::Revoked
-            } else if now >= parse_u64(&end)? {
+            if revoked != "0" {
+                return Ok(AccessCheck::Revoked);
+            }
+            let (Some(end), Some(access)) = (end, access) else {
+                return Err(corrupt("a stored session is incomplete"));
+            };
+            Ok(if now >= parse_u64(&end)? {
                 AccessCheck::Unknown
             } else if parse_jti(&access)? == jti {
                 // TokenId's equality is constant-time.
@@ -680,42 +688,83 @@ impl PairStore for RedisStore {
     }
 
     async fn revoke_subject(&self, subject: &str, now: u64) -> Result<usize, StoreError> {
-        self.bounded(async {
-            let mut connection = self.revoking_connection();
-            // Step one: the subject's unexpired sessions, in one read of one key. Scores are
-            // doubles, rounded above 2^53, so the read takes `end >= now` (which rounding never
-            // loses an unexpired session from) and the revoke script decides `now < end` exactly.
-            let sids: Vec<String> = ::redis::cmd("ZRANGEBYSCORE")
-                .arg(self.subject_key(subject))
-                .arg(now)
-                .arg("+inf")
-                .query_async(&mut connection)
-                .await
-                .map_err(store_error)?;
-            // Step two: each session revoked by its own atomic script, all in flight at once
-            // (the multiplexed connection pipelines them; a cluster sends each to its slot).
-            let mut tasks = tokio::task::JoinSet::new();
-            for sid in sids {
-                SessionId::from_str(&sid)
-                    .map_err(|_| corrupt("an indexed session id is malformed"))?;
-                let (store, key) = (self.clone(), self.session_key_text(&sid));
-                tasks.spawn(async move {
-                    let mut connection = store.revoking_connection();
-                    store.revoke_key(&mut connection, key, now).await
-                });
+        let index = self.subject_key(subject);
+        let mut revoked = 0;
+        // Page by page, each bounded by the timeout and kept once done: revoked sessions leave
+        // the index, so a call that fails part way leaves fewer for the next one.
+        loop {
+            let page: Vec<(String, f64)> = self
+                .bounded(async {
+                    // Scores are doubles, rounded above 2^53, so the read takes `end >= now`
+                    // (which rounding never loses an unexpired session from) and the revoke
+                    // script decides `now < end` exactly.
+                    ::redis::cmd("ZRANGEBYSCORE")
+                        .arg(&index)
+                        .arg(now)
+                        .arg("+inf")
+                        .arg("WITHSCORES")
+                        .arg("LIMIT")
+                        .arg(0)
+                        .arg(REVOKE_PAGE)
+                        .query_async(&mut self.revoking_connection())
+                        .await
+                        .map_err(store_error)
+                })
+                .await?;
+            if page.is_empty() {
+                return Ok(revoked);
             }
-            let mut revoked = 0;
-            while let Some(result) = tasks.join_next().await {
-                let was_live =
-                    result.map_err(|e| StoreError::new(StoreErrorKind::Unavailable, e))??;
-                revoked += usize::from(was_live);
-            }
-            if revoked > 0 {
-                self.replicate().await?;
-            }
-            Ok(revoked)
-        })
-        .await
+            revoked += self.bounded(self.revoke_indexed(&index, page, now)).await?;
+        }
+    }
+}
+
+impl RedisStore {
+    /// Revokes the indexed sessions `members` (ids with their ends), all in flight at once,
+    /// then removes them from the subject index `index`; returns how many were live. A member
+    /// whose session is missing gets a tombstone (see `revoke.lua`).
+    async fn revoke_indexed(
+        &self,
+        index: &str,
+        members: Vec<(String, f64)>,
+        now: u64,
+    ) -> Result<usize, StoreError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut ids = Vec::with_capacity(members.len());
+        for (sid, end) in members {
+            SessionId::from_str(&sid).map_err(|_| corrupt("an indexed session id is malformed"))?;
+            // Saturating: a score is at most a u64 written as a double.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let ttl = ttl_ms(now, end as u64);
+            let (store, key) = (self.clone(), self.session_key_text(&sid));
+            tasks.spawn(async move {
+                let revoked: i64 = REVOKE
+                    .key(key)
+                    .arg(now)
+                    .arg(ttl)
+                    .invoke_async(&mut store.revoking_connection())
+                    .await
+                    .map_err(store_error)?;
+                Ok::<_, StoreError>(revoked == 1)
+            });
+            ids.push(sid);
+        }
+        let mut revoked = 0;
+        while let Some(result) = tasks.join_next().await {
+            let was_live =
+                result.map_err(|e| StoreError::new(StoreErrorKind::Unavailable, e))??;
+            revoked += usize::from(was_live);
+        }
+        let _: i64 = ::redis::cmd("ZREM")
+            .arg(index)
+            .arg(&ids)
+            .query_async(&mut self.revoking_connection())
+            .await
+            .map_err(store_error)?;
+        if revoked > 0 {
+            self.replicate().await?;
+        }
+        Ok(revoked)
     }
 }
 
@@ -725,13 +774,15 @@ mod tests {
 
     #[test]
     fn urls_are_redacted_in_debug_output() {
-        assert_eq!(
-            redact("redis://user:secret@host:6379/0"),
-            "redis://***@host:6379/0"
-        );
-        assert_eq!(redact("redis://host:6379"), "redis://host:6379");
-        let builder = RedisStore::builder("redis://:hunter2@127.0.0.1");
-        assert!(!format!("{builder:?}").contains("hunter2"));
+        for url in [
+            "redis://:hunter2@127.0.0.1",
+            "redis+unix:///run/redis.sock?user=app&pass=hunter2",
+        ] {
+            let builder = RedisStore::builder(url);
+            assert!(!format!("{builder:?}").contains("hunter2"), "{url}");
+            let cluster = RedisStore::cluster_builder([url]);
+            assert!(!format!("{cluster:?}").contains("hunter2"), "{url}");
+        }
     }
 
     #[test]

@@ -15,14 +15,29 @@ use crate::config::{ConfigError, ConfigErrorKind};
 ///
 /// A set built with [`verify_only_pem`](Self::verify_only_pem) holds no private key: it checks
 /// tokens but cannot mint, so issuing fails and refresh requests are refused.
+///
+/// An HMAC secret is kept only as the keyed hash states it was turned into, and those are
+/// overwritten with zeros when the last clone of the keys is dropped (or swapped out with
+/// [`JwtSessions::set_keys`](crate::JwtSessions::set_keys)). Asymmetric keys are held by
+/// `jsonwebtoken`, whose key types do not wipe their bytes: a private key stays in memory until
+/// the allocator reuses it.
 #[derive(Clone)]
 pub struct JwtKeys {
     algorithm: Algorithm,
-    encoding: Option<EncodingKey>,
-    decoding: DecodingKey,
-    /// The HMAC secret, keyed once, so verifying never re-derives the key.
-    hmac: Option<HmacKey>,
+    material: Material,
     kid: String,
+}
+
+#[derive(Clone)]
+enum Material {
+    /// The HMAC secret, keyed once, so signing and verifying never re-derive the key; it signs
+    /// unless the keys were made verify-only.
+    Hmac { key: Box<HmacKey>, signs: bool },
+    /// A public key, and the private key if these keys sign.
+    Asymmetric {
+        encoding: Option<EncodingKey>,
+        decoding: DecodingKey,
+    },
 }
 
 impl fmt::Debug for JwtKeys {
@@ -74,15 +89,16 @@ impl JwtKeys {
                 ),
             ));
         }
-        let hmac = HmacKey::new(algorithm, secret);
+        let key = HmacKey::new(algorithm, secret);
         // A stable id that reveals nothing of the secret: a MAC of a fixed label under it.
-        let tag = hmac.sign(b"tower-jwt-auth key id");
+        let tag = key.sign(b"tower-jwt-auth key id");
         let kid = URL_SAFE_NO_PAD.encode(&tag.as_ref()[..12]);
         Ok(Self {
             algorithm,
-            encoding: Some(EncodingKey::from_secret(secret)),
-            decoding: DecodingKey::from_secret(secret),
-            hmac: Some(hmac),
+            material: Material::Hmac {
+                key: Box::new(key),
+                signs: true,
+            },
             kid,
         })
     }
@@ -102,7 +118,9 @@ impl JwtKeys {
         }
         .map_err(key_error)?;
         let mut keys = Self::verify_only_pem(algorithm, public_pem)?;
-        keys.encoding = Some(encoding);
+        if let Material::Asymmetric { encoding: slot, .. } = &mut keys.material {
+            *slot = Some(encoding);
+        }
         keys.check_pair()?;
         Ok(keys)
     }
@@ -122,9 +140,10 @@ impl JwtKeys {
             .map_err(key_error)?;
         Ok(Self {
             algorithm,
-            encoding: None,
-            decoding,
-            hmac: None,
+            material: Material::Asymmetric {
+                encoding: None,
+                decoding,
+            },
             kid,
         })
     }
@@ -150,10 +169,7 @@ impl JwtKeys {
     /// The public key as a JWK (RFC 7517) with its `kid`, `alg` and `use`; `None` for HMAC
     /// keys, whose secret must never be published.
     pub fn public_jwk(&self) -> Option<Jwk> {
-        if self.algorithm.family() == AlgorithmFamily::Hmac {
-            return None;
-        }
-        let mut jwk = Jwk::from_decoding_key(&self.decoding, Some(self.algorithm)).ok()?;
+        let mut jwk = Jwk::from_decoding_key(self.decoding()?, Some(self.algorithm)).ok()?;
         jwk.common.key_id = Some(self.kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         Some(jwk)
@@ -161,25 +177,43 @@ impl JwtKeys {
 
     /// The same keys without the private key: verify-only.
     pub fn verify_only(mut self) -> Self {
-        self.encoding = None;
+        match &mut self.material {
+            Material::Hmac { signs, .. } => *signs = false,
+            Material::Asymmetric { encoding, .. } => *encoding = None,
+        }
         self
     }
 
     /// Whether these keys hold a private key (or HMAC secret) and can mint tokens.
     pub fn can_sign(&self) -> bool {
-        self.encoding.is_some()
+        match &self.material {
+            Material::Hmac { signs, .. } => *signs,
+            Material::Asymmetric { encoding, .. } => encoding.is_some(),
+        }
     }
 
+    /// The private key of asymmetric keys that sign.
     pub(crate) fn encoding(&self) -> Option<&EncodingKey> {
-        self.encoding.as_ref()
+        match &self.material {
+            Material::Asymmetric { encoding, .. } => encoding.as_ref(),
+            Material::Hmac { .. } => None,
+        }
     }
 
-    pub(crate) fn decoding(&self) -> &DecodingKey {
-        &self.decoding
+    /// The public key of asymmetric keys.
+    pub(crate) fn decoding(&self) -> Option<&DecodingKey> {
+        match &self.material {
+            Material::Asymmetric { decoding, .. } => Some(decoding),
+            Material::Hmac { .. } => None,
+        }
     }
 
+    /// The HMAC key of HMAC keys.
     pub(crate) fn hmac_key(&self) -> Option<&HmacKey> {
-        self.hmac.as_ref()
+        match &self.material {
+            Material::Hmac { key, .. } => Some(key),
+            Material::Asymmetric { .. } => None,
+        }
     }
 
     fn not_asymmetric(algorithm: Algorithm) -> ConfigError {
@@ -192,10 +226,9 @@ impl JwtKeys {
     fn check_pair(&self) -> Result<(), ConfigError> {
         const PROBE: &[u8] = b"tower-jwt-auth key pair probe";
         let mismatch = |detail: String| ConfigError::new(ConfigErrorKind::InvalidKey, detail);
-        let encoding = self
-            .encoding
-            .as_ref()
-            .ok_or_else(|| mismatch("no private key".into()))?;
+        let (Some(encoding), Some(decoding)) = (self.encoding(), self.decoding()) else {
+            return Err(mismatch("no private key".into()));
+        };
         let signature =
             jsonwebtoken::crypto::sign(PROBE, encoding, self.algorithm).map_err(|e| {
                 mismatch(format!(
@@ -203,7 +236,7 @@ impl JwtKeys {
                     self.algorithm
                 ))
             })?;
-        match jsonwebtoken::crypto::verify(&signature, PROBE, &self.decoding, self.algorithm) {
+        match jsonwebtoken::crypto::verify(&signature, PROBE, decoding, self.algorithm) {
             Ok(true) => Ok(()),
             _ => Err(mismatch(format!(
                 "the public key does not verify the private key's {:?} signatures",

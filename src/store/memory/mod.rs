@@ -1,12 +1,14 @@
 //! The embedded in-memory [`PairStore`].
 
+use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, SessionRecord, StoreError,
+    StoreErrorKind,
 };
 use crate::id::{SessionId, TokenId};
 
@@ -25,6 +27,33 @@ const SWEEP_EVERY: u64 = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct SubjectKey([u64; 2]);
 
+impl Hash for SubjectKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Already a keyed hash: half of it is as good a hash as any.
+        state.write_u64(self.0[0]);
+    }
+}
+
+/// Passes a [`SubjectKey`]'s own bits through instead of hashing them again.
+#[derive(Debug, Default)]
+struct KeyBits(u64);
+
+impl Hasher for KeyBits {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, bits: u64) {
+        self.0 = bits;
+    }
+}
+
 #[derive(Debug)]
 struct Entry {
     record: SessionRecord,
@@ -33,6 +62,17 @@ struct Entry {
 
 type Shard = RwLock<IdTable<Entry>>;
 
+/// A subject's sessions as counted at creation: never fewer than are live (a revocation or an
+/// expiry does not count down, so the count only errs upwards), exact again whenever the limit
+/// is enforced, and forgotten once `last_end` has passed.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    count: u32,
+    last_end: u64,
+}
+
+type Tallies = Mutex<HashMap<SubjectKey, Tally, BuildHasherDefault<KeyBits>>>;
+
 /// Sessions in process memory: 64 lock shards and no global lock on any path; ended sessions
 /// are swept out as new ones arrive, so memory stays bounded by the live sessions. Each shard is
 /// an open-addressing table of 104-byte slots kept between 3/8 and 3/4 full (140–280 bytes per
@@ -40,7 +80,10 @@ type Shard = RwLock<IdTable<Entry>>;
 /// so misses the caches once even when the store is far larger than they are.
 ///
 /// Revoking a subject's sessions scans the shards one at a time (milliseconds at a million
-/// sessions) instead of keeping a per-subject index that would double the memory per session.
+/// sessions) instead of keeping a per-subject index that would double the memory per session;
+/// a count per subject (24 bytes) is all that enforces
+/// [`max_sessions_per_subject`](crate::JwtSessionsBuilder::max_sessions_per_subject), with the
+/// same scan only when a login finds the subject over it.
 ///
 /// Clones share the same sessions. Nothing survives a restart; for a fleet of servers use a
 /// shared store.
@@ -65,12 +108,22 @@ pub struct MemoryStore {
 #[derive(Debug)]
 struct Inner {
     shards: Box<[Shard]>,
+    /// Per subject, sharded by subject. A subject's tally lock is taken before any session
+    /// shard's lock, never after, and is held while that subject's sessions are created or all
+    /// revoked: so a session is never recorded without being counted.
+    tallies: Box<[Tallies]>,
     subject_hash: [RandomState; 2],
     created: AtomicU64,
 }
 
 fn read(shard: &Shard) -> RwLockReadGuard<'_, IdTable<Entry>> {
     shard.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn lock(
+    tallies: &Tallies,
+) -> MutexGuard<'_, HashMap<SubjectKey, Tally, BuildHasherDefault<KeyBits>>> {
+    tallies.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn write(shard: &Shard) -> RwLockWriteGuard<'_, IdTable<Entry>> {
@@ -89,6 +142,7 @@ impl MemoryStore {
         Self {
             inner: Arc::new(Inner {
                 shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+                tallies: (0..SHARDS).map(|_| Mutex::default()).collect(),
                 subject_hash: [RandomState::new(), RandomState::new()],
                 created: AtomicU64::new(0),
             }),
@@ -115,6 +169,13 @@ impl MemoryStore {
         &self.inner.shards[usize::from(sid.as_bytes()[0]) & (SHARDS - 1)]
     }
 
+    fn tallies(&self, subject: SubjectKey) -> &Tallies {
+        // Truncation is intended: the low bits pick the shard.
+        #[allow(clippy::cast_possible_truncation)]
+        let bits = subject.0[1] as usize;
+        &self.inner.tallies[bits & (SHARDS - 1)]
+    }
+
     fn subject_key(&self, subject: &str) -> SubjectKey {
         let [a, b] = &self.inner.subject_hash;
         SubjectKey([a.hash_one(subject), b.hash_one(subject)])
@@ -127,27 +188,67 @@ impl MemoryStore {
     }
 
     fn sweep(&self, shard: usize, now: u64) -> usize {
+        lock(&self.inner.tallies[shard]).retain(|_, tally| tally.last_end > now);
         let mut sessions = write(&self.inner.shards[shard]);
         let before = sessions.len();
         sessions.retain(|e| !e.record.is_expired(now));
         before - sessions.len()
+    }
+
+    /// Ends `subject`'s live sessions that end first, never `keep`, until at most `limit` are
+    /// live; returns how many are. Called with the subject's tally lock held.
+    fn enforce_limit(&self, subject: SubjectKey, keep: SessionId, limit: u32, now: u64) -> u32 {
+        let mut live: Vec<(u64, SessionId)> = Vec::new();
+        for shard in self.inner.shards.iter() {
+            live.extend(read(shard).iter().filter_map(|(id, e)| {
+                let record = &e.record;
+                let counted =
+                    e.subject == subject && !record.is_revoked() && !record.is_expired(now);
+                counted.then(|| (record.expires_at(), *id))
+            }));
+        }
+        let excess = live.len().saturating_sub(limit as usize);
+        live.sort_unstable_by_key(|(end, id)| (*end, *id.as_bytes()));
+        for (_, id) in live.iter().filter(|(_, id)| *id != keep).take(excess) {
+            if let Some(entry) = write(self.shard(id)).get_mut(id) {
+                entry.record.revoke();
+            }
+        }
+        u32::try_from(live.len() - excess).unwrap_or(u32::MAX)
     }
 }
 
 impl PairStore for MemoryStore {
     async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
         let sid = session.session_id();
-        let entry = Entry {
-            record: SessionRecord::new(&session),
-            subject: self.subject_key(session.subject()),
-        };
-        write(self.shard(&sid)).insert(sid, entry);
+        let subject = self.subject_key(session.subject());
+        let record = SessionRecord::new(&session);
+        let end = record.expires_at();
+        let now = session.access().iat;
+        let mut tallies = lock(self.tallies(subject));
+        let entry = Entry { record, subject };
+        if let Err(existing) = write(self.shard(&sid)).insert_new(sid, entry) {
+            return match existing.record.is_creation_of(&session) {
+                true => Ok(()),
+                false => Err(StoreError::from_kind(StoreErrorKind::Conflict)),
+            };
+        }
+        let tally = tallies.entry(subject).or_insert(Tally {
+            count: 0,
+            last_end: 0,
+        });
+        tally.count = tally.count.saturating_add(1);
+        tally.last_end = tally.last_end.max(end);
+        if tally.count > session.subject_limit() {
+            tally.count = self.enforce_limit(subject, sid, session.subject_limit(), now);
+        }
+        drop(tallies);
         let created = self.inner.created.fetch_add(1, Ordering::Relaxed);
         if created.is_multiple_of(SWEEP_EVERY) {
             // Truncation is intended: the counter only picks the next shard round-robin.
             #[allow(clippy::cast_possible_truncation)]
             let shard = (created / SWEEP_EVERY) as usize & (SHARDS - 1);
-            self.sweep(shard, session.access().iat);
+            self.sweep(shard, now);
         }
         Ok(())
     }
@@ -183,9 +284,9 @@ impl PairStore for MemoryStore {
     }
 
     async fn revoke_subject(&self, subject: &str, now: u64) -> Result<usize, StoreError> {
-        // Every session that existed when this call began sits in some shard and is revoked
-        // when that shard is visited; one created meanwhile counts as created after the call.
+        // The subject's tally lock keeps its logins out until every shard has been visited.
         let key = self.subject_key(subject);
+        let mut tallies = lock(self.tallies(key));
         let mut revoked = 0;
         for shard in self.inner.shards.iter() {
             for entry in write(shard).values_mut() {
@@ -194,6 +295,7 @@ impl PairStore for MemoryStore {
                 }
             }
         }
+        tallies.remove(&key);
         Ok(revoked)
     }
 }

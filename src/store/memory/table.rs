@@ -81,17 +81,19 @@ impl<V> IdTable<V> {
         self.slots[slot].as_mut().map(|(_, value)| value)
     }
 
-    /// Inserts or replaces the value of `id`, in one probe.
-    pub(super) fn insert(&mut self, id: SessionId, value: V) {
+    /// Inserts `value` under `id` if `id` is absent, in one probe; otherwise leaves the table
+    /// as it is and returns the value already there.
+    pub(super) fn insert_new(&mut self, id: SessionId, value: V) -> Result<(), &V> {
         if (self.len + 1) * MAX_LOAD.1 > self.slots.len() * MAX_LOAD.0 {
             self.grow();
         }
         let slot = self.probe(&id);
         match &mut self.slots[slot] {
-            Some((_, existing)) => *existing = value,
+            Some((_, existing)) => Err(existing),
             free @ None => {
                 *free = Some((id, value));
                 self.len += 1;
+                Ok(())
             }
         }
     }
@@ -148,6 +150,10 @@ impl<V> IdTable<V> {
     pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.slots.iter_mut().flatten().map(|(_, value)| value)
     }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&SessionId, &V)> {
+        self.slots.iter().flatten().map(|(id, value)| (id, value))
+    }
 }
 
 #[cfg(test)]
@@ -175,7 +181,7 @@ mod tests {
         }
     }
 
-    /// Random inserts, replacements, lookups and retains, on crowded slots (ids that share
+    /// Random inserts (refused for ids present), lookups and retains, on crowded slots (ids that share
     /// homes, runs that wrap past the end) and as the table grows, always equal to a HashMap.
     #[test]
     fn behaves_as_a_map_under_collisions_wraps_and_removals() {
@@ -190,8 +196,9 @@ mod tests {
             );
             match rng.next() % 10 {
                 0..=5 => {
-                    table.insert(key, step);
-                    model.insert(key, step);
+                    let inserted = table.insert_new(key, step).is_ok();
+                    assert_eq!(inserted, !model.contains_key(&key));
+                    model.entry(key).or_insert(step);
                 }
                 6 | 7 => {
                     assert_eq!(table.get(&key), model.get(&key));
@@ -230,7 +237,7 @@ mod tests {
             .map(|_| SessionId::random().expect("rng"))
             .collect();
         for (i, id) in ids.iter().enumerate() {
-            table.insert(*id, i);
+            assert!(table.insert_new(*id, i).is_ok());
         }
         assert_eq!(table.len(), ids.len());
         assert!(table.len() * MAX_LOAD.1 <= table.slots.len() * MAX_LOAD.0);

@@ -14,11 +14,14 @@ local rev, aj, ai, ae, rj, ri, re, pj, at = f[1], f[2], f[3], f[4], f[5], f[6], 
 if not rev then
   return {'N'}
 end
+-- Revoked unless the flag reads exactly '0', the rule of every reader: a value this script does
+-- not know never makes a session live. (A tombstone planted by "log out everywhere" holds the
+-- flag alone.)
+if rev ~= '0' then
+  return {'X'}
+end
 if not (aj and ai and ae and rj and ri and re and pj and at) then
   return {'C'}
-end
-if rev == '1' then
-  return {'X'}
 end
 local now = ARGV[2]
 -- is_expired: now >= end.

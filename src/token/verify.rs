@@ -1,0 +1,384 @@
+//! Verifying a token: one path for every key, so every token's claims are read the same way.
+//!
+//! In order: the length and shape of the token; the header (compared byte for byte with the one
+//! this crate mints for an HMAC key, parsed otherwise); the key its `kid` names, whose algorithm
+//! the header must name; the signature, in constant time; the `typ`; and only then the claims,
+//! parsed once by [`Policy::claims`], whatever key signed them. Nothing of the payload is read
+//! before the signature holds, and no error repeats the token's text: each names the defect in
+//! this crate's words.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use super::codec::{CompiledKey, CompiledSet, Policy};
+use super::mac::HmacKey;
+use super::{Claims, CustomClaims, TokenKind};
+use crate::error::{AuthError, AuthErrorKind};
+use crate::id::{SessionId, TokenId};
+
+fn reject(kind: AuthErrorKind, token: TokenKind) -> AuthError {
+    AuthError::token(kind, token)
+}
+
+fn malformed(token: TokenKind, defect: &'static str) -> AuthError {
+    reject(AuthErrorKind::Malformed, token).because(defect)
+}
+
+/// How many `.` separators `token` holds. Counted in byte-wide lanes (chunks short enough for
+/// a `u8` count), which vectorises several times wider than a `usize` count.
+fn dots(token: &[u8]) -> usize {
+    token
+        .chunks(255)
+        .map(|chunk| chunk.iter().fold(0u8, |n, &b| n + u8::from(b == b'.')))
+        .map(usize::from)
+        .sum()
+}
+
+/// Verifies everything but the time window, which [`Policy::check_time`] checks.
+pub(super) fn verify<C: CustomClaims>(
+    set: &CompiledSet,
+    policy: &Policy,
+    kind: TokenKind,
+    token: &str,
+) -> Result<Claims<C>, AuthError> {
+    // Refuse oversized input before spending any work on it.
+    if token.len() > policy.max_token_len {
+        return Err(malformed(kind, "longer than the configured maximum"));
+    }
+    if dots(token.as_bytes()) != 2 {
+        return Err(malformed(kind, "not three dot-separated segments"));
+    }
+    // The one dot after the header is near the end: a signature is at most 683 characters.
+    let (message, signature) = token
+        .rsplit_once('.')
+        .ok_or_else(|| malformed(kind, "not three dot-separated segments"))?;
+    let minted = set.keys.iter().find_map(|key| {
+        let hmac = key.keys.hmac_key()?;
+        Some((hmac, key.minted_header(kind, message)?))
+    });
+    let payload = match minted {
+        // Every token this crate minted with an HMAC key: its header needs no parsing.
+        Some((hmac, payload)) => {
+            verify_hmac(hmac, kind, message, signature)?;
+            payload
+        }
+        None => verify_parsed(set, kind, token, message, signature)?,
+    };
+    // Typical payloads decode into a small stack buffer (zeroing it is part of the cost of every
+    // token), larger ones into a larger one; only unusual ones allocate.
+    match payload.len() {
+        0..=512 => policy.claims_of::<C, 384>(kind, payload),
+        513..=1360 => policy.claims_of::<C, 1020>(kind, payload),
+        _ => {
+            let json = URL_SAFE_NO_PAD
+                .decode(payload)
+                .map_err(|_| malformed(kind, "the payload is not base64url"))?;
+            policy.claims(kind, &json)
+        }
+    }
+}
+
+/// An HMAC tag over `message`, compared in constant time; a truncated tag is refused.
+fn verify_hmac(
+    key: &HmacKey,
+    kind: TokenKind,
+    message: &str,
+    signature: &str,
+) -> Result<(), AuthError> {
+    let mut tag = [0u8; 64];
+    let tag_len = URL_SAFE_NO_PAD
+        .decode_slice(signature, &mut tag)
+        .map_err(|e| match e {
+            base64::DecodeSliceError::OutputSliceTooSmall => {
+                reject(AuthErrorKind::InvalidSignature, kind)
+            }
+            base64::DecodeSliceError::DecodeError(_) => {
+                malformed(kind, "the signature is not base64url")
+            }
+        })?;
+    match key.verify(message.as_bytes(), &tag[..tag_len]) {
+        true => Ok(()),
+        false => Err(reject(AuthErrorKind::InvalidSignature, kind)),
+    }
+}
+
+/// A token whose header is not byte for byte one this crate mints: the header is parsed, its
+/// `kid` picks the key (never a fallback to another), and the key's algorithm must be the one
+/// the header names. Returns the payload segment once the signature holds.
+fn verify_parsed<'t>(
+    set: &CompiledSet,
+    kind: TokenKind,
+    token: &str,
+    message: &'t str,
+    signature: &str,
+) -> Result<&'t str, AuthError> {
+    let (_, payload) = message
+        .split_once('.')
+        .ok_or_else(|| malformed(kind, "not three dot-separated segments"))?;
+    let header = jsonwebtoken::decode_header(token).map_err(|_| {
+        malformed(
+            kind,
+            "the header is not base64url JSON naming a known algorithm",
+        )
+    })?;
+    // RFC 7515 §4.1.11: an extension the recipient must understand, and this one understands
+    // none (`b64: false` included).
+    if header.crit.is_some() {
+        return Err(malformed(kind, "the header names a critical extension"));
+    }
+    let named = |key: &CompiledKey| header.kid.as_deref() == Some(key.keys.kid());
+    let key: &CompiledKey = match set.keys.as_slice() {
+        // One key: nothing to select, so its signature check speaks first; the kid must still
+        // name it (below).
+        [only] => only,
+        keys => keys
+            .iter()
+            .find(|key| named(key))
+            .ok_or_else(|| reject(AuthErrorKind::UnknownKey, kind))?,
+    };
+    // RFC 8725 §3.1: each key accepts exactly its algorithm.
+    if header.alg != key.keys.algorithm() {
+        return Err(reject(AuthErrorKind::InvalidSignature, kind));
+    }
+    match (key.keys.hmac_key(), key.keys.decoding()) {
+        (Some(hmac), _) => verify_hmac(hmac, kind, message, signature)?,
+        (None, Some(public)) => {
+            let verified = jsonwebtoken::crypto::verify(
+                signature,
+                message.as_bytes(),
+                public,
+                key.keys.algorithm(),
+            );
+            match verified {
+                Ok(true) => {}
+                Err(e) if matches!(e.kind(), JwtErrorKind::Base64(_)) => {
+                    return Err(malformed(kind, "the signature is not base64url"));
+                }
+                Ok(false) | Err(_) => return Err(reject(AuthErrorKind::InvalidSignature, kind)),
+            }
+        }
+        (None, None) => return Err(reject(AuthErrorKind::InvalidSignature, kind)),
+    }
+    if !named(key) {
+        return Err(reject(AuthErrorKind::UnknownKey, kind));
+    }
+    if !header
+        .typ
+        .as_deref()
+        .is_some_and(|typ| kind.matches_typ(typ))
+    {
+        return Err(reject(AuthErrorKind::WrongTokenType, kind));
+    }
+    Ok(payload)
+}
+
+impl Policy {
+    /// [`claims`](Self::claims) of a base64url payload that decodes into `N` bytes on the stack.
+    fn claims_of<C: CustomClaims, const N: usize>(
+        &self,
+        kind: TokenKind,
+        payload: &str,
+    ) -> Result<Claims<C>, AuthError> {
+        let mut buf = [0u8; N];
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(payload, &mut buf)
+            .map_err(|_| malformed(kind, "the payload is not base64url"))?;
+        self.claims(kind, &buf[..len])
+    }
+
+    /// The claims of a verified payload, with `iss` and `aud` checked as configured. Every
+    /// claim this crate writes or validates is consumed here, so the application's claims never
+    /// receive one, whatever their type and whichever key signed the token.
+    fn claims<C: CustomClaims>(
+        &self,
+        kind: TokenKind,
+        json: &[u8],
+    ) -> Result<Claims<C>, AuthError> {
+        let payload: Payload<'_, C> = serde_json::from_slice(json).map_err(|e| {
+            malformed(
+                kind,
+                match e.classify() {
+                    serde_json::error::Category::Data => {
+                        "a claim is missing, repeated or of the wrong type"
+                    }
+                    _ => "the payload is not a JSON object",
+                },
+            )
+        })?;
+        let wanted = |configured: &Option<String>, claim: &Lenient<'_>| match configured {
+            None => true,
+            Some(value) => matches!(claim, Lenient::Present(found) if found.contains(value)),
+        };
+        if !wanted(&self.issuer, &payload.iss) || !wanted(&self.audience, &payload.aud) {
+            return Err(reject(AuthErrorKind::InvalidClaims, kind));
+        }
+        Ok(Claims {
+            sub: payload.sub,
+            sid: payload.sid,
+            jti: payload.jti,
+            iat: payload.iat,
+            exp: payload.exp,
+            nbf: payload.nbf,
+            custom: payload.custom,
+        })
+    }
+
+    /// Whether `claims` are inside their validity window at `now`, with the leeway.
+    pub(super) fn check_time<C>(
+        &self,
+        kind: TokenKind,
+        claims: &Claims<C>,
+        now: u64,
+    ) -> Result<(), AuthError> {
+        if now >= claims.exp.saturating_add(self.leeway) {
+            return Err(reject(AuthErrorKind::Expired, kind));
+        }
+        let latest = now
+            .saturating_add(self.max_lifetime)
+            .saturating_add(self.leeway);
+        if claims.exp > latest {
+            return Err(reject(AuthErrorKind::InvalidClaims, kind));
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(self.leeway))
+        {
+            return Err(reject(AuthErrorKind::NotYetValid, kind));
+        }
+        Ok(())
+    }
+}
+
+/// The payload as verification reads it: [`Claims`] plus every other reserved claim (see
+/// [`RESERVED_CLAIMS`](super::claims::RESERVED_CLAIMS)), in one pass.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "C: DeserializeOwned"))]
+struct Payload<'a, C> {
+    sub: String,
+    sid: SessionId,
+    jti: TokenId,
+    iat: u64,
+    exp: u64,
+    #[serde(default)]
+    nbf: Option<u64>,
+    #[serde(default, borrow)]
+    iss: Lenient<'a>,
+    #[serde(default, borrow)]
+    aud: Lenient<'a>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    cnf: IgnoredAny,
+    #[serde(flatten)]
+    custom: C,
+}
+
+/// A claim read the way `jsonwebtoken` validates `iss` and `aud`: `null` counts as absent and a
+/// value of the wrong type as present-but-unusable, never as a parse failure of the whole token.
+/// A *syntax* error (a lone surrogate, invalid UTF-8, an out-of-range number) still fails the
+/// whole token, as a strict parse of the same bytes does.
+#[derive(Debug, Default)]
+enum Lenient<'a> {
+    #[default]
+    Absent,
+    Unusable,
+    Present(OneOrMany<'a>),
+}
+
+/// A string, or an array of strings (RFC 7519 allows both for `aud`; `jsonwebtoken` for `iss`).
+#[derive(Debug)]
+enum OneOrMany<'a> {
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl OneOrMany<'_> {
+    fn contains(&self, wanted: &str) -> bool {
+        match self {
+            OneOrMany::One(value) => value == wanted,
+            OneOrMany::Many(values) => values.iter().any(|v| v == wanted),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LenientVisitor)
+    }
+}
+
+/// Reads any JSON value strictly (every string checked, every number in range) and keeps it
+/// only if it is a string or an array of strings.
+struct LenientVisitor;
+
+impl<'de> Visitor<'de> for LenientVisitor {
+    type Value = Lenient<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Self::Value, E> {
+        Ok(Lenient::Present(OneOrMany::One(Cow::Borrowed(value))))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(Lenient::Present(OneOrMany::One(Cow::Owned(
+            value.to_owned(),
+        ))))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Lenient::Absent)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Lenient::Absent)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Lenient::Unusable)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Lenient::Unusable)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Lenient::Unusable)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Lenient::Unusable)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut values = Vec::new();
+        let mut usable = true;
+        while let Some(item) = seq.next_element::<Lenient<'de>>()? {
+            match item {
+                Lenient::Present(OneOrMany::One(value)) if usable => values.push(value),
+                _ => usable = false,
+            }
+        }
+        Ok(if usable {
+            Lenient::Present(OneOrMany::Many(values))
+        } else {
+            Lenient::Unusable
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<Lenient<'de>, Lenient<'de>>()?.is_some() {}
+        Ok(Lenient::Unusable)
+    }
+}
