@@ -67,8 +67,8 @@ const TOKENS: usize = 65_536;
 /// at 1 k sessions each token is repeated, as separate strings, so that both runs read their
 /// tokens from the same amount of memory and differ only in the store's size. (A server reads
 /// each token from a buffer the network just wrote, not from a 20 MB table.)
-fn populated(live: usize) -> (JwtSessions<MemoryStore>, Vec<String>) {
-    let sessions = JwtSessions::<MemoryStore>::builder()
+fn populated(live: usize) -> (JwtSessions, Vec<String>) {
+    let sessions = JwtSessions::builder()
         .hs256_secret(SECRET)
         .build()
         .expect("configuration");
@@ -85,7 +85,7 @@ fn populated(live: usize) -> (JwtSessions<MemoryStore>, Vec<String>) {
 }
 
 /// Authentications per second (pair check on) on `threads` threads, `CALLS` each.
-fn throughput(sessions: &JwtSessions<MemoryStore>, tokens: &[String], threads: usize) -> f64 {
+fn throughput(sessions: &JwtSessions, tokens: &[String], threads: usize) -> f64 {
     let start = Instant::now();
     std::thread::scope(|scope| {
         for t in 0..threads {

@@ -18,7 +18,7 @@ use axum::response::Response;
 use axum::routing::get;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
-use tower_jwt_auth::{JwtSessions, MemoryStore};
+use tower_jwt_auth::JwtSessions;
 
 const SECRET: &[u8] = b"benchmark-secret-of-32-bytes-min";
 
@@ -54,9 +54,7 @@ async fn decode_with_jsonwebtoken(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mode = std::env::var("MODE").unwrap_or_else(|_| "layer".into());
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3100".into());
-    let sessions = JwtSessions::<MemoryStore>::builder()
-        .hs256_secret(SECRET)
-        .build()?;
+    let sessions = JwtSessions::builder().hs256_secret(SECRET).build()?;
     let pair = sessions.issue("bench", ()).await?;
     let app = Router::new().route("/", get(|| async { "hello" }));
     let app = match mode.as_str() {

@@ -26,8 +26,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::json;
-use tower_jwt_auth::store::PairStore;
-use tower_jwt_auth::{Algorithm, Claims, JwtKeys, JwtSessions, JwtSessionsBuilder, MemoryStore};
+use tower_jwt_auth::{Algorithm, Claims, JwtKeys, JwtSessions, JwtSessionsBuilder};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -38,10 +37,7 @@ struct Login {
 }
 
 /// A stand-in user check: any username, password `demo`.
-async fn login<S: PairStore>(
-    State(sessions): State<JwtSessions<S>>,
-    Json(login): Json<Login>,
-) -> Response {
+async fn login(State(sessions): State<JwtSessions>, Json(login): Json<Login>) -> Response {
     if login.username.is_empty() || login.password != "demo" {
         return StatusCode::UNAUTHORIZED.into_response();
     }
@@ -55,30 +51,30 @@ async fn me(Extension(claims): Extension<Claims>) -> Json<serde_json::Value> {
     Json(json!({ "sub": claims.subject(), "sid": claims.session_id().to_string() }))
 }
 
-async fn logout<S: PairStore>(
-    State(sessions): State<JwtSessions<S>>,
+async fn logout(
+    State(sessions): State<JwtSessions>,
     Extension(claims): Extension<Claims>,
 ) -> Response {
     match sessions.revoke_session(claims.session_id()).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()).into_response(),
+        Err(error) => (error.status(), error.to_string()).into_response(),
     }
 }
 
 /// The public keys (RFC 7517); empty with an HS256 secret, which is never published.
-async fn jwks<S: PairStore>(State(sessions): State<JwtSessions<S>>) -> Json<serde_json::Value> {
+async fn jwks(State(sessions): State<JwtSessions>) -> Json<serde_json::Value> {
     Json(serde_json::to_value(sessions.jwks()).unwrap_or_default())
 }
 
 /// The demo's routes: `/me` and `/logout` behind the layer, `/login` and `/health` outside it.
-fn app<S: PairStore>(sessions: JwtSessions<S>) -> Router {
+fn app(sessions: JwtSessions) -> Router {
     Router::new()
         .route("/me", get(me))
-        .route("/logout", post(logout::<S>))
+        .route("/logout", post(logout))
         .layer(sessions.layer())
-        .route("/login", post(login::<S>))
+        .route("/login", post(login))
         .route("/health", get(|| async { "ok" }))
-        .route("/.well-known/jwks.json", get(jwks::<S>))
+        .route("/.well-known/jwks.json", get(jwks))
         .with_state(sessions)
 }
 
@@ -146,7 +142,7 @@ fn keys() -> Result<JwtKeys, BoxError> {
 }
 
 /// Applies the environment to a builder of any store.
-fn configure<S>(mut builder: JwtSessionsBuilder<S>) -> Result<JwtSessionsBuilder<S>, BoxError> {
+fn configure(mut builder: JwtSessionsBuilder) -> Result<JwtSessionsBuilder, BoxError> {
     builder = builder
         .keys(keys()?)
         .refresh_rotation(env_flag("REFRESH_ROTATION", false)?)
@@ -178,7 +174,7 @@ async fn serve(app: Router) -> Result<(), BoxError> {
 }
 
 async fn run() -> Result<(), BoxError> {
-    let builder = configure(JwtSessions::<MemoryStore>::builder())?;
+    let builder = configure(JwtSessions::builder())?;
     match env::var("PAIR_STORE").ok().filter(|s| s != "memory") {
         None => serve(app(builder.build()?)).await,
         #[cfg(feature = "redis")]

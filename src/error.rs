@@ -19,7 +19,11 @@ use std::sync::Arc;
 
 use http::{HeaderValue, StatusCode};
 
-use crate::token::TokenKind;
+use crate::token_kind::TokenKind;
+
+mod config;
+
+pub use config::{ConfigError, ConfigErrorKind};
 
 /// A `WWW-Authenticate` challenge, as text and as a header value built (and validated) at
 /// compile time, so that refusing a request neither formats nor checks anything.

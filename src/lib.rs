@@ -25,9 +25,9 @@
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Extension, Router, routing::get};
 //! use tower::ServiceExt;
-//! use tower_jwt_auth::{Claims, JwtSessions, MemoryStore};
+//! use tower_jwt_auth::{Claims, JwtSessions};
 //!
-//! let sessions = JwtSessions::<MemoryStore>::builder()
+//! let sessions = JwtSessions::builder()
 //!     .hs256_secret(b"an example secret of 32+ bytes!!")
 //!     .build()?;
 //! let app = Router::new()
@@ -48,35 +48,36 @@
 //!
 //! [tower]: https://docs.rs/tower
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod builder;
 mod clock;
 mod config;
-mod credentials;
+mod engine;
 mod error;
-mod future;
 mod id;
-mod layer;
-mod response;
-mod service;
+mod issued;
+mod middleware;
 mod sessions;
 pub mod store;
 mod token;
+mod token_kind;
 
 /// The README's examples, compiled and run as doc tests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+pub use builder::JwtSessionsBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Config, ConfigError, ConfigErrorKind, JwtSessionsBuilder};
-pub use error::{AuthError, AuthErrorKind};
-pub use future::ResponseFuture;
+pub use config::Config;
+pub use error::{AuthError, AuthErrorKind, ConfigError, ConfigErrorKind};
 pub use id::{ParseIdError, RandomError, SessionId, TokenId};
+pub use issued::{Refreshed, TokenPair};
 /// JWK and JWK Set types (RFC 7517), as published by [`JwtSessions::jwks`].
 pub use jsonwebtoken::jwk;
-pub use layer::JwtAuthLayer;
-pub use response::{ErrorResponder, Rfc6750};
-pub use service::JwtAuth;
-pub use sessions::{JwtSessions, Refreshed, TokenPair};
+pub use middleware::{ErrorResponder, JwtAuth, JwtAuthLayer, ResponseFuture, Rfc6750};
+pub use sessions::JwtSessions;
 pub use store::MemoryStore;
 #[cfg(feature = "redis")]
 pub use store::{RedisStore, RedisStoreBuilder};

@@ -79,7 +79,7 @@ impl Target {
     }
 }
 
-type Builder = JwtSessionsBuilder<MemoryStore>;
+type Builder = JwtSessionsBuilder;
 
 async fn target(builder: Builder, clock: ManualClock) -> Target {
     let sessions = builder.clock(clock.clone()).build().expect("configuration");

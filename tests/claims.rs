@@ -19,8 +19,9 @@ const RESERVED: [&str; 9] = [
 
 fn build<C: CustomClaims>(
     store: &MemoryStore,
-) -> Result<JwtSessions<MemoryStore, C>, tower_jwt_auth::ConfigError> {
+) -> Result<JwtSessions<C>, tower_jwt_auth::ConfigError> {
     JwtSessions::builder()
+        .claims::<C>()
         .hs256_secret(SECRET)
         .store(store.clone())
         .build()

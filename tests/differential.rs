@@ -148,11 +148,9 @@ fn eddsa() -> &'static Key {
     })
 }
 
-fn sessions<C: CustomClaims>(
-    keys: JwtKeys,
-    strict: bool,
-) -> JwtSessions<tower_jwt_auth::MemoryStore, C> {
+fn sessions<C: CustomClaims>(keys: JwtKeys, strict: bool) -> JwtSessions<C> {
     let mut builder = JwtSessions::builder()
+        .claims::<C>()
         .keys(keys)
         .clock(ManualClock::new(NOW))
         .pair_check(false);
@@ -163,10 +161,7 @@ fn sessions<C: CustomClaims>(
 }
 
 /// The crate's verdict: the subject, expiry and application claims it accepts the token with.
-fn verdict<C: CustomClaims>(
-    sessions: &JwtSessions<tower_jwt_auth::MemoryStore, C>,
-    token: &str,
-) -> Option<(String, u64, C)> {
+fn verdict<C: CustomClaims>(sessions: &JwtSessions<C>, token: &str) -> Option<(String, u64, C)> {
     // Without the pair check nothing waits: one poll completes it.
     let mut future = std::pin::pin!(sessions.authenticate(token));
     match future
@@ -364,9 +359,9 @@ fn token(key: &Key, header: &str, payload: &str, signature: &Signature) -> Strin
 
 /// Services for one key: `[plain, strict]`, for each shape of application claims.
 struct Services {
-    extra: [JwtSessions<tower_jwt_auth::MemoryStore, Extra>; 2],
-    flattened: [JwtSessions<tower_jwt_auth::MemoryStore, Flattened>; 2],
-    map: [JwtSessions<tower_jwt_auth::MemoryStore, Map>; 2],
+    extra: [JwtSessions<Extra>; 2],
+    flattened: [JwtSessions<Flattened>; 2],
+    map: [JwtSessions<Map>; 2],
 }
 
 impl Services {

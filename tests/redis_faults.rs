@@ -20,7 +20,7 @@ use http::{Request, Response, StatusCode};
 use redis::AsyncCommands;
 use support_redis::{RedisServer, free_port, raw, redis_url, unique_prefix, wait_until};
 use tower::ServiceExt;
-use tower_jwt_auth::store::{PairStore, StoreErrorKind};
+use tower_jwt_auth::store::{PairStore, StoreError, StoreErrorKind};
 use tower_jwt_auth::{AuthErrorKind, Claims, JwtSessions, ManualClock, RedisStore};
 
 const SECRET: &[u8] = b"redis-test-secret-of-32-bytes!!!";
@@ -39,7 +39,7 @@ async fn store(url: &str) -> RedisStore {
         .expect("connect to Redis")
 }
 
-fn sessions(store: RedisStore, clock: &ManualClock) -> JwtSessions<RedisStore> {
+fn sessions(store: RedisStore, clock: &ManualClock) -> JwtSessions {
     JwtSessions::builder()
         .hs256_secret(SECRET)
         .clock(clock.clone())
@@ -49,7 +49,7 @@ fn sessions(store: RedisStore, clock: &ManualClock) -> JwtSessions<RedisStore> {
         .expect("configuration")
 }
 
-fn app(sessions: &JwtSessions<RedisStore>) -> Router {
+fn app(sessions: &JwtSessions) -> Router {
     Router::new()
         .route(
             "/me",
@@ -285,7 +285,12 @@ async fn wait_for_replicas_confirms_every_revocation() {
         .revoke_session(lonely.session_id())
         .await
         .expect_err("no replica acknowledged it");
-    assert_eq!(error.kind(), StoreErrorKind::Unavailable);
+    assert_eq!(error.kind(), AuthErrorKind::StoreUnavailable);
+    assert_eq!(error.status(), 503);
+    let store_error = std::error::Error::source(&error)
+        .and_then(|e| e.downcast_ref::<StoreError>())
+        .expect("the store's error is the source");
+    assert_eq!(store_error.kind(), StoreErrorKind::Unavailable);
     assert_eq!(
         timed(&app, bearer(lonely.access_token())).await.status(),
         401

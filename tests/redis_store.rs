@@ -59,12 +59,7 @@ fn session(subject: &str, now: u64, end: u64) -> NewSession {
 }
 
 /// One "server": sessions on its own connection to the shared Redis and prefix.
-async fn server(
-    url: &str,
-    prefix: &str,
-    clock: &ManualClock,
-    rotation: bool,
-) -> JwtSessions<RedisStore> {
+async fn server(url: &str, prefix: &str, clock: &ManualClock, rotation: bool) -> JwtSessions {
     let store = RedisStore::builder(url)
         .prefix(prefix)
         .build()
@@ -82,7 +77,7 @@ async fn server(
         .expect("configuration")
 }
 
-fn app(sessions: &JwtSessions<RedisStore>) -> Router {
+fn app(sessions: &JwtSessions) -> Router {
     Router::new()
         .route(
             "/me",

@@ -15,9 +15,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tokio::task::JoinSet;
-use tower_jwt_auth::{
-    AuthErrorKind, ConfigErrorKind, JwtKeys, JwtSessions, MemoryStore, TokenPair,
-};
+use tower_jwt_auth::{AuthErrorKind, ConfigErrorKind, JwtKeys, JwtSessions, TokenPair};
 
 use support::challenge::*;
 use support::*;
@@ -671,7 +669,8 @@ async fn concurrency_64_parallel_refreshes_with_rotation_one_outcome_no_5xx() {
 #[test]
 fn config_hmac_secret_of_31_bytes_is_refused_at_build_time() {
     let build = |secret: &[u8]| {
-        JwtSessions::<MemoryStore, Role>::builder()
+        JwtSessions::builder()
+            .claims::<Role>()
             .hs256_secret(secret)
             .build()
             .map(drop)

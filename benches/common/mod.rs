@@ -43,7 +43,7 @@ fn request(authorization: &HeaderValue) -> Request<()> {
     request
 }
 
-fn sessions(pair_check: bool) -> JwtSessions<MemoryStore> {
+fn sessions(pair_check: bool) -> JwtSessions {
     JwtSessions::builder()
         .hs256_secret(SECRET)
         .pair_check(pair_check)
@@ -124,7 +124,7 @@ pub(crate) fn access() -> Vec<(&'static str, Case)> {
     let at = forged.len() - 10;
     forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
     let forged = String::from_utf8(forged).expect("ascii");
-    let layered = |sessions: &JwtSessions<MemoryStore>| sessions.layer().layer(service_fn(hello));
+    let layered = |sessions: &JwtSessions| sessions.layer().layer(service_fn(hello));
     vec![
         ("bare_service", call(service_fn(hello), &token, 200)),
         ("layer_pair_check", call(layered(&fast), &token, 200)),
@@ -154,7 +154,7 @@ struct RegisteredClaims {
 /// `jsonwebtoken::decode` of the presented refresh token (which any refresh must verify).
 pub(crate) fn refresh() -> Vec<(&'static str, Case)> {
     // No grace and no theft rule: every refresh mints and rotates the stored access token.
-    let sessions = JwtSessions::<MemoryStore>::builder()
+    let sessions = JwtSessions::builder()
         .hs256_secret(SECRET)
         .refresh_grace(std::time::Duration::ZERO)
         .theft_detection(false)
@@ -164,7 +164,7 @@ pub(crate) fn refresh() -> Vec<(&'static str, Case)> {
     let refresh_token = pair.refresh_token().to_owned();
     // A refresh token of the same key whose session this store never saw: the refresh verifies
     // it, asks the store once and mints nothing, which isolates the verification's cost.
-    let elsewhere = JwtSessions::<MemoryStore>::builder()
+    let elsewhere = JwtSessions::builder()
         .hs256_secret(SECRET)
         .build()
         .expect("configuration");
@@ -263,7 +263,7 @@ pub(crate) fn asymmetric() -> Vec<(String, Case)> {
             &pem(&format!("{name}.pub.pem")),
         )
         .expect("keys");
-        let sessions = JwtSessions::<MemoryStore>::builder()
+        let sessions = JwtSessions::builder()
             .keys(keys)
             .pair_check(false)
             .build()

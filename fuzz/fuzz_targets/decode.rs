@@ -37,7 +37,7 @@ struct Fixture {
 }
 
 fn build(strict: bool) -> JwtSessions {
-    let mut builder = JwtSessions::<MemoryStore>::builder()
+    let mut builder = JwtSessions::builder()
         .hs256_secret(SECRET)
         .clock(ManualClock::new(NOW))
         .pair_check(false);

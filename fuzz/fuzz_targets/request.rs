@@ -78,7 +78,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let clock = ManualClock::new(NOW);
-    let sessions = JwtSessions::<MemoryStore>::builder()
+    let sessions = JwtSessions::builder()
         .hs256_secret(SECRET)
         .clock(clock.clone())
         .refresh_rotation(flags & 1 != 0)

@@ -41,7 +41,7 @@ pub(crate) const RESERVED_CLAIMS: [&str; 9] = [
 ///     sub: String, // would collide with the subject
 /// }
 ///
-/// let error = JwtSessions::<MemoryStore, Spoofing>::builder()
+/// let error = JwtSessions::builder().claims::<Spoofing>()
 ///     .hs256_secret(b"an example secret of 32+ bytes!!")
 ///     .build()
 ///     .unwrap_err();

@@ -9,7 +9,7 @@ use jsonwebtoken::{AlgorithmFamily, DecodingKey, EncodingKey};
 
 use super::Algorithm;
 use super::mac::HmacKey;
-use crate::config::{ConfigError, ConfigErrorKind};
+use crate::error::{ConfigError, ConfigErrorKind};
 
 /// The keys a service signs and verifies with, pinned to one algorithm.
 ///

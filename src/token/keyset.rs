@@ -5,7 +5,7 @@ use std::fmt;
 use jsonwebtoken::jwk::JwkSet;
 
 use super::JwtKeys;
-use crate::config::{ConfigError, ConfigErrorKind};
+use crate::error::{ConfigError, ConfigErrorKind};
 
 /// The keys a service signs with and accepts: at most one active signing key and any number of
 /// verify-only keys, each pinned to its algorithm and found by its `kid`.

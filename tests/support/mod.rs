@@ -158,12 +158,12 @@ impl<B> Service<Request<B>> for Echo {
 }
 
 /// The layer around [`Echo`], as the tests drive it.
-pub(crate) type App<S> = JwtAuth<Echo, S, Role>;
+pub(crate) type App = JwtAuth<Echo, Role>;
 
 /// How requests reach the layer.
-enum Via<S> {
+enum Via {
     /// `tower::ServiceExt::oneshot` on the layer around [`Echo`], in process.
-    Oneshot(App<S>),
+    Oneshot(App),
     /// `oneshot` on an axum `Router` serving [`Echo`] at `/` behind the layer.
     Axum(axum::Router),
     /// HTTP/1.1 over TCP to a hyper server on 127.0.0.1.
@@ -173,7 +173,7 @@ enum Via<S> {
     },
 }
 
-impl<S> Clone for Via<S> {
+impl Clone for Via {
     fn clone(&self) -> Self {
         match self {
             Self::Oneshot(app) => Self::Oneshot(app.clone()),
@@ -316,18 +316,18 @@ pub(crate) fn assert_503(reply: &Reply) {
 }
 
 /// The builder every harness starts from, before a test's own settings.
-pub(crate) type Builder<S> = JwtSessionsBuilder<S, Role>;
+pub(crate) type Builder = JwtSessionsBuilder<Role>;
 
 /// Sessions on a manual clock, the layer around [`Echo`], and a way to send requests to it.
-pub(crate) struct Harness<S = MemoryStore> {
+pub(crate) struct Harness {
     pub(crate) clock: ManualClock,
-    pub(crate) sessions: JwtSessions<S, Role>,
+    pub(crate) sessions: JwtSessions<Role>,
     calls: Arc<AtomicUsize>,
     anonymous: bool,
-    via: Via<S>,
+    via: Via,
 }
 
-impl<S> Clone for Harness<S> {
+impl Clone for Harness {
     fn clone(&self) -> Self {
         Self {
             clock: self.clock.clone(),
@@ -339,20 +339,20 @@ impl<S> Clone for Harness<S> {
     }
 }
 
-impl Harness<MemoryStore> {
+impl Harness {
     /// Default sessions on a [`MemoryStore`] with the settings `configure` adds.
-    pub(crate) fn new(
-        configure: impl FnOnce(Builder<MemoryStore>) -> Builder<MemoryStore>,
-    ) -> Self {
+    pub(crate) fn new(configure: impl FnOnce(Builder) -> Builder) -> Self {
         Self::with_store(MemoryStore::new(), configure)
     }
-}
 
-impl<S: PairStore> Harness<S> {
     /// Sessions on `store` with the settings `configure` adds, driven with `oneshot`.
-    pub(crate) fn with_store(store: S, configure: impl FnOnce(Builder<S>) -> Builder<S>) -> Self {
+    pub(crate) fn with_store(
+        store: impl PairStore,
+        configure: impl FnOnce(Builder) -> Builder,
+    ) -> Self {
         let clock = ManualClock::new(T0);
-        let builder = JwtSessions::<MemoryStore, Role>::builder()
+        let builder = JwtSessions::builder()
+            .claims::<Role>()
             .hs256_secret(SECRET)
             .clock(clock.clone())
             .store(store);
@@ -371,7 +371,7 @@ impl<S: PairStore> Harness<S> {
     }
 
     /// The layer, with this harness's options, around a fresh [`Echo`] sharing the call count.
-    fn layer(&self) -> JwtAuthLayer<S, Role> {
+    fn layer(&self) -> JwtAuthLayer<Role> {
         self.sessions.layer().allow_anonymous(self.anonymous)
     }
 
@@ -517,7 +517,7 @@ where
 }
 
 /// Accepts connections until the test's runtime ends, each served by HTTP/1.1 hyper.
-async fn serve<S: PairStore>(listener: tokio::net::TcpListener, app: App<S>) {
+async fn serve(listener: tokio::net::TcpListener, app: App) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             return;

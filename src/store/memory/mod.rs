@@ -96,7 +96,7 @@ type Tallies = Mutex<HashMap<SubjectKey, Tally, BuildHasherDefault<KeyBits>>>;
 ///     .hs256_secret(b"an example secret of 32+ bytes!!")
 ///     .store(store.clone())
 ///     .build()?;
-/// # let _: &JwtSessions<MemoryStore> = &sessions;
+/// # let _: &JwtSessions = &sessions;
 /// assert!(store.is_empty());
 /// # Ok::<(), tower_jwt_auth::ConfigError>(())
 /// ```

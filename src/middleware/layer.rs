@@ -1,52 +1,59 @@
 //! [`JwtAuthLayer`]: adds JWT access/refresh authentication to any service.
 
 use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use crate::response::Rfc6750;
-use crate::service::JwtAuth;
-use crate::sessions::JwtSessions;
-use crate::store::MemoryStore;
+use super::response::Rfc6750;
+use super::service::JwtAuth;
+use crate::engine::Engine;
 
-/// Wraps a service in [`JwtAuth`]. Made by [`JwtSessions::layer`].
+/// Wraps a service in [`JwtAuth`]. Made by [`JwtSessions::layer`](crate::JwtSessions::layer).
+///
+/// `C` is the type of the application claims, `R` the [`ErrorResponder`](super::ErrorResponder)
+/// that turns refusals into responses.
 ///
 /// ```
 /// use axum::{Extension, Router, routing::get};
-/// use tower_jwt_auth::{Claims, JwtSessions, MemoryStore};
+/// use tower_jwt_auth::{Claims, JwtAuthLayer, JwtSessions};
 ///
 /// async fn me(Extension(claims): Extension<Claims>) -> String {
 ///     claims.subject().to_owned()
 /// }
 ///
-/// let sessions = JwtSessions::<MemoryStore>::builder()
+/// let sessions = JwtSessions::builder()
 ///     .hs256_secret(b"an example secret of 32+ bytes!!")
 ///     .build()?;
+/// let layer: JwtAuthLayer = sessions.layer();
 /// let app: Router = Router::new()
 ///     .route("/me", get(me))
-///     .layer(sessions.layer())
+///     .layer(layer)
 ///     // Routes added after the layer are not behind it.
 ///     .route("/health", get(|| async { "ok" }));
 /// # Ok::<(), tower_jwt_auth::ConfigError>(())
 /// ```
-pub struct JwtAuthLayer<S = MemoryStore, C = (), R = Rfc6750> {
-    sessions: JwtSessions<S, C>,
+#[must_use = "a layer does nothing until it wraps a service"]
+pub struct JwtAuthLayer<C = (), R = Rfc6750> {
+    engine: Arc<Engine>,
     responder: R,
     allow_anonymous: bool,
+    claims: PhantomData<fn() -> C>,
 }
 
-impl<S, C> JwtAuthLayer<S, C> {
-    /// A layer authenticating with `sessions`, answering refusals per RFC 6750.
-    pub fn new(sessions: JwtSessions<S, C>) -> Self {
+impl<C> JwtAuthLayer<C> {
+    pub(crate) fn from_engine(engine: Arc<Engine>) -> Self {
         Self {
-            sessions,
+            engine,
             responder: Rfc6750,
             allow_anonymous: false,
+            claims: PhantomData,
         }
     }
 }
 
-impl<S, C, R> JwtAuthLayer<S, C, R> {
+impl<C, R> JwtAuthLayer<C, R> {
     /// Let requests without any credentials through, without claims in their extensions
     /// (default off). A token that is present but bad is still refused.
     pub fn allow_anonymous(mut self, allow: bool) -> Self {
@@ -54,42 +61,44 @@ impl<S, C, R> JwtAuthLayer<S, C, R> {
         self
     }
 
-    /// Replace how refusals become responses (see [`ErrorResponder`](crate::ErrorResponder)).
-    pub fn on_error<R2>(self, responder: R2) -> JwtAuthLayer<S, C, R2> {
+    /// Replace how refusals become responses (see [`ErrorResponder`](super::ErrorResponder)).
+    pub fn on_error<R2>(self, responder: R2) -> JwtAuthLayer<C, R2> {
         JwtAuthLayer {
-            sessions: self.sessions,
+            engine: self.engine,
             responder,
             allow_anonymous: self.allow_anonymous,
+            claims: PhantomData,
         }
     }
 }
 
-impl<S, C, R: Clone> Clone for JwtAuthLayer<S, C, R> {
+impl<C, R: Clone> Clone for JwtAuthLayer<C, R> {
     fn clone(&self) -> Self {
         Self {
-            sessions: self.sessions.clone(),
+            engine: self.engine.clone(),
             responder: self.responder.clone(),
             allow_anonymous: self.allow_anonymous,
+            claims: PhantomData,
         }
     }
 }
 
-impl<S, C, R> fmt::Debug for JwtAuthLayer<S, C, R> {
+impl<C, R> fmt::Debug for JwtAuthLayer<C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuthLayer")
-            .field("sessions", &self.sessions)
+            .field("engine", &self.engine)
             .field("allow_anonymous", &self.allow_anonymous)
             .finish_non_exhaustive()
     }
 }
 
-impl<Svc, S, C, R: Clone> Layer<Svc> for JwtAuthLayer<S, C, R> {
-    type Service = JwtAuth<Svc, S, C, R>;
+impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
+    type Service = JwtAuth<S, C, R>;
 
-    fn layer(&self, inner: Svc) -> Self::Service {
+    fn layer(&self, inner: S) -> Self::Service {
         JwtAuth::new(
             inner,
-            self.sessions.clone(),
+            self.engine.clone(),
             self.responder.clone(),
             self.allow_anonymous,
         )

@@ -1,4 +1,4 @@
-//! [`ResponseFuture`]: the response of [`JwtAuth`](crate::JwtAuth).
+//! [`ResponseFuture`]: the response of [`JwtAuth`](super::JwtAuth).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,8 +8,8 @@ use http::{HeaderName, HeaderValue, Request, Response};
 use pin_project::pin_project;
 use tower_service::Service;
 
+use super::response::{ErrorResponder, refuse};
 use crate::error::AuthError;
-use crate::response::{ErrorResponder, refuse};
 use crate::token::{Claims, CustomClaims};
 
 /// The store's part of authenticating a request.
@@ -27,7 +27,7 @@ impl<C> Grant<C> {
     }
 }
 
-/// Response future of [`JwtAuth`](crate::JwtAuth): a refusal, the store's check followed by the
+/// Response future of [`JwtAuth`](super::JwtAuth): a refusal, the store's check followed by the
 /// inner service, or the inner service alone.
 #[pin_project]
 pub struct ResponseFuture<Svc, ReqB, C, R>

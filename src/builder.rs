@@ -1,0 +1,579 @@
+//! [`JwtSessionsBuilder`]: every setting of a [`JwtSessions`], checked once, at
+//! [`build`](JwtSessionsBuilder::build).
+//!
+//! ```
+//! use std::time::Duration;
+//! use serde::{Deserialize, Serialize};
+//! use tower_jwt_auth::{JwtSessions, MemoryStore};
+//!
+//! #[derive(Clone, Serialize, Deserialize)]
+//! struct Role {
+//!     role: String,
+//! }
+//!
+//! let sessions: JwtSessions<Role> = JwtSessions::builder()
+//!     .claims::<Role>()
+//!     .hs256_secret(b"an example secret of 32+ bytes!!")
+//!     .access_ttl(Duration::from_secs(300))
+//!     .refresh_rotation(true)
+//!     .store(MemoryStore::new())
+//!     .build()?;
+//! # let _ = sessions;
+//!
+//! // A setting that cannot work is refused with the values involved.
+//! let error = JwtSessions::builder()
+//!     .hs256_secret(b"an example secret of 32+ bytes!!")
+//!     .access_ttl(Duration::from_secs(3))
+//!     .refresh_grace(Duration::from_secs(5))
+//!     .build()
+//!     .unwrap_err();
+//! assert_eq!(
+//!     error.to_string(),
+//!     "invalid tower-jwt-auth configuration: refresh_grace (5 s) must be shorter than access_ttl (3 s)"
+//! );
+//! # Ok::<(), tower_jwt_auth::ConfigError>(())
+//! ```
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderName;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::error::{ConfigError, ConfigErrorKind};
+use crate::sessions::JwtSessions;
+use crate::store::{DynStore, MemoryStore, PairStore};
+use crate::token::{CustomClaims, JwtKeys, KeySet, TokenCodec, check_claims_type};
+
+/// Sessions end before stores' 32-bit clocks do (2106), however long they are configured to be.
+const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(50 * 365 * 24 * 60 * 60);
+/// The grace window's default, unless the access lifetime is too short for it.
+const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+const DEFAULT_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
+const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+
+/// Builds a [`JwtSessions`]; every setting is checked by [`build`](Self::build).
+///
+/// Created by [`JwtSessions::builder`]; the store defaults to a fresh [`MemoryStore`] and the
+/// clock to the [`SystemClock`]. `C` is the type of the application claims, set with
+/// [`claims`](Self::claims).
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct JwtSessionsBuilder<C = ()> {
+    settings: Settings,
+    claims: PhantomData<fn() -> C>,
+}
+
+/// A duration setting: its value, and whether the user chose it (errors say which were
+/// defaults).
+#[derive(Debug, Clone, Copy)]
+struct Chosen<T> {
+    value: T,
+    explicit: bool,
+}
+
+impl<T> Chosen<T> {
+    fn default(value: T) -> Self {
+        Self {
+            value,
+            explicit: false,
+        }
+    }
+
+    fn set(value: T) -> Self {
+        Self {
+            value,
+            explicit: true,
+        }
+    }
+}
+
+/// `name (N s)` or `name (N s, the default)`, for error messages.
+struct Named<'a>(&'a str, Chosen<Duration>);
+
+impl fmt::Display for Named<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Named(name, chosen) = self;
+        let value = chosen.value;
+        match value.subsec_nanos() {
+            0 => write!(f, "{name} ({} s", value.as_secs())?,
+            _ => write!(f, "{name} ({} s", value.as_secs_f64())?,
+        }
+        if !chosen.explicit {
+            f.write_str(", the default")?;
+        }
+        f.write_str(")")
+    }
+}
+
+struct Settings {
+    keys: Option<Result<KeySet, ConfigError>>,
+    store: Option<Arc<dyn DynStore>>,
+    clock: Arc<dyn Clock>,
+    refresh_header: String,
+    access_token_response_header: String,
+    refresh_token_response_header: String,
+    access_ttl: Chosen<Duration>,
+    refresh_ttl: Chosen<Duration>,
+    /// `None` until set: the default adapts to the access lifetime.
+    refresh_grace: Option<Duration>,
+    leeway: Chosen<Duration>,
+    refresh_rotation: bool,
+    pair_check: bool,
+    theft_detection: bool,
+    issuer: Option<String>,
+    audience: Option<String>,
+    max_token_len: usize,
+    max_sessions_per_subject: u32,
+}
+
+impl<C> fmt::Debug for JwtSessionsBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.settings;
+        f.debug_struct("JwtSessionsBuilder")
+            .field("keys", &s.keys)
+            .field("custom_store", &s.store.is_some())
+            .field("access_ttl", &s.access_ttl.value)
+            .field("refresh_ttl", &s.refresh_ttl.value)
+            .field("refresh_grace", &s.refresh_grace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            keys: None,
+            store: None,
+            clock: Arc::new(SystemClock),
+            refresh_header: "x-refresh-token".into(),
+            access_token_response_header: "x-access-token".into(),
+            refresh_token_response_header: "x-refresh-token".into(),
+            access_ttl: Chosen::default(DEFAULT_ACCESS_TTL),
+            refresh_ttl: Chosen::default(DEFAULT_REFRESH_TTL),
+            refresh_grace: None,
+            leeway: Chosen::default(Duration::ZERO),
+            refresh_rotation: false,
+            pair_check: true,
+            theft_detection: true,
+            issuer: None,
+            audience: None,
+            max_token_len: 8 * 1024,
+            max_sessions_per_subject: 1_000,
+        }
+    }
+}
+
+impl<C> Default for JwtSessionsBuilder<C> {
+    fn default() -> Self {
+        Self {
+            settings: Settings::default(),
+            claims: PhantomData,
+        }
+    }
+}
+
+impl JwtSessions {
+    /// Starts a builder with the defaults: an in-memory store, the system clock, 15-minute
+    /// access tokens, 14-day sessions, a grace window fitted to the access lifetime, pair check
+    /// and theft detection on, rotation off, no application claims (see
+    /// [`claims`](JwtSessionsBuilder::claims)).
+    pub fn builder() -> JwtSessionsBuilder {
+        JwtSessionsBuilder::new()
+    }
+}
+
+impl JwtSessionsBuilder {
+    /// A builder with the defaults and no application claims; the same as
+    /// [`JwtSessions::builder`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<C> JwtSessionsBuilder<C> {
+    /// The type of the application claims both tokens carry (default `()`, none); handlers then
+    /// read [`Claims<C2>`](crate::Claims) and hold a `JwtSessions<C2>`. Its fields must not
+    /// collide with the claims this crate writes (see [`CustomClaims`]).
+    pub fn claims<C2>(self) -> JwtSessionsBuilder<C2> {
+        JwtSessionsBuilder {
+            settings: self.settings,
+            claims: PhantomData,
+        }
+    }
+
+    /// The keys to sign and verify with.
+    pub fn keys(mut self, keys: JwtKeys) -> Self {
+        self.settings.keys = Some(Ok(KeySet::signing(keys)));
+        self
+    }
+
+    /// A whole key set: an active signing key and verify-only keys, selected by `kid`. A set
+    /// without a signing key makes a verify-only service (see [`KeySet::verify_only`]).
+    pub fn key_set(mut self, keys: KeySet) -> Self {
+        self.settings.keys = Some(Ok(keys));
+        self
+    }
+
+    /// HS256 with this shared secret; a secret under 32 bytes fails [`build`](Self::build).
+    pub fn hs256_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.settings.keys = Some(JwtKeys::hs256(secret.as_ref()).map(KeySet::signing));
+        self
+    }
+
+    /// The pair store (default: a fresh [`MemoryStore`]). Any [`PairStore`]; the handle and the
+    /// layer do not carry its type.
+    pub fn store(mut self, store: impl PairStore) -> Self {
+        self.settings.store = Some(Arc::new(store));
+        self
+    }
+
+    /// The clock every expiry decision reads (default [`SystemClock`]).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.settings.clock = Arc::new(clock);
+        self
+    }
+
+    /// Request header carrying refresh tokens (default `x-refresh-token`).
+    pub fn refresh_header(mut self, name: impl Into<String>) -> Self {
+        self.settings.refresh_header = name.into();
+        self
+    }
+
+    /// Response header carrying newly minted access tokens (default `x-access-token`).
+    pub fn access_token_response_header(mut self, name: impl Into<String>) -> Self {
+        self.settings.access_token_response_header = name.into();
+        self
+    }
+
+    /// Response header carrying rotated refresh tokens (default `x-refresh-token`).
+    pub fn refresh_token_response_header(mut self, name: impl Into<String>) -> Self {
+        self.settings.refresh_token_response_header = name.into();
+        self
+    }
+
+    /// Access-token lifetime, whole seconds, at least one (default 15 minutes).
+    pub fn access_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.access_ttl = Chosen::set(ttl);
+        self
+    }
+
+    /// Session (refresh-token) lifetime, longer than the access lifetime (default 14 days).
+    /// Rotation never extends it.
+    pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.refresh_ttl = Chosen::set(ttl);
+        self
+    }
+
+    /// Grace window for concurrent refreshes of one session: refreshes within it after a
+    /// refresh get that refresh's tokens instead of tripping the theft rule. Zero turns it off;
+    /// it must be shorter than the access lifetime.
+    ///
+    /// Unset, it is 10 s, or half the access lifetime (whole seconds) if that is less: a
+    /// repeat inside the window is handed the access token the first refresh minted, and half
+    /// its lifetime is left to it however late in the window the repeat comes. With an access
+    /// lifetime of one second, the default is no window.
+    pub fn refresh_grace(mut self, grace: Duration) -> Self {
+        self.settings.refresh_grace = Some(grace);
+        self
+    }
+
+    /// Clock-skew allowance on `exp`/`nbf` and in the theft rule (default zero).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.settings.leeway = Chosen::set(leeway);
+        self
+    }
+
+    /// Issue a new refresh token on every refresh, with reuse detection (default off).
+    pub fn refresh_rotation(mut self, on: bool) -> Self {
+        self.settings.refresh_rotation = on;
+        self
+    }
+
+    /// Require an access token to be its session's current one in the store (default on).
+    pub fn pair_check(mut self, on: bool) -> Self {
+        self.settings.pair_check = on;
+        self
+    }
+
+    /// Revoke a session refreshed while its access token is still valid (default on).
+    pub fn theft_detection(mut self, on: bool) -> Self {
+        self.settings.theft_detection = on;
+        self
+    }
+
+    /// Put this `iss` on every token and require it on every token verified.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.settings.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Put this `aud` on every token and require it on every token verified.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.settings.audience = Some(audience.into());
+        self
+    }
+
+    /// Longest token accepted, in bytes (default 8 KiB, at least 256).
+    pub fn max_token_len(mut self, len: usize) -> Self {
+        self.settings.max_token_len = len;
+        self
+    }
+
+    /// The most live sessions one subject may have (default 1,000, at least 1; `u32::MAX` for
+    /// no limit). A login past it ends (revokes) the subject's sessions that end first — with
+    /// one session lifetime, the oldest — so a login always succeeds, and whoever can log in as
+    /// a user cannot pile up sessions faster than "log out everywhere" ends them.
+    pub fn max_sessions_per_subject(mut self, max: u32) -> Self {
+        self.settings.max_sessions_per_subject = max;
+        self
+    }
+
+    /// Checks every setting and builds the [`JwtSessions`].
+    pub fn build(self) -> Result<JwtSessions<C>, ConfigError>
+    where
+        C: CustomClaims,
+    {
+        let mut s = self.settings;
+        let keys = s.keys.take().unwrap_or_else(|| {
+            Err(ConfigError::new(
+                ConfigErrorKind::MissingKeys,
+                "no keys: call .keys(..), .key_set(..) or .hs256_secret(..)",
+            ))
+        })?;
+        if keys.is_empty() {
+            return Err(ConfigError::new(
+                ConfigErrorKind::MissingKeys,
+                "the key set is empty",
+            ));
+        }
+        check_claims_type::<C>()
+            .map_err(|e| ConfigError::new(ConfigErrorKind::InvalidClaims, e.to_string()))?;
+        let refresh_grace = lifetimes(&s)?;
+        let header = |name: &str| {
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                ConfigError::new(
+                    ConfigErrorKind::InvalidHeaderName,
+                    format!("{name:?} is not a valid header name"),
+                )
+            })
+        };
+        let refresh_header = header(&s.refresh_header)?;
+        let access_token_response_header = header(&s.access_token_response_header)?;
+        let refresh_token_response_header = header(&s.refresh_token_response_header)?;
+        if refresh_header == http::header::AUTHORIZATION {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidHeaderName,
+                "the refresh header cannot be Authorization, which carries the access token",
+            ));
+        }
+        if access_token_response_header == refresh_token_response_header {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidHeaderName,
+                format!(
+                    "the access and refresh tokens cannot share one response header \
+                     ({access_token_response_header})"
+                ),
+            ));
+        }
+        let codec = TokenCodec::new(
+            keys,
+            s.issuer.clone(),
+            s.audience.clone(),
+            s.leeway.value.as_secs(),
+            s.max_token_len,
+        )
+        .max_lifetime(s.refresh_ttl.value.as_secs());
+        let config = Config {
+            refresh_header,
+            access_token_response_header,
+            refresh_token_response_header,
+            access_ttl: s.access_ttl.value,
+            refresh_ttl: s.refresh_ttl.value,
+            refresh_grace,
+            leeway: s.leeway.value,
+            refresh_rotation: s.refresh_rotation,
+            pair_check: s.pair_check,
+            theft_detection: s.theft_detection,
+            issuer: s.issuer,
+            audience: s.audience,
+            max_token_len: s.max_token_len,
+            max_sessions_per_subject: s.max_sessions_per_subject,
+        };
+        let store = s.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        Ok(JwtSessions::from_engine(Engine::new(
+            config, codec, store, s.clock,
+        )))
+    }
+}
+
+/// Checks the lifetimes and limits against each other; returns the grace window, the default
+/// fitted to the access lifetime.
+fn lifetimes(s: &Settings) -> Result<Duration, ConfigError> {
+    let refuse = |detail: String| Err(ConfigError::new(ConfigErrorKind::InvalidLifetime, detail));
+    let whole = |d: Duration| d.subsec_nanos() == 0;
+    let access = Named("access_ttl", s.access_ttl);
+    let refresh = Named("refresh_ttl", s.refresh_ttl);
+    let leeway = Named("leeway", s.leeway);
+    for named in [&access, &refresh, &leeway] {
+        if !whole(named.1.value) {
+            return refuse(format!("{named} must be a whole number of seconds"));
+        }
+    }
+    if s.access_ttl.value < Duration::from_secs(1) {
+        return refuse(format!("{access} must be at least one second"));
+    }
+    if s.refresh_ttl.value <= s.access_ttl.value {
+        return refuse(format!("{refresh} must be longer than {access}"));
+    }
+    if s.refresh_ttl.value > MAX_SESSION_LIFETIME {
+        return refuse(format!("{refresh} must be at most 50 years"));
+    }
+    if s.leeway.value >= s.access_ttl.value {
+        return refuse(format!("{leeway} must be shorter than {access}"));
+    }
+    let grace = match s.refresh_grace {
+        Some(grace) => grace,
+        None => DEFAULT_GRACE.min(Duration::from_secs(s.access_ttl.value.as_secs() / 2)),
+    };
+    let named_grace = Named("refresh_grace", Chosen::set(grace));
+    if !whole(grace) {
+        return refuse(format!("{named_grace} must be a whole number of seconds"));
+    }
+    if grace >= s.access_ttl.value {
+        return refuse(format!("{named_grace} must be shorter than {access}"));
+    }
+    if s.max_token_len < 256 {
+        return refuse(format!(
+            "max_token_len ({} bytes) must be at least 256 bytes",
+            s.max_token_len
+        ));
+    }
+    if s.max_sessions_per_subject == 0 {
+        return refuse("max_sessions_per_subject must be at least 1".into());
+    }
+    Ok(grace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn error(builder: JwtSessionsBuilder) -> ConfigError {
+        builder.build().unwrap_err()
+    }
+
+    fn b() -> JwtSessionsBuilder {
+        JwtSessions::builder().hs256_secret(SECRET)
+    }
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let sessions = b().build().unwrap();
+        let config = sessions.config();
+        assert_eq!(config.access_ttl(), Duration::from_secs(900));
+        assert_eq!(config.refresh_ttl(), Duration::from_secs(14 * 86_400));
+        assert_eq!(config.refresh_grace(), Duration::from_secs(10));
+        assert_eq!(config.leeway(), Duration::ZERO);
+        assert!(config.pair_check() && config.theft_detection() && !config.refresh_rotation());
+        assert_eq!(config.access_token_response_header(), "x-access-token");
+        assert_eq!(config.max_token_len(), 8192);
+        assert_eq!(config.max_sessions_per_subject(), 1_000);
+    }
+
+    #[test]
+    fn an_unset_grace_window_fits_any_access_lifetime() {
+        for (access, grace) in [(1, 0), (2, 1), (3, 1), (15, 7), (20, 10), (900, 10)] {
+            let sessions = b().access_ttl(Duration::from_secs(access)).build().unwrap();
+            assert_eq!(
+                sessions.config().refresh_grace(),
+                Duration::from_secs(grace),
+                "access_ttl {access} s"
+            );
+        }
+        // Only an explicit contradiction is an error.
+        let explicit = b()
+            .access_ttl(Duration::from_secs(3))
+            .refresh_grace(Duration::from_secs(10));
+        assert_eq!(
+            error(explicit).to_string(),
+            "invalid tower-jwt-auth configuration: refresh_grace (10 s) must be shorter than \
+             access_ttl (3 s)"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_values_and_which_were_defaults() {
+        let cases = [
+            (
+                b().refresh_ttl(Duration::from_secs(600)),
+                "refresh_ttl (600 s) must be longer than access_ttl (900 s, the default)",
+            ),
+            (
+                b().access_ttl(Duration::from_millis(1500)),
+                "access_ttl (1.5 s) must be a whole number of seconds",
+            ),
+            (
+                b().access_ttl(Duration::from_secs(30 * 86_400)),
+                "refresh_ttl (1209600 s, the default) must be longer than access_ttl (2592000 s)",
+            ),
+            (
+                b().leeway(Duration::from_secs(900)),
+                "leeway (900 s) must be shorter than access_ttl (900 s, the default)",
+            ),
+            (
+                b().max_token_len(100),
+                "max_token_len (100 bytes) must be at least 256 bytes",
+            ),
+        ];
+        for (builder, message) in cases {
+            assert_eq!(
+                error(builder).to_string(),
+                format!("invalid tower-jwt-auth configuration: {message}")
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_bad_configurations_at_build_time() {
+        let kind = |builder: JwtSessionsBuilder| error(builder).kind();
+        assert_eq!(kind(JwtSessions::builder()), ConfigErrorKind::MissingKeys);
+        assert_eq!(
+            kind(JwtSessions::builder().hs256_secret(b"short")),
+            ConfigErrorKind::WeakSecret
+        );
+        assert_eq!(
+            kind(b().access_ttl(Duration::ZERO)),
+            ConfigErrorKind::InvalidLifetime
+        );
+        assert_eq!(
+            kind(b().refresh_ttl(Duration::from_secs(60 * 365 * 86_400))),
+            ConfigErrorKind::InvalidLifetime
+        );
+        assert_eq!(
+            kind(b().refresh_grace(Duration::from_secs(900))),
+            ConfigErrorKind::InvalidLifetime
+        );
+        assert_eq!(
+            kind(b().max_sessions_per_subject(0)),
+            ConfigErrorKind::InvalidLifetime
+        );
+        assert_eq!(
+            kind(b().refresh_header("bad header")),
+            ConfigErrorKind::InvalidHeaderName
+        );
+        assert_eq!(
+            kind(b().refresh_header("Authorization")),
+            ConfigErrorKind::InvalidHeaderName
+        );
+        assert_eq!(
+            kind(b().refresh_token_response_header("x-access-token")),
+            ConfigErrorKind::InvalidHeaderName
+        );
+    }
+}

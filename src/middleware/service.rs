@@ -1,0 +1,241 @@
+//! [`JwtAuth`]: the middleware service.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::header::CACHE_CONTROL;
+use http::{HeaderName, HeaderValue, Request, Response};
+use tower_service::Service;
+
+use super::credentials::{Credentials, extract};
+use super::future::{AuthFuture, Grant, ResponseFuture};
+use super::response::{ErrorResponder, Rfc6750, refuse};
+use crate::engine::{Engine, PairCheck};
+use crate::error::{AuthError, AuthErrorKind, invalid_request};
+use crate::token::{Claims, CustomClaims, TokenKind};
+
+/// Authenticates each request before it reaches the inner service.
+///
+/// - `Authorization: Bearer <access>`, valid and (with the pair check) current in the store: the
+///   inner service is called with [`Claims<C>`](Claims) in the request extensions (S3, T1).
+/// - A refresh header (`x-refresh-token` by default) alone, or beside an access token that has
+///   **expired**: the refresh token is checked, a new access token is minted and the request is
+///   served with its claims; the new token comes back in `x-access-token` with
+///   `Cache-Control: no-store` (S6, S7). A valid access token always wins, so clients that send
+///   both headers never refresh needlessly (and never trip the theft rule). Both tokens must name
+///   one session, or the request is `400`.
+/// - Anything else is refused through the [`ErrorResponder`] without calling the inner service.
+///
+/// Made by [`JwtAuthLayer`](super::JwtAuthLayer).
+pub struct JwtAuth<S, C = (), R = Rfc6750> {
+    inner: S,
+    engine: Arc<Engine>,
+    responder: R,
+    allow_anonymous: bool,
+    claims: PhantomData<fn() -> C>,
+}
+
+impl<S, C, R> JwtAuth<S, C, R> {
+    pub(crate) fn new(inner: S, engine: Arc<Engine>, responder: R, allow_anonymous: bool) -> Self {
+        Self {
+            inner,
+            engine,
+            responder,
+            allow_anonymous,
+            claims: PhantomData,
+        }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, taken out.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Clone, C, R: Clone> Clone for JwtAuth<S, C, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            engine: self.engine.clone(),
+            responder: self.responder.clone(),
+            allow_anonymous: self.allow_anonymous,
+            claims: PhantomData,
+        }
+    }
+}
+
+impl<S: fmt::Debug, C, R> fmt::Debug for JwtAuth<S, C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuth")
+            .field("inner", &self.inner)
+            .field("engine", &self.engine)
+            .field("allow_anonymous", &self.allow_anonymous)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the headers alone decide, before the store is asked.
+enum Verdict<C> {
+    Refuse(AuthError),
+    Anonymous,
+    /// A valid access token, and the time its window was checked at (the pair check's too).
+    Access(Claims<C>, u64),
+    /// A valid refresh token, and the time its window was checked at.
+    Refresh(Claims<C>, u64),
+}
+
+/// What the headers alone decide: the credentials read, the tokens verified, their sessions
+/// matched.
+fn verdict<C: CustomClaims>(
+    engine: &Engine,
+    request_headers: &http::HeaderMap,
+    allow_anonymous: bool,
+) -> Verdict<C> {
+    let credentials = match extract(request_headers, engine.config().refresh_header()) {
+        Ok(credentials) => credentials,
+        Err(error) => return Verdict::Refuse(error),
+    };
+    // A verify-only service does not take refresh tokens as credentials.
+    let credentials = match credentials {
+        Credentials::Refresh(_) if !engine.can_mint() => Credentials::None,
+        Credentials::Access {
+            access,
+            refresh: Some(_),
+        } if !engine.can_mint() => Credentials::Access {
+            access,
+            refresh: None,
+        },
+        credentials => credentials,
+    };
+    let refresh = |token| match engine.decode(TokenKind::Refresh, token) {
+        Ok((claims, now)) => Verdict::Refresh(claims, now),
+        Err(error) => Verdict::Refuse(error),
+    };
+    match credentials {
+        Credentials::None if allow_anonymous => Verdict::Anonymous,
+        Credentials::None => Verdict::Refuse(AuthError::new(AuthErrorKind::MissingCredentials)),
+        Credentials::Refresh(token) => refresh(token),
+        Credentials::Access { access, refresh: r } => {
+            let claims = match engine.decode_untimed(TokenKind::Access, access) {
+                Ok(claims) => claims,
+                Err(error) => return Verdict::Refuse(error),
+            };
+            // The clock is read only once the signature holds.
+            let now = engine.now();
+            match (engine.check_time(TokenKind::Access, &claims, now), r) {
+                (Ok(()), _) => Verdict::Access(claims, now),
+                (Err(e), Some(token)) if e.kind() == AuthErrorKind::Expired => {
+                    match refresh(token) {
+                        // Both credentials must name one session: a request is never
+                        // served as someone other than the access token it carries.
+                        Verdict::Refresh(r, _) if r.session_id() != claims.session_id() => {
+                            Verdict::Refuse(AuthError::invalid_request(invalid_request!(
+                                "the access and refresh tokens belong to different sessions"
+                            )))
+                        }
+                        verdict => verdict,
+                    }
+                }
+                (Err(error), _) => Verdict::Refuse(error),
+            }
+        }
+    }
+}
+
+/// The refresh of a verified refresh token, as the future the response waits on.
+fn refresh_future<C: CustomClaims>(
+    engine: Arc<Engine>,
+    claims: Claims<C>,
+    now: u64,
+) -> AuthFuture<C> {
+    Box::pin(async move {
+        let refreshed = engine.refresh_verified(claims, now).await?;
+        let config = engine.config();
+        let (access, refresh, claims) = refreshed.into_parts();
+        let value = |token: String| {
+            HeaderValue::try_from(token)
+                .map_err(|e| AuthError::new(AuthErrorKind::Internal).with_source(e))
+        };
+        let mut headers: Vec<(HeaderName, HeaderValue)> = vec![
+            (
+                config.access_token_response_header().clone(),
+                value(access)?,
+            ),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ];
+        if let Some(refresh) = refresh {
+            headers.push((
+                config.refresh_token_response_header().clone(),
+                value(refresh)?,
+            ));
+        }
+        Ok(Grant::new(claims, Some(headers)))
+    })
+}
+
+impl<S, C, R, ReqB, ResB> Service<Request<ReqB>> for JwtAuth<S, C, R>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    C: CustomClaims,
+    R: ErrorResponder<ResB>,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqB, C, R>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
+        // The clone may not be ready; keep the service that poll_ready readied.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let (claims, now) = match verdict(&self.engine, request.headers(), self.allow_anonymous) {
+            Verdict::Refuse(error) => {
+                return ResponseFuture::refused(refuse(&self.responder, &error));
+            }
+            Verdict::Anonymous => return ResponseFuture::serving(inner.call(request), None),
+            Verdict::Refresh(claims, now) => {
+                let refresh = refresh_future(self.engine.clone(), claims, now);
+                return ResponseFuture::authorizing(
+                    refresh,
+                    inner,
+                    request,
+                    self.responder.clone(),
+                );
+            }
+            // One clock reading serves the token's time window and the pair check.
+            Verdict::Access(claims, now) => (claims, now),
+        };
+        match self.engine.check_pair_now(claims, now) {
+            PairCheck::Decided(Ok(claims)) => {
+                request.extensions_mut().insert(claims);
+                ResponseFuture::serving(inner.call(request), None)
+            }
+            PairCheck::Decided(Err(error)) => {
+                ResponseFuture::refused(refuse(&self.responder, &error))
+            }
+            PairCheck::Pending(claims) => {
+                let engine = self.engine.clone();
+                let check: AuthFuture<C> =
+                    Box::pin(
+                        async move { Ok(Grant::new(engine.check_pair(claims, now).await?, None)) },
+                    );
+                ResponseFuture::authorizing(check, inner, request, self.responder.clone())
+            }
+        }
+    }
+}

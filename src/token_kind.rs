@@ -1,0 +1,42 @@
+//! [`TokenKind`]: which of a session's two tokens, as tokens and errors both name it.
+
+use std::fmt;
+
+/// Which of a session's two tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// Short-lived, sent with every request in `Authorization: Bearer`.
+    Access,
+    /// Long-lived, sent only to obtain a new access token.
+    Refresh,
+}
+
+impl TokenKind {
+    /// The `typ` header value this kind of token carries.
+    pub fn typ(self) -> &'static str {
+        match self {
+            TokenKind::Access => "at+jwt",
+            TokenKind::Refresh => "rt+jwt",
+        }
+    }
+
+    pub(crate) fn matches_typ(self, typ: &str) -> bool {
+        // RFC 7515 §4.1.9: the "application/" prefix may be omitted, and media types are
+        // case-insensitive.
+        const PREFIX: &str = "application/";
+        let typ = match typ.get(..PREFIX.len()) {
+            Some(prefix) if prefix.eq_ignore_ascii_case(PREFIX) => &typ[PREFIX.len()..],
+            _ => typ,
+        };
+        typ.eq_ignore_ascii_case(self.typ())
+    }
+}
+
+impl fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenKind::Access => "access token",
+            TokenKind::Refresh => "refresh token",
+        })
+    }
+}
