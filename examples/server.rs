@@ -3,9 +3,10 @@
 //! Environment: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256; random if unset),
 //! `ACCESS_TTL_SECS`, `REFRESH_TTL_SECS`, `REFRESH_GRACE_SECS`, `REFRESH_ROTATION` (`0`/`1`),
 //! `PAIR_CHECK` (`0`/`1`), `JWT_ALG` with `JWT_PRIVATE_KEY`/`JWT_PUBLIC_KEY` (PEM files) for
-//! EdDSA, ES256 or RS256, `PAIR_STORE` (`memory`, the default, or a `redis://` URL with
-//! `--features redis`: `PAIR_STORE=redis://127.0.0.1:6379 cargo run --example server --features
-//! redis`; processes on the same Redis share their sessions).
+//! EdDSA, ES256 or RS256, `PAIR_STORE` (`memory`, the default; a `redis://` URL with
+//! `--features redis`; a `postgres://` URL with `--features postgres`, whose table the demo
+//! creates: `PAIR_STORE=postgres://postgres@127.0.0.1/test cargo run --example server --features
+//! postgres`; processes on the same Redis or database share their sessions).
 //!
 //! ```text
 //! POST /login   {"username": "...", "password": "demo"}  -> 200 token pair, or 401
@@ -173,24 +174,59 @@ async fn serve(app: Router) -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn run() -> Result<(), BoxError> {
-    let builder = configure(JwtSessions::builder())?;
-    match env::var("PAIR_STORE").ok().filter(|s| s != "memory") {
-        None => serve(app(builder.build()?)).await,
+/// The store `PAIR_STORE` names: `memory` (the default), a `redis://` URL or a `postgres://` URL
+/// (each with its cargo feature). Processes on one Redis or one database share their sessions.
+async fn with_store(builder: JwtSessionsBuilder) -> Result<JwtSessionsBuilder, BoxError> {
+    let Some(url) = env::var("PAIR_STORE").ok().filter(|s| s != "memory") else {
+        return Ok(builder);
+    };
+    // Only the scheme is ever repeated: the URL may hold a password.
+    let scheme = url.split("://").next().unwrap_or_default().to_owned();
+    match scheme.as_str() {
         #[cfg(feature = "redis")]
-        Some(url) if url.starts_with("redis") => {
-            // Every process on the same Redis shares the sessions (given the same keys).
+        "redis" | "rediss" | "redis+unix" => {
             let store = tower_jwt_auth::RedisStore::builder(url)
                 .build()
                 .await
-                .map_err(|e| format!("cannot connect to the Redis of PAIR_STORE: {e}"))?;
-            serve(app(builder.store(store).build()?)).await
+                .map_err(|e| format!("cannot use the Redis of PAIR_STORE: {e}"))?;
+            Ok(builder.store(store))
         }
-        Some(other) => Err(format!(
-            "PAIR_STORE must be `memory` or a redis:// URL (with --features redis), got {other:?}"
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => {
+            let store = tower_jwt_auth::PostgresStore::builder(url)
+                .build()
+                .await
+                .map_err(|e| format!("cannot use the database of PAIR_STORE: {e}"))?;
+            store
+                .migrate()
+                .await
+                .map_err(|e| format!("cannot create the sessions table: {e}"))?;
+            Ok(builder.store(store))
+        }
+        _ => Err(format!(
+            "PAIR_STORE must be `memory`, a redis:// URL (with --features redis) or a \
+             postgres:// URL (with --features postgres); got a {scheme:?} URL"
         )
         .into()),
     }
+}
+
+async fn run() -> Result<(), BoxError> {
+    let sessions = with_store(configure(JwtSessions::builder())?)
+        .await?
+        .build()?;
+    let config = sessions.config();
+    println!(
+        "access tokens live {} s, sessions {} s, grace window {} s{}",
+        config.access_ttl().as_secs(),
+        config.refresh_ttl().as_secs(),
+        config.refresh_grace().as_secs(),
+        match env::var("REFRESH_GRACE_SECS") {
+            Ok(_) => "",
+            Err(_) => " (the default, fitted to the access lifetime)",
+        }
+    );
+    serve(app(sessions)).await
 }
 
 #[tokio::main]

@@ -79,6 +79,8 @@ pub use jsonwebtoken::jwk;
 pub use middleware::{ErrorResponder, JwtAuth, JwtAuthLayer, ResponseFuture, Rfc6750};
 pub use sessions::JwtSessions;
 pub use store::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use store::{PostgresStore, PostgresStoreBuilder};
 #[cfg(feature = "redis")]
 pub use store::{RedisStore, RedisStoreBuilder};
 pub use token::{

@@ -1,20 +1,26 @@
-//! The pair store's state machine against a model (issue 3, item 8).
+//! The pair store's state machine against a model, for every store.
 //!
 //! Random sequences of operations — issue, access checks with the current, an old or a foreign
 //! `jti`, refreshes with the current, previous, an older or a foreign refresh `jti` (rotation on or
-//! off, theft detection on or off, leeway 0–2 s, grace 10 s), time moving by small, medium and
-//! large steps, and revocations of one session or a whole subject — run against
-//! [`MemoryStore`] through the [`PairStore`] trait with explicit times, and against [`Model`]: a
-//! plain re-statement of the rules documented on `SessionRecord::refresh` and `check_access`,
-//! written for reading, not speed. After every step the store's answer must equal the model's,
-//! and so must every session's access-check verdict.
+//! off, theft detection on or off, leeway 0–2 s, grace 10 s), a refresh sent again as a client
+//! retrying after a lost reply sends it, time moving by small, medium and large steps, and
+//! revocations of one session or a whole subject — run through the [`PairStore`] trait with
+//! explicit times against [`MemoryStore`], against `RedisStore` (with `REDIS_URL`; its rules run
+//! in Lua) and against `PostgresStore` (with `DATABASE_URL`), and against [`Model`]: a plain
+//! re-statement of the rules documented on `SessionRecord::refresh` and `check_access`, written
+//! for reading, not speed. After every step the store's answer must equal the model's, and so
+//! must every session's access-check verdict.
 //!
 //! `every_outcome_is_reached` runs the same generator and counts what the model answered, so the
 //! property cannot pass by never leaving the easy paths.
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+#[cfg(feature = "redis")]
+#[path = "support_redis/mod.rs"]
+mod support_redis;
+
+#[cfg(feature = "postgres")]
+#[path = "support_postgres/mod.rs"]
+mod support_postgres;
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -35,16 +41,12 @@ const SUBJECTS: [&str; 3] = ["alice", "bob", "carol"];
 /// but that this model does not track.
 const MAX_ISSUES: usize = 12;
 
-/// The in-memory store answers at once; poll once, no runtime needed.
-fn now_ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("MemoryStore never waits"),
-    }
+/// A runtime to drive the stores' futures (the networked ones wait on I/O).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,9 +130,18 @@ impl Model {
             return RefreshOutcome::Unknown;
         }
         let rotation = request.new_refresh.is_some();
+        // 2. The very refresh that minted the current tokens, sent again (its new access `jti`
+        //    is random: only a client retrying after a lost reply repeats it): those tokens.
+        if s.access.jti == request.new_access.jti {
+            return RefreshOutcome::Granted {
+                access: s.access,
+                refresh: rotation.then_some(s.refresh),
+                replayed: false,
+            };
+        }
         let is_current = s.refresh.jti == request.refresh_jti;
         let is_previous = s.previous_refresh == Some(request.refresh_jti);
-        // 2. A refresh token that is neither current nor just rotated out: with rotation it is
+        // 3. A refresh token that is neither current nor just rotated out: with rotation it is
         //    an older member of the family (someone kept a copy), so the family dies; without
         //    rotation the session never had it.
         if !is_current && !is_previous {
@@ -140,7 +151,7 @@ impl Model {
             }
             return RefreshOutcome::Unknown;
         }
-        // 3. Inside the grace window after the last refresh: that refresh's tokens again.
+        // 4. Inside the grace window after the last refresh: that refresh's tokens again.
         if s.refreshed_at.is_some_and(|at| now < at + request.grace) {
             return RefreshOutcome::Granted {
                 access: s.access,
@@ -148,17 +159,17 @@ impl Model {
                 replayed: true,
             };
         }
-        // 4. The rotated-out token after the window: reuse, the family dies.
+        // 5. The rotated-out token after the window: reuse, the family dies.
         if is_previous {
             s.revoked = true;
             return RefreshOutcome::ReuseDetected;
         }
-        // 5. The seed's T3: a refresh while the access token is still valid is theft.
+        // 6. T3: a refresh while the access token is still valid is theft.
         if request.theft_detection && now < s.access.exp + request.leeway {
             s.revoked = true;
             return RefreshOutcome::TheftDetected;
         }
-        // 6. New tokens, never outliving the session.
+        // 7. New tokens, never outliving the session.
         let end = s.end();
         s.access = TokenStamp {
             exp: request.new_access.exp.min(end),
@@ -249,6 +260,8 @@ enum Op {
         theft_detection: bool,
         leeway: u64,
     },
+    /// The last refresh sent again, unchanged.
+    RepeatLastRefresh,
     Advance(u64),
     /// Moves time to a session's access-token expiry plus `offset` (−1 to +2: the leeway's
     /// edges), if that is not in the past.
@@ -307,6 +320,7 @@ fn op() -> impl Strategy<Value = Op> {
                 theft_detection,
                 leeway,
             }),
+        1 => Just(Op::RepeatLastRefresh),
         6 => advance.prop_map(Op::Advance),
         1 => (session.clone(), -1i8..=2)
             .prop_map(|(session, offset)| Op::ToAccessExpiry { session, offset }),
@@ -331,6 +345,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
 /// What was answered, for the coverage count.
 #[derive(Debug, Default)]
 struct Seen {
+    retried: usize,
     granted: usize,
     replayed: usize,
     granted_rotated: usize,
@@ -348,32 +363,45 @@ struct Seen {
     revoke_subject_many: usize,
 }
 
-struct Run {
-    store: MemoryStore,
+struct Run<S> {
+    store: S,
     model: Model,
     now: u64,
     next_id: u64,
     issued: usize,
+    /// Ids and subjects of this run differ from every other run's, so runs can share a table.
+    nonce: u32,
+    subjects: [String; 3],
+    last_refresh: Option<RefreshRequest>,
 }
 
-impl Run {
-    fn new() -> Self {
+impl<S: PairStore> Run<S> {
+    fn new(store: S) -> Self {
+        let nonce = u32::from_le_bytes(
+            TokenId::random().expect("random source").as_bytes()[..4]
+                .try_into()
+                .expect("four bytes"),
+        );
         Self {
-            store: MemoryStore::new(),
+            store,
             model: Model::default(),
             now: START,
             next_id: 0,
             issued: 0,
+            nonce,
+            subjects: SUBJECTS.map(|s| format!("{s}-{nonce:08x}")),
+            last_refresh: None,
         }
     }
 
-    /// Distinct, deterministic ids (so failures shrink and replay), spread over the store's
-    /// shards (byte 0) and buckets (bytes 8..16).
+    /// Distinct, deterministic ids within a run (so failures shrink and replay), spread over the
+    /// memory store's shards (byte 0) and buckets (bytes 8..16); bytes 4..8 are the run's.
     fn id_bytes(&mut self) -> [u8; 16] {
         self.next_id += 1;
         let n = self.next_id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&n.to_be_bytes());
+        bytes[4..8].copy_from_slice(&self.nonce.to_le_bytes());
         bytes[8..].copy_from_slice(&self.next_id.to_le_bytes());
         bytes
     }
@@ -389,7 +417,7 @@ impl Run {
         }
     }
 
-    fn step(&mut self, op: &Op, seen: &mut Seen) -> Result<(), TestCaseError> {
+    async fn step(&mut self, op: &Op, seen: &mut Seen) -> Result<(), TestCaseError> {
         let now = self.now;
         match *op {
             Op::Issue { subject } => {
@@ -408,9 +436,12 @@ impl Run {
                     iat: now,
                     exp: now + SESSION_TTL,
                 };
-                let session = NewSession::new(sid, SUBJECTS[subject], access, refresh);
+                let session =
+                    NewSession::new(sid, self.subjects[subject].as_str(), access, refresh);
                 self.model.create(&session, SUBJECTS[subject]);
-                now_ready(self.store.create_session(session))
+                self.store
+                    .create_session(session)
+                    .await
                     .map_err(|e| TestCaseError::fail(format!("create_session: {e}")))?;
             }
             Op::Access { session, jti } => {
@@ -434,7 +465,10 @@ impl Run {
                     AccessJti::Foreign => self.token_id(),
                 };
                 let expected = self.model.check_access(sid, jti, now);
-                let actual = now_ready(self.store.check_access(sid, jti, now))
+                let actual = self
+                    .store
+                    .check_access(sid, jti, now)
+                    .await
                     .map_err(|e| TestCaseError::fail(format!("check_access: {e}")))?;
                 prop_assert_eq!(actual, expected, "{:?} at {}", op, now);
                 count_access(seen, expected);
@@ -442,7 +476,10 @@ impl Run {
             Op::AccessUnknownSession => {
                 let sid = SessionId::from_bytes(self.id_bytes());
                 let jti = self.token_id();
-                let actual = now_ready(self.store.check_access(sid, jti, now))
+                let actual = self
+                    .store
+                    .check_access(sid, jti, now)
+                    .await
                     .map_err(|e| TestCaseError::fail(format!("check_access: {e}")))?;
                 prop_assert_eq!(actual, AccessCheck::Unknown);
                 prop_assert_eq!(self.model.check_access(sid, jti, now), AccessCheck::Unknown);
@@ -491,11 +528,17 @@ impl Run {
                     leeway,
                     theft_detection,
                 };
-                let expected = self.model.refresh(&request);
-                let actual = now_ready(self.store.refresh(request))
-                    .map_err(|e| TestCaseError::fail(format!("refresh: {e}")))?;
-                prop_assert_eq!(actual, expected, "{:?} at {}", op, now);
-                count_refresh(seen, &expected, &request);
+                self.last_refresh = Some(request);
+                self.refresh(request, op, seen).await?;
+            }
+            Op::RepeatLastRefresh => {
+                if let Some(request) = self.last_refresh {
+                    let expected = self.model.find(request.sid).map(|s| s.access.jti);
+                    if expected == Some(request.new_access.jti) {
+                        seen.retried += 1;
+                    }
+                    self.refresh(request, op, seen).await?;
+                }
             }
             Op::Advance(seconds) => self.now += seconds,
             Op::ToAccessExpiry { session, offset } => {
@@ -516,7 +559,10 @@ impl Run {
                 };
                 let sid = s.sid;
                 let expected = self.model.revoke_session(sid, now);
-                let actual = now_ready(self.store.revoke_session(sid, now))
+                let actual = self
+                    .store
+                    .revoke_session(sid, now)
+                    .await
                     .map_err(|e| TestCaseError::fail(format!("revoke_session: {e}")))?;
                 prop_assert_eq!(actual, expected, "{:?} at {}", op, now);
                 if expected {
@@ -527,7 +573,10 @@ impl Run {
             }
             Op::RevokeSubject { subject } => {
                 let expected = self.model.revoke_subject(SUBJECTS[subject], now);
-                let actual = now_ready(self.store.revoke_subject(SUBJECTS[subject], now))
+                let actual = self
+                    .store
+                    .revoke_subject(&self.subjects[subject], now)
+                    .await
                     .map_err(|e| TestCaseError::fail(format!("revoke_subject: {e}")))?;
                 prop_assert_eq!(actual, expected, "{:?} at {}", op, now);
                 if expected > 1 {
@@ -535,12 +584,31 @@ impl Run {
                 }
             }
         }
-        self.check_every_session()
+        self.check_every_session().await
+    }
+
+    async fn refresh(
+        &mut self,
+        request: RefreshRequest,
+        op: &Op,
+        seen: &mut Seen,
+    ) -> Result<(), TestCaseError> {
+        let now = request.now;
+        let expected = self.model.refresh(&request);
+        let actual = self
+            .store
+            .refresh(request)
+            .await
+            .map_err(|e| TestCaseError::fail(format!("refresh: {e}")))?;
+        prop_assert_eq!(actual, expected, "{:?} at {}", op, now);
+        count_refresh(seen, &expected, &request);
+        Ok(())
     }
 
     /// After every step: each session's current and first access token get the same verdict
-    /// from both, through the synchronous path as well as the asynchronous one.
-    fn check_every_session(&mut self) -> Result<(), TestCaseError> {
+    /// from both, through the synchronous path (where the store has one) as well as the
+    /// asynchronous one.
+    async fn check_every_session(&mut self) -> Result<(), TestCaseError> {
         let now = self.now;
         let probes: Vec<(SessionId, TokenId)> = self
             .model
@@ -550,14 +618,15 @@ impl Run {
             .collect();
         for (sid, jti) in probes {
             let expected = self.model.check_access(sid, jti, now);
-            let actual = now_ready(self.store.check_access(sid, jti, now))
+            let actual = self
+                .store
+                .check_access(sid, jti, now)
+                .await
                 .map_err(|e| TestCaseError::fail(format!("check_access: {e}")))?;
             prop_assert_eq!(actual, expected, "session {} at {}", sid, now);
-            let sync = self
-                .store
-                .check_access_now(sid, jti, now)
-                .map(|r| r.map_err(|e| e.to_string()));
-            prop_assert_eq!(sync, Some(Ok(expected)));
+            if let Some(sync) = self.store.check_access_now(sid, jti, now) {
+                prop_assert_eq!(sync.map_err(|e| e.to_string()), Ok(expected));
+            }
         }
         Ok(())
     }
@@ -600,21 +669,59 @@ fn count_refresh(seen: &mut Seen, outcome: &RefreshOutcome, request: &RefreshReq
     }
 }
 
-fn run(ops: &[Op], seen: &mut Seen) -> Result<(), TestCaseError> {
-    let mut run = Run::new();
+async fn run<S: PairStore>(store: S, ops: &[Op], seen: &mut Seen) -> Result<(), TestCaseError> {
+    let mut run = Run::new(store);
     for op in ops {
-        run.step(op, seen)?;
+        run.step(op, seen).await?;
     }
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1024))]
-
-    #[test]
-    fn memory_store_follows_the_model(ops in ops()) {
-        run(&ops, &mut Seen::default())?;
+/// Runs `cases` random sequences, each against a fresh store from `make`.
+fn follows_the_model<S, F>(cases: u32, make: impl Fn() -> F)
+where
+    S: PairStore,
+    F: std::future::Future<Output = S>,
+{
+    let runtime = runtime();
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(cases));
+    let result = runner.run(&ops(), |ops| {
+        runtime.block_on(async { run(make().await, &ops, &mut Seen::default()).await })
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
     }
+}
+
+#[test]
+fn memory_store_follows_the_model() {
+    follows_the_model(1024, || async { MemoryStore::new() });
+}
+
+/// The same model holds the Lua scripts of the Redis store to the record's rules.
+#[cfg(feature = "redis")]
+#[test]
+fn redis_store_follows_the_model() {
+    let Some(url) = support_redis::redis_url() else {
+        return;
+    };
+    follows_the_model(96, || support_redis::store_at(&url));
+}
+
+/// And the PostgreSQL store, whose rules are the record's, run inside its transactions. Every
+/// case has a store of its own (so a sweep never runs in the middle of one) on one table.
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_store_follows_the_model() {
+    let Some(url) = support_postgres::database_url() else {
+        return;
+    };
+    let table = support_postgres::unique_table();
+    runtime().block_on(support_postgres::store_in(&url, &table));
+    follows_the_model(96, || {
+        let builder = tower_jwt_auth::PostgresStore::builder(url.clone()).table(table.clone());
+        async move { builder.build().await.expect("connect") }
+    });
 }
 
 /// The generator reaches every outcome of every operation, so the property above is not
@@ -622,6 +729,7 @@ proptest! {
 /// end), theft, reuse, revoked, unknown; all four access verdicts; live and dead revocations.
 #[test]
 fn every_outcome_is_reached() {
+    let runtime = runtime();
     let mut runner = TestRunner::deterministic();
     let strategy = ops();
     let mut seen = Seen::default();
@@ -630,9 +738,12 @@ fn every_outcome_is_reached() {
             .new_tree(&mut runner)
             .expect("generate a sequence")
             .current();
-        run(&ops, &mut seen).expect("the store follows the model");
+        runtime
+            .block_on(run(MemoryStore::new(), &ops, &mut seen))
+            .expect("the store follows the model");
     }
     let counts = [
+        ("a refresh retried after a lost reply", seen.retried),
         ("granted", seen.granted),
         ("replayed", seen.replayed),
         ("granted with rotation", seen.granted_rotated),
@@ -664,9 +775,15 @@ fn every_outcome_is_reached() {
 /// still show: T3 theft, the grace window, rotation with reuse detection, and the session end.
 #[test]
 fn the_model_states_the_documented_rules() {
-    let mut run = Run::new();
+    runtime().block_on(the_documented_rules());
+}
+
+async fn the_documented_rules() {
+    let mut run = Run::new(MemoryStore::new());
     let mut seen = Seen::default();
-    run.step(&Op::Issue { subject: 0 }, &mut seen).unwrap();
+    run.step(&Op::Issue { subject: 0 }, &mut seen)
+        .await
+        .unwrap();
     let refresh = |jti, rotation, theft_detection| Op::Refresh {
         session: 0,
         jti,
@@ -676,16 +793,20 @@ fn the_model_states_the_documented_rules() {
     };
     // T3: a refresh while the first access token is valid revokes the session.
     run.step(&refresh(RefreshJti::Current, false, true), &mut seen)
+        .await
         .unwrap();
     assert_eq!(seen.theft, 1);
     assert!(run.model.sessions[0].revoked);
     run.step(&refresh(RefreshJti::Current, false, true), &mut seen)
+        .await
         .unwrap();
     assert_eq!(seen.revoked, 1);
 
     // A second session: refresh after expiry, then a repeat inside the grace window gets the
     // same tokens, and after the window the rotated-out token revokes the family.
-    run.step(&Op::Issue { subject: 1 }, &mut seen).unwrap();
+    run.step(&Op::Issue { subject: 1 }, &mut seen)
+        .await
+        .unwrap();
     let second = |jti, rotation| Op::Refresh {
         session: 1,
         jti,
@@ -693,22 +814,29 @@ fn the_model_states_the_documented_rules() {
         theft_detection: true,
         leeway: 0,
     };
-    run.step(&Op::Advance(ACCESS_TTL), &mut seen).unwrap();
+    run.step(&Op::Advance(ACCESS_TTL), &mut seen).await.unwrap();
     run.step(&second(RefreshJti::Current, true), &mut seen)
+        .await
         .unwrap();
     assert_eq!(seen.granted, 1);
-    run.step(&Op::Advance(GRACE - 1), &mut seen).unwrap();
+    run.step(&Op::Advance(GRACE - 1), &mut seen).await.unwrap();
     run.step(&second(RefreshJti::Previous, true), &mut seen)
+        .await
         .unwrap();
     assert_eq!(seen.replayed, 1);
-    run.step(&Op::Advance(1), &mut seen).unwrap();
+    run.step(&Op::Advance(1), &mut seen).await.unwrap();
     run.step(&second(RefreshJti::Previous, true), &mut seen)
+        .await
         .unwrap();
     assert_eq!(seen.reuse, 1);
 
     // A third session runs out: at its end everything about it is unknown.
-    run.step(&Op::Issue { subject: 2 }, &mut seen).unwrap();
-    run.step(&Op::Advance(SESSION_TTL), &mut seen).unwrap();
+    run.step(&Op::Issue { subject: 2 }, &mut seen)
+        .await
+        .unwrap();
+    run.step(&Op::Advance(SESSION_TTL), &mut seen)
+        .await
+        .unwrap();
     let third = Op::Refresh {
         session: 2,
         jti: RefreshJti::Current,
@@ -716,7 +844,7 @@ fn the_model_states_the_documented_rules() {
         theft_detection: true,
         leeway: 0,
     };
-    run.step(&third, &mut seen).unwrap();
+    run.step(&third, &mut seen).await.unwrap();
     assert_eq!(seen.unknown, 1);
     run.step(
         &Op::Access {
@@ -725,6 +853,7 @@ fn the_model_states_the_documented_rules() {
         },
         &mut seen,
     )
+    .await
     .unwrap();
     assert_eq!(seen.access_unknown, 1);
 }

@@ -47,7 +47,9 @@ use crate::id::{SessionId, TokenId};
 pub mod conformance;
 mod dyn_store;
 mod memory;
-#[cfg(any(feature = "redis", test))]
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "redis", feature = "postgres", test))]
 mod redact;
 #[cfg(feature = "redis")]
 mod redis;
@@ -56,6 +58,8 @@ mod redis;
 pub use self::redis::{RedisStore, RedisStoreBuilder};
 pub(crate) use dyn_store::DynStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresStore, PostgresStoreBuilder};
 pub use record::{RecordParts, SessionRecord};
 
 mod record;

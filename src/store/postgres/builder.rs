@@ -1,0 +1,211 @@
+//! [`PostgresStoreBuilder`]: configures and connects a [`PostgresStore`].
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+use tokio_postgres::config::Host;
+
+use super::{Inner, PostgresStore, Statements};
+use crate::store::redact::redact;
+use crate::store::{StoreError, StoreErrorKind};
+
+const DEFAULT_TABLE: &str = "tower_jwt_auth_sessions";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+const DEFAULT_POOL_SIZE: usize = 16;
+
+/// Configures and connects a [`PostgresStore`]. Created by [`PostgresStore::builder`].
+#[derive(Clone)]
+#[must_use = "a builder does nothing until `build` is awaited"]
+pub struct PostgresStoreBuilder {
+    url: String,
+    table: String,
+    timeout: Duration,
+    pool_size: usize,
+}
+
+impl fmt::Debug for PostgresStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStoreBuilder")
+            .field("url", &redact(&self.url))
+            .field("table", &self.table)
+            .field("timeout", &self.timeout)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+/// A table name this store can use unquoted: `name` or `schema.name`, each a lowercase
+/// identifier of at most 63 characters.
+fn valid_table(name: &str) -> bool {
+    let identifier = |part: &str| {
+        let mut chars = part.chars();
+        matches!(chars.next(), Some('a'..='z' | '_'))
+            && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+            && part.len() <= 63
+    };
+    let mut parts = name.split('.');
+    let valid = parts.next().is_some_and(identifier);
+    valid && parts.clone().count() <= 1 && parts.all(identifier)
+}
+
+/// `host:port` of every host in `config`, for error messages.
+fn addresses(config: &tokio_postgres::Config) -> String {
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            match host {
+                Host::Tcp(name) => format!("{name}:{port}"),
+                #[cfg(unix)]
+                Host::Unix(path) => format!("{}/.s.PGSQL.{port}", path.display()),
+            }
+        })
+        .collect();
+    match hosts.is_empty() {
+        true => "the default host".to_owned(),
+        false => hosts.join(", "),
+    }
+}
+
+impl PostgresStoreBuilder {
+    pub(super) fn new(url: String) -> Self {
+        Self {
+            url,
+            table: DEFAULT_TABLE.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            pool_size: DEFAULT_POOL_SIZE,
+        }
+    }
+
+    /// The table of the sessions (default `tower_jwt_auth_sessions`; `schema.table` allowed).
+    /// Stores share sessions exactly when they share database and table.
+    pub fn table(mut self, table: impl Into<String>) -> Self {
+        self.table = table.into();
+        self
+    }
+
+    /// The longest any store call may take, waiting for a connection included (default 1 s).
+    /// Past it the call fails with [`StoreErrorKind::Timeout`] and the layer answers `503`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The most connections the pool opens (default 16).
+    pub fn pool_size(mut self, size: usize) -> Self {
+        self.pool_size = size.max(1);
+        self
+    }
+
+    /// Checks the settings and connects once, within the timeout, so a wrong address fails
+    /// here, naming it, rather than at the first login. Fails with
+    /// [`StoreErrorKind::Unavailable`] for a malformed connection string or table name, and
+    /// with `Unavailable` or [`StoreErrorKind::Timeout`] if the database could not be reached.
+    /// The schema is not touched: call [`PostgresStore::migrate`].
+    pub async fn build(self) -> Result<PostgresStore, StoreError> {
+        let unusable = |what: String| StoreError::new(StoreErrorKind::Unavailable, what);
+        // The string is never repeated in errors: it may hold a password.
+        let config = tokio_postgres::Config::from_str(&self.url)
+            .map_err(|_| unusable("not a PostgreSQL connection string".into()))?;
+        if !valid_table(&self.table) {
+            return Err(unusable(format!(
+                "{:?} is not a table name this store can use (lowercase letters, digits and \
+                 `_`, optionally `schema.table`)",
+                self.table
+            )));
+        }
+        let where_to = addresses(&config);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(self.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(self.timeout))
+            .create_timeout(Some(self.timeout))
+            .recycle_timeout(Some(self.timeout))
+            .build()
+            .map_err(|e| unusable(format!("cannot make a connection pool: {e}")))?;
+        let first = tokio::time::timeout(self.timeout, pool.get()).await;
+        match first {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                return Err(unusable(format!(
+                    "cannot connect to PostgreSQL at {where_to}: {error}"
+                )));
+            }
+            Err(_) => {
+                return Err(StoreError::new(
+                    StoreErrorKind::Timeout,
+                    format!(
+                        "no connection to PostgreSQL at {where_to} within {:?}",
+                        self.timeout
+                    ),
+                ));
+            }
+        }
+        let sql = Statements::new(&self.table);
+        Ok(PostgresStore {
+            inner: Arc::new(Inner {
+                pool,
+                table: self.table,
+                timeout: self.timeout,
+                sql,
+                created: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_are_plain_identifiers() {
+        for good in [
+            "sessions",
+            "tower_jwt_auth_sessions",
+            "auth.sessions",
+            "_t1",
+        ] {
+            assert!(valid_table(good), "{good}");
+        }
+        for bad in [
+            "",
+            "Sessions",
+            "a-b",
+            "a;drop table x",
+            "a.b.c",
+            "1abc",
+            "a b",
+            ".a",
+        ] {
+            assert!(!valid_table(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn credentials_never_reach_debug() {
+        for url in [
+            "postgres://app:hunter2@db/app",
+            "postgres://db/app?password=hunter2",
+            "host=db password=hunter2 dbname=app",
+        ] {
+            let builder = PostgresStore::builder(url);
+            assert!(!format!("{builder:?}").contains("hunter2"), "{url}");
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! [`RedisStoreBuilder`]: configures and connects a [`RedisStore`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::redis::Client;
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::cluster::ClusterClientBuilder;
+
+use super::connection::{Connection, Durable};
+use super::{
+    DEFAULT_PREFIX, DEFAULT_TIMEOUT, Inner, MAX_RECONNECT_DELAY, RedisStore, bounded, store_error,
+};
+use crate::store::StoreError;
+use crate::store::redact::redact;
+
+#[derive(Clone)]
+pub(super) enum Target {
+    Single(String),
+    Cluster(Vec<String>),
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Single(url) => f.debug_tuple("Single").field(&redact(url)).finish(),
+            Self::Cluster(nodes) => f
+                .debug_tuple("Cluster")
+                .field(&nodes.iter().map(|n| redact(n)).collect::<Vec<_>>())
+                .finish(),
+        }
+    }
+}
+
+/// Configures and connects a [`RedisStore`]. Created by [`RedisStore::builder`] or
+/// [`RedisStore::cluster_builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is awaited"]
+pub struct RedisStoreBuilder {
+    target: Target,
+    prefix: String,
+    timeout: Duration,
+    wait: Option<(u32, Duration)>,
+}
+
+impl RedisStoreBuilder {
+    pub(super) fn new(target: Target) -> Self {
+        Self {
+            target,
+            prefix: DEFAULT_PREFIX.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            wait: None,
+        }
+    }
+
+    /// The prefix of every key (default `tjwt`). Stores share sessions exactly when they share
+    /// Redis and prefix. Keep braces out of it: a hash tag in the prefix would put every key in
+    /// one cluster slot.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The longest any store call may take, connecting included (default 1 s). Past it the call
+    /// fails with [`StoreErrorKind::Timeout`] and the layer answers `503`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// After every call that revokes (a logout, "log out everywhere", a detected theft or reuse),
+    /// waits until `replicas` replicas acknowledged the writes (`WAIT`, at most `timeout`, which
+    /// should be below the store timeout) and fails with [`StoreErrorKind::Unavailable`] if fewer
+    /// did. The revocation itself has happened either way; the error only says that a fail-over
+    /// could still lose it. Revocations then use a second connection, so the wait never stalls
+    /// other calls. On a cluster every master must have `replicas` replicas. Off by default.
+    pub fn wait_for_replicas(mut self, replicas: u32, timeout: Duration) -> Self {
+        self.wait = (replicas > 0).then_some((replicas, timeout));
+        self
+    }
+
+    /// Connects, within the timeout. Fails with [`StoreErrorKind::Unavailable`] for a malformed
+    /// URL, and with [`StoreErrorKind::Timeout`] (or `Unavailable`) if Redis could not be reached
+    /// in time. Once built, lost connections are re-established by themselves.
+    pub async fn build(self) -> Result<RedisStore, StoreError> {
+        let timeout = self.timeout;
+        let (connection, durable) = bounded(timeout, async {
+            let connection = self.connect().await?;
+            let durable = match self.wait {
+                Some((replicas, wait)) => Some(Durable {
+                    connection: self.connect().await?,
+                    replicas,
+                    wait,
+                }),
+                None => None,
+            };
+            Ok((connection, durable))
+        })
+        .await?;
+        Ok(RedisStore {
+            inner: Arc::new(Inner {
+                connection,
+                prefix: self.prefix,
+                timeout,
+                durable,
+            }),
+        })
+    }
+
+    async fn connect(&self) -> Result<Connection, StoreError> {
+        let timeout = self.timeout;
+        match &self.target {
+            Target::Single(url) => {
+                let client = Client::open(url.as_str()).map_err(store_error)?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(timeout))
+                    .set_max_delay(MAX_RECONNECT_DELAY);
+                ConnectionManager::new_with_config(client, config)
+                    .await
+                    .map(Connection::Single)
+                    .map_err(store_error)
+            }
+            Target::Cluster(nodes) => {
+                let client = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+                    .connection_timeout(timeout)
+                    .response_timeout(timeout)
+                    .build()
+                    .map_err(store_error)?;
+                client
+                    .get_async_connection()
+                    .await
+                    .map(Connection::Cluster)
+                    .map_err(store_error)
+            }
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! The Redis [`PairStore`]: [`RedisStore`], behind the `redis` cargo feature.
+//!
+//! Everything a user needs (key layout, TTLs, the Lua steps, cluster hash tags, failure
+//! behaviour and timeouts) is documented on [`RedisStore`], where rustdoc shows it; this module
+//! is private. `builder.rs` connects, `connection.rs` speaks to one Redis or a cluster alike,
+//! `pair_store.rs` implements the trait, and the scripts are the `*.lua` files beside them,
+//! each prefixed with `lib.lua`.
+
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use ::redis::{ErrorKind, RedisError, Script};
+
+use super::{StoreError, StoreErrorKind, TokenStamp};
+use crate::id::{SessionId, TokenId};
+
+/// The default key prefix.
+const DEFAULT_PREFIX: &str = "tjwt";
+/// Sessions revoked per step of "log out everywhere".
+const REVOKE_PAGE: usize = 1_000;
+/// The default bound on one store call.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest pause between reconnection attempts: Redis coming back is noticed within about this.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+/// The latest time a [`SessionRecord`](super::SessionRecord) can hold: it keeps seconds as `u32`
+/// (every instant until 2106) and clamps later ones to this.
+const RECORD_MAX_SECS: u64 = u32::MAX as u64;
+/// Longest TTL written, in milliseconds (about 285 000 years): far below what `PEXPIRE` accepts,
+/// so an absurd session end can never make the write fail.
+const MAX_TTL_MS: u64 = (1 << 53) - 1;
+
+fn script(body: &str) -> Script {
+    Script::new(&[include_str!("lib.lua"), body].concat())
+}
+
+mod builder;
+mod connection;
+mod pair_store;
+
+pub use builder::RedisStoreBuilder;
+use builder::Target;
+use connection::{Connection, Durable};
+
+static CREATE: LazyLock<Script> = LazyLock::new(|| script(include_str!("create.lua")));
+static INDEX: LazyLock<Script> = LazyLock::new(|| script(include_str!("index.lua")));
+static REFRESH: LazyLock<Script> = LazyLock::new(|| script(include_str!("refresh.lua")));
+static REVOKE: LazyLock<Script> = LazyLock::new(|| script(include_str!("revoke.lua")));
+static MARK: LazyLock<Script> = LazyLock::new(|| script(include_str!("mark.lua")));
+
+/// Sessions in Redis or Redis Cluster, shared by every server that uses the same Redis and
+/// prefix. Clones share one connection; build with [`RedisStore::builder`] or
+/// [`RedisStore::cluster_builder`].
+///
+/// Enabled by the `redis` cargo feature; built on the [`redis`](https://docs.rs/redis) crate's
+/// tokio `ConnectionManager` (one multiplexed connection that reconnects by itself) or its
+/// `cluster-async` client.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use tower_jwt_auth::{JwtSessions, RedisStore};
+///
+/// let store = RedisStore::builder("redis://127.0.0.1:6379")
+///     .prefix("myapp:sessions")
+///     .timeout(Duration::from_millis(500))
+///     .build()
+///     .await?;
+/// let sessions = JwtSessions::builder()
+///     .hs256_secret(b"an example secret of 32+ bytes!!")
+///     .store(store)
+///     .build()?;
+/// let pair = sessions.issue("alice", ()).await?;
+/// // Any other server built on the same Redis and prefix now accepts `pair`.
+/// # let _ = pair; Ok(()) }
+/// ```
+///
+/// # Key layout
+///
+/// | key | type | holds |
+/// | --- | --- | --- |
+/// | `<prefix>:s:{<sid>}` | hash | one session: `sub`, `rev` (`0`/`1`), the current access token's `aj`/`ai`/`ae` (jti, iat, exp), the current refresh token's `rj`/`ri`/`re`, the rotated-out refresh jti `pj` and the last refresh time `at` (`""` when none) |
+/// | `<prefix>:u:{<subject>}` | sorted set | the subject's session ids, scored by session end |
+///
+/// Token ids are stored as their 22-character base64url text and times as decimal seconds,
+/// clamped like [`SessionRecord`](crate::store::SessionRecord)'s (to 2106); no token is ever
+/// stored. The prefix defaults to `tjwt`; give each application (or test run) its
+/// own.
+///
+/// # TTLs: bounded by construction
+///
+/// A session hash is written with its fields and its TTL in one step, and that TTL is the
+/// session's remaining lifetime, `refresh exp - now` (the session's absolute end: rotation never
+/// moves it, and no later write touches the TTL). A revoked session keeps its hash, with
+/// `rev = 1`, as a tombstone until then, so a late use of either token is refused as revoked;
+/// past the end the token itself has expired anyway. The TTL is relative (`PEXPIRE`), measured
+/// from the `now` of the crate's [`Clock`](crate::Clock), not an absolute `PEXPIREAT`: Redis's
+/// clock is not the application's (a [`ManualClock`](crate::ManualClock) may stand anywhere, and
+/// the conformance suite runs in 1970), and every expiry decision reads the application's clock.
+///
+/// The subject index is a sorted set scored by session end. Adding a session prunes the members
+/// that have ended and stretches the set's TTL to its latest member's end, so it holds at most
+/// the subject's unexpired sessions and disappears with the last of them. A login that finds
+/// the subject over its [limit](NewSession::subject_limit) revokes the sessions that end first
+/// and removes them from the index, so a subject holds at most that many live sessions (default
+/// 1,000). "Log out everywhere" reads the index a page (1,000 ids) at a time, revokes the page
+/// and removes it from the index; every page is its own bounded step, so a call that fails part
+/// way keeps the pages it finished and a retry carries on from there. Nothing ever uses `KEYS`
+/// or `SCAN`.
+///
+/// # One Lua step per decision
+///
+/// Every check-and-change is one Lua script (`EVALSHA`, loaded on first use and again after a
+/// Redis restart), which Redis runs without interleaving any other command:
+///
+/// - **refresh** reproduces [`SessionRecord::refresh`](crate::store::SessionRecord::refresh)
+///   step for step: revoked, ended, unknown or rotated-out token, grace-window replay, theft
+///   rule, mint and rotation. Times are compared as decimal text, exactly as the `u64` arithmetic
+///   does (never as Lua's doubles, which round above 2^53). Its one addition: a repeat of the
+///   very same request (same freshly drawn access jti) returns what the first run minted, so a
+///   client-side retry after a lost reply (the cluster client retries by itself) is never
+///   mistaken for theft.
+/// - **revoke** marks a live session revoked; **create** writes a session and its TTL together;
+///   **index** adds a session to its subject's index and names the sessions over the limit.
+/// - An **access check** is a single `HMGET` (read only; no script needed).
+///
+/// So an access check and a refresh each cost one round trip; `create_session` costs two (index,
+/// then session; more only to end sessions over the limit) and `revoke_subject` two per page
+/// plus one per session, sent concurrently.
+///
+/// # Redis Cluster
+///
+/// [`RedisStore::cluster_builder`] connects with the cluster client. Every script touches exactly
+/// one key, so no step can span slots; the hash tags (`{<sid>}`, `{<subject>}`) keep each
+/// session's keys in one slot should a session ever need more than one, and spread sessions over
+/// the cluster. Creating a session touches two slots, so it is two steps in a deliberate order:
+/// the session id is added to the subject index *first*, then the session is written. Revoking a
+/// subject reads a page of the index, revokes each listed session with the per-session script,
+/// then removes the page from the index. That is still correct for a session created
+/// concurrently: either its id was indexed before the read, and the revoke script finds it (or
+/// finds nothing yet and leaves a revoked tombstone, which the session's creation then writes
+/// itself into, revoked); or it was indexed after the read, so it was created after the
+/// revocation. A live session never exists unindexed (ids leave the index only once revoked),
+/// and no token reaches a client before `create_session` returned, so no session that a client
+/// could hold before the revocation survives it. Each single revocation is atomic.
+///
+/// # Failures and timeouts
+///
+/// Every store call is bounded by the [timeout](RedisStoreBuilder::timeout) (default 1 s),
+/// applied around the whole call. Redis unreachable, slow or restarting gives a [`StoreError`]
+/// of kind [`Timeout`](StoreErrorKind::Timeout) or [`Unavailable`](StoreErrorKind::Unavailable),
+/// which the layer answers with `503` and `Retry-After`, never `401`: at once while connections
+/// are refused, at the timeout while Redis hangs or a reconnection is pending. The connection
+/// reconnects in the background (exponential back-off of at most 1 s), so the store recovers by
+/// itself when Redis returns, with no restart. A call that timed out may still take effect when a
+/// slow Redis catches up; a refresh retried within the grace window then gets the tokens it
+/// minted (the layer's `Retry-After` of 1 s is well inside the default grace window of 10 s).
+///
+/// A revocation is acknowledged when its script returned: it is then in Redis's memory, and every
+/// server sees it. Surviving a Redis *restart* is a matter of Redis's persistence: with
+/// persistence off the restarted Redis is empty, every session is unknown and every token is
+/// refused (revocations hold, logins are lost); with RDB snapshots a restart may bring back a
+/// session as it was before its revocation. To never lose an acknowledged revocation across a
+/// restart, run Redis with `appendonly yes` and `appendfsync always`; across a fail-over to a
+/// replica, set [`wait_for_replicas`](RedisStoreBuilder::wait_for_replicas), which makes every
+/// revoking call wait (`WAIT`) until that many replicas have it and fail otherwise.
+#[derive(Debug, Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    connection: Connection,
+    prefix: String,
+    timeout: Duration,
+    durable: Option<Durable>,
+}
+
+/// Maps a client error to the store's kinds: a timeout is [`StoreErrorKind::Timeout`], a reply
+/// this crate cannot read is [`StoreErrorKind::Corrupt`], anything else (refused, dropped,
+/// loading, fail-over, cluster down) is [`StoreErrorKind::Unavailable`].
+fn store_error(error: RedisError) -> StoreError {
+    let kind = if error.is_timeout() {
+        StoreErrorKind::Timeout
+    } else {
+        match error.kind() {
+            ErrorKind::Parse | ErrorKind::UnexpectedReturnType => StoreErrorKind::Corrupt,
+            _ => StoreErrorKind::Unavailable,
+        }
+    };
+    StoreError::new(kind, error)
+}
+
+fn corrupt(what: &'static str) -> StoreError {
+    StoreError::new(StoreErrorKind::Corrupt, what)
+}
+
+/// Runs `op`, failing with [`StoreErrorKind::Timeout`] if it takes longer than `timeout`.
+async fn bounded<T>(
+    timeout: Duration,
+    op: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(timeout, op)
+        .await
+        .unwrap_or_else(|elapsed| Err(StoreError::new(StoreErrorKind::Timeout, elapsed)))
+}
+
+fn parse_u64(text: &str) -> Result<u64, StoreError> {
+    text.parse()
+        .map_err(|_| corrupt("a stored time is not a number"))
+}
+
+fn parse_jti(text: &str) -> Result<TokenId, StoreError> {
+    TokenId::from_str(text).map_err(|_| corrupt("a stored token id is malformed"))
+}
+
+/// A time as a [`SessionRecord`](super::SessionRecord) records it. Stored times are clamped the
+/// same way, so every comparison in the scripts sees the values the record's would.
+fn secs32(secs: u64) -> u64 {
+    secs.min(RECORD_MAX_SECS)
+}
+
+/// A stamp as a [`SessionRecord`](super::SessionRecord) records it.
+fn recorded(stamp: TokenStamp) -> TokenStamp {
+    TokenStamp {
+        iat: secs32(stamp.iat),
+        exp: secs32(stamp.exp),
+        ..stamp
+    }
+}
+
+/// Milliseconds from `now` to `end`, the TTL of a key that must not outlive `end`.
+fn ttl_ms(now: u64, end: u64) -> u64 {
+    end.saturating_sub(now).saturating_mul(1000).min(MAX_TTL_MS)
+}
+
+impl RedisStore {
+    /// A builder for a store on the single Redis at `url` (`redis://[user:password@]host:port[/db]`).
+    pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
+        RedisStoreBuilder::new(Target::Single(url.into()))
+    }
+
+    /// A builder for a store on the Redis Cluster reachable through any of `nodes` (URLs as for
+    /// [`builder`](Self::builder)); the rest of the cluster is discovered from them.
+    pub fn cluster_builder<I>(nodes: I) -> RedisStoreBuilder
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        RedisStoreBuilder::new(Target::Cluster(nodes.into_iter().map(Into::into).collect()))
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// The bound on each store call.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// The key of session `sid`'s hash: `<prefix>:s:{<sid>}`.
+    pub fn session_key(&self, sid: SessionId) -> String {
+        self.session_key_text(&sid.to_string())
+    }
+
+    /// The key of `subject`'s session index: `<prefix>:u:{<subject>}`.
+    pub fn subject_key(&self, subject: &str) -> String {
+        format!("{}:u:{{{subject}}}", self.inner.prefix)
+    }
+
+    fn session_key_text(&self, sid: &str) -> String {
+        format!("{}:s:{{{sid}}}", self.inner.prefix)
+    }
+
+    fn connection(&self) -> Connection {
+        // Clones share the multiplexed connection (or the cluster's): this is a reference count.
+        self.inner.connection.clone()
+    }
+
+    /// The connection revocations are made on: the one that waits for replicas, if set.
+    fn revoking_connection(&self) -> Connection {
+        match &self.inner.durable {
+            Some(durable) => durable.connection.clone(),
+            None => self.connection(),
+        }
+    }
+
+    async fn bounded<T>(
+        &self,
+        op: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        bounded(self.inner.timeout, op).await
+    }
+
+    /// With [`wait_for_replicas`](RedisStoreBuilder::wait_for_replicas) set, waits until the
+    /// replicas have every write made so far on the revoking connection.
+    async fn replicate(&self) -> Result<(), StoreError> {
+        let Some(durable) = &self.inner.durable else {
+            return Ok(());
+        };
+        let replicas = durable.replicas;
+        let millis = u64::try_from(durable.wait.as_millis()).unwrap_or(u64::MAX);
+        let acked: i64 = ::redis::cmd("WAIT")
+            .arg(replicas)
+            .arg(millis)
+            .query_async(&mut durable.connection.clone())
+            .await
+            .map_err(store_error)?;
+        if acked < i64::from(replicas) {
+            return Err(StoreError::new(
+                StoreErrorKind::Unavailable,
+                format!("the revocation reached {acked} of {replicas} replicas in time"),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn revoke_key(
+        &self,
+        connection: &mut Connection,
+        key: String,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let revoked: i64 = REVOKE
+            .key(key)
+            .arg(now)
+            .invoke_async(connection)
+            .await
+            .map_err(store_error)?;
+        Ok(revoked == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted_in_debug_output() {
+        for url in [
+            "redis://:hunter2@127.0.0.1",
+            "redis+unix:///run/redis.sock?user=app&pass=hunter2",
+        ] {
+            let builder = RedisStore::builder(url);
+            assert!(!format!("{builder:?}").contains("hunter2"), "{url}");
+            let cluster = RedisStore::cluster_builder([url]);
+            assert!(!format!("{cluster:?}").contains("hunter2"), "{url}");
+        }
+    }
+
+    #[test]
+    fn ttl_is_the_remaining_lifetime_and_never_absurd() {
+        assert_eq!(ttl_ms(100, 160), 60_000);
+        assert_eq!(ttl_ms(200, 160), 0);
+        assert_eq!(ttl_ms(0, u64::MAX), MAX_TTL_MS);
+    }
+}

@@ -1,0 +1,271 @@
+//! [`PairStore`] for [`RedisStore`]: each decision one script or one read.
+
+use std::str::FromStr;
+
+use super::{
+    CREATE, INDEX, MARK, REFRESH, REVOKE, REVOKE_PAGE, RedisStore, corrupt, parse_jti, parse_u64,
+    recorded, secs32, store_error, ttl_ms,
+};
+use crate::id::{SessionId, TokenId};
+use crate::store::{
+    AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, StoreError, StoreErrorKind,
+    TokenStamp,
+};
+
+/// Reads the stamp at `fields[0..3]` (jti, iat, exp) of a refresh script's reply.
+fn stamp(fields: &[String]) -> Result<TokenStamp, StoreError> {
+    match fields {
+        [jti, iat, exp] => Ok(TokenStamp {
+            jti: parse_jti(jti)?,
+            iat: parse_u64(iat)?,
+            exp: parse_u64(exp)?,
+        }),
+        _ => Err(corrupt("a refresh reply is incomplete")),
+    }
+}
+
+impl PairStore for RedisStore {
+    async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
+        self.bounded(async {
+            let (access, refresh) = (recorded(session.access()), recorded(session.refresh()));
+            // As in the memory store, a session is created at its first token's issue time.
+            let (now, end) = (session.access().iat, refresh.exp);
+            let ttl = ttl_ms(now, end);
+            if ttl == 0 {
+                // Over before it began: it could only ever be unknown, so nothing is kept.
+                return Ok(());
+            }
+            let mut connection = self.connection();
+            let sid = session.session_id().to_string();
+            let index = self.subject_key(session.subject());
+            // Index first: a live session is never unindexed, so "log out everywhere" reaches it
+            // (see "Redis Cluster" in the module docs). A failure in between leaves only an
+            // index entry that points nowhere, pruned when it ends.
+            let over_limit: Vec<(String, f64)> = INDEX
+                .key(&index)
+                .arg(now)
+                .arg(end)
+                .arg(&sid)
+                .arg(ttl)
+                .arg(session.subject_limit())
+                .invoke_async(&mut connection)
+                .await
+                .map_err(store_error)?;
+            let created: i64 = CREATE
+                .key(self.session_key_text(&sid))
+                .arg(&**session.subject())
+                .arg(access.jti.to_string())
+                .arg(access.iat)
+                .arg(access.exp)
+                .arg(refresh.jti.to_string())
+                .arg(refresh.iat)
+                .arg(refresh.exp)
+                .arg(ttl)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(store_error)?;
+            if created != 1 {
+                return Err(StoreError::from_kind(StoreErrorKind::Conflict));
+            }
+            if !over_limit.is_empty() {
+                self.revoke_indexed(&index, over_limit, now).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn check_access(
+        &self,
+        sid: SessionId,
+        jti: TokenId,
+        now: u64,
+    ) -> Result<AccessCheck, StoreError> {
+        self.bounded(async {
+            let (revoked, end, access): (Option<String>, Option<String>, Option<String>) =
+                ::redis::cmd("HMGET")
+                    .arg(self.session_key(sid))
+                    .arg("rev")
+                    .arg("re")
+                    .arg("aj")
+                    .query_async(&mut self.connection())
+                    .await
+                    .map_err(store_error)?;
+            // The same order as SessionRecord::check_access, and the one rule for the flag:
+            // live only when it reads exactly "0" (a tombstone holds the flag alone).
+            let Some(revoked) = revoked else {
+                return Ok(AccessCheck::Unknown);
+            };
+            if revoked != "0" {
+                return Ok(AccessCheck::Revoked);
+            }
+            let (Some(end), Some(access)) = (end, access) else {
+                return Err(corrupt("a stored session is incomplete"));
+            };
+            Ok(if now >= parse_u64(&end)? {
+                AccessCheck::Unknown
+            } else if parse_jti(&access)? == jti {
+                // TokenId's equality is constant-time.
+                AccessCheck::Current
+            } else {
+                AccessCheck::Superseded
+            })
+        })
+        .await
+    }
+
+    async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
+        self.bounded(async {
+            let mut connection = self.connection();
+            let mut invocation = REFRESH.key(self.session_key(request.sid));
+            let new_access = recorded(request.new_access);
+            invocation
+                .arg(request.refresh_jti.to_string())
+                .arg(request.now)
+                .arg(new_access.jti.to_string())
+                .arg(new_access.iat)
+                .arg(new_access.exp);
+            match request.new_refresh.map(recorded) {
+                Some(refresh) => invocation
+                    .arg(refresh.jti.to_string())
+                    .arg(refresh.iat)
+                    .arg(refresh.exp),
+                None => invocation.arg("").arg("").arg(""),
+            };
+            invocation
+                .arg(request.grace)
+                .arg(request.leeway)
+                .arg(if request.theft_detection { "1" } else { "0" })
+                // As SessionRecord records it: zero there means "never refreshed".
+                .arg(secs32(request.now).max(1));
+            let reply: Vec<String> = invocation
+                .invoke_async(&mut connection)
+                .await
+                .map_err(store_error)?;
+            let rotation = request.new_refresh.is_some();
+            let outcome = match reply.first().map(String::as_str) {
+                Some(code @ ("G" | "R")) if reply.len() == 7 => RefreshOutcome::Granted {
+                    access: stamp(&reply[1..4])?,
+                    refresh: if rotation {
+                        Some(stamp(&reply[4..7])?)
+                    } else {
+                        None
+                    },
+                    replayed: code == "R",
+                },
+                Some("T") => RefreshOutcome::TheftDetected,
+                Some("U") => RefreshOutcome::ReuseDetected,
+                Some("X") => RefreshOutcome::Revoked,
+                Some("N") => RefreshOutcome::Unknown,
+                _ => return Err(corrupt("a stored session is incomplete")),
+            };
+            let revoked = matches!(
+                outcome,
+                RefreshOutcome::TheftDetected | RefreshOutcome::ReuseDetected
+            );
+            if revoked && self.inner.durable.is_some() {
+                let _: i64 = MARK
+                    .key(self.session_key(request.sid))
+                    .invoke_async(&mut self.revoking_connection())
+                    .await
+                    .map_err(store_error)?;
+                self.replicate().await?;
+            }
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn revoke_session(&self, sid: SessionId, now: u64) -> Result<bool, StoreError> {
+        self.bounded(async {
+            let revoked = self
+                .revoke_key(&mut self.revoking_connection(), self.session_key(sid), now)
+                .await?;
+            if revoked {
+                self.replicate().await?;
+            }
+            Ok(revoked)
+        })
+        .await
+    }
+
+    async fn revoke_subject(&self, subject: &str, now: u64) -> Result<usize, StoreError> {
+        let index = self.subject_key(subject);
+        let mut revoked = 0;
+        // Page by page, each bounded by the timeout and kept once done: revoked sessions leave
+        // the index, so a call that fails part way leaves fewer for the next one.
+        loop {
+            let page: Vec<(String, f64)> = self
+                .bounded(async {
+                    // Scores are doubles, rounded above 2^53, so the read takes `end >= now`
+                    // (which rounding never loses an unexpired session from) and the revoke
+                    // script decides `now < end` exactly.
+                    ::redis::cmd("ZRANGEBYSCORE")
+                        .arg(&index)
+                        .arg(now)
+                        .arg("+inf")
+                        .arg("WITHSCORES")
+                        .arg("LIMIT")
+                        .arg(0)
+                        .arg(REVOKE_PAGE)
+                        .query_async(&mut self.revoking_connection())
+                        .await
+                        .map_err(store_error)
+                })
+                .await?;
+            if page.is_empty() {
+                return Ok(revoked);
+            }
+            revoked += self.bounded(self.revoke_indexed(&index, page, now)).await?;
+        }
+    }
+}
+
+impl RedisStore {
+    /// Revokes the indexed sessions `members` (ids with their ends), all in flight at once,
+    /// then removes them from the subject index `index`; returns how many were live. A member
+    /// whose session is missing gets a tombstone (see `revoke.lua`).
+    async fn revoke_indexed(
+        &self,
+        index: &str,
+        members: Vec<(String, f64)>,
+        now: u64,
+    ) -> Result<usize, StoreError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut ids = Vec::with_capacity(members.len());
+        for (sid, end) in members {
+            SessionId::from_str(&sid).map_err(|_| corrupt("an indexed session id is malformed"))?;
+            // Saturating: a score is at most a u64 written as a double.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let ttl = ttl_ms(now, end as u64);
+            let (store, key) = (self.clone(), self.session_key_text(&sid));
+            tasks.spawn(async move {
+                let revoked: i64 = REVOKE
+                    .key(key)
+                    .arg(now)
+                    .arg(ttl)
+                    .invoke_async(&mut store.revoking_connection())
+                    .await
+                    .map_err(store_error)?;
+                Ok::<_, StoreError>(revoked == 1)
+            });
+            ids.push(sid);
+        }
+        let mut revoked = 0;
+        while let Some(result) = tasks.join_next().await {
+            let was_live =
+                result.map_err(|e| StoreError::new(StoreErrorKind::Unavailable, e))??;
+            revoked += usize::from(was_live);
+        }
+        let _: i64 = ::redis::cmd("ZREM")
+            .arg(index)
+            .arg(&ids)
+            .query_async(&mut self.revoking_connection())
+            .await
+            .map_err(store_error)?;
+        if revoked > 0 {
+            self.replicate().await?;
+        }
+        Ok(revoked)
+    }
+}
