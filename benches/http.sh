@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Goal 6: HTTP throughput of a hello-world axum server with no auth, with JwtAuthLayer, and with
+# HTTP throughput of a hello-world axum server with no auth, with JwtAuthLayer, and with
 # jsonwebtoken::decode in axum::middleware::from_fn. The server runs on core 0 (one thread), wrk
 # on core 1, over loopback; rounds interleave the three servers and the median round counts.
 #

@@ -16,17 +16,17 @@ fn group<N: AsRef<str>>(c: &mut Criterion, name: &str, cases: Vec<(N, common::Ca
     group.finish();
 }
 
-/// Goals 1–3.
+/// The access path: overhead, refusal, pair check.
 fn access(c: &mut Criterion) {
     group(c, "access", common::access());
 }
 
-/// Goal 4.
+/// A refresh.
 fn refresh(c: &mut Criterion) {
     group(c, "refresh", common::refresh());
 }
 
-/// Goal 5.
+/// Asymmetric keys.
 fn asymmetric(c: &mut Criterion) {
     group(c, "asymmetric", common::asymmetric());
 }

@@ -1,4 +1,4 @@
-//! Goals 1–5 as ratios, for a shared and noisy machine: every case runs in short batches that
+//! The in-process speed targets as ratios, for a shared and noisy machine: every case runs in short batches that
 //! alternate with its baseline's for many rounds, so that a slow spell slows both alike, and each
 //! ratio is the median of its per-round ratios.
 //!
@@ -80,14 +80,18 @@ fn per_round(timed: &[Timed], names: &[&str], ratio: impl Fn(&[f64]) -> f64) -> 
     )
 }
 
-fn report(goal: &str, what: &str, ratio: f64, limit: f64) {
+fn report(label: &str, what: &str, ratio: f64, limit: f64) {
     let verdict = if ratio <= limit { "met" } else { "NOT met" };
-    println!("{goal:<7} {what:<62} {ratio:>6.2}  (goal <= {limit:.2}, {verdict})");
+    println!("{label:<10} {what:<62} {ratio:>6.2}  (target <= {limit:.2}, {verdict})");
 }
 
 fn figures(timed: &[Timed]) {
     for t in timed {
-        println!("        {:<52} {:>10.0} ns", t.name, median(t.ns.clone()));
+        println!(
+            "           {:<52} {:>10.0} ns",
+            t.name,
+            median(t.ns.clone())
+        );
     }
 }
 
@@ -98,7 +102,7 @@ fn main() {
     figures(&access);
     let bare = "bare_service";
     report(
-        "goal 1",
+        "overhead",
         "layer overhead / overhead with jsonwebtoken::decode",
         per_round(
             &access,
@@ -112,7 +116,7 @@ fn main() {
         0.6,
     );
     report(
-        "goal 2",
+        "refusal",
         "reject a bad signature / accept a good token",
         per_round(
             &access,
@@ -122,7 +126,7 @@ fn main() {
         0.5,
     );
     println!(
-        "        (the same, bare service subtracted from both: {:.2})",
+        "           (the same, bare service subtracted from both: {:.2})",
         per_round(
             &access,
             &[bare, "layer_reject_bad_signature", "layer_pair_check"],
@@ -130,7 +134,7 @@ fn main() {
         )
     );
     report(
-        "goal 3",
+        "pair",
         "pair check on / pair check off",
         per_round(&access, &["layer_pair_check", "layer_no_pair_check"], |f| {
             f[0] / f[1]
@@ -142,7 +146,7 @@ fn main() {
     println!();
     figures(&refresh);
     report(
-        "goal 4",
+        "refresh",
         "refresh / (jsonwebtoken::encode + store refresh)",
         per_round(
             &refresh,
@@ -183,7 +187,7 @@ fn main() {
     println!();
     figures(&hmac);
     println!(
-        "        HMAC-SHA256 of 290 bytes, RustCrypto / aws-lc-rs: {:.2}",
+        "           HMAC-SHA256 of 290 bytes, RustCrypto / aws-lc-rs: {:.2}",
         per_round(
             &hmac,
             &[
@@ -201,7 +205,7 @@ fn main() {
         let ours = format!("{alg}/layer_authenticate");
         let theirs = format!("{alg}/jsonwebtoken_decode");
         report(
-            "goal 5",
+            "asymmetric",
             &format!("{alg}: layer authenticate / jsonwebtoken::decode"),
             per_round(&asymmetric, &[&ours, &theirs], |f| f[0] / f[1]),
             1.1,

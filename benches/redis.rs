@@ -6,64 +6,19 @@
 //! `REDIS_URL=redis://127.0.0.1:6379 cargo bench --bench redis --features redis`; criterion's
 //! `thrpt` line is operations per second. Without `REDIS_URL` it prints a skip line.
 
-use std::future::Future;
+mod store_load;
+
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use tower_jwt_auth::store::{NewSession, PairStore, RefreshRequest, TokenStamp};
+use tower_jwt_auth::store::{NewSession, PairStore, RefreshRequest};
 use tower_jwt_auth::{JwtSessions, ManualClock, RedisStore, SessionId, TokenId};
 
-/// Operations in flight at once, for every figure.
-const IN_FLIGHT: u64 = 32;
-/// Sessions the operations cycle through.
-const SESSIONS: usize = 1_024;
-const NOW: u64 = 1_700_000_000;
-const SECRET: &[u8] = b"benchmark-secret-of-32-bytes-min";
-
-fn stamp(iat: u64, exp: u64) -> TokenStamp {
-    TokenStamp {
-        jti: TokenId::random().expect("random source"),
-        iat,
-        exp,
-    }
-}
-
-/// Runs `iters` calls of `op` (given the call's number) with `IN_FLIGHT` of them in flight, and
-/// returns the wall time of the whole run.
-fn run<F, Fut>(runtime: &tokio::runtime::Runtime, iters: u64, op: F) -> Duration
-where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send,
-{
-    let op = Arc::new(op);
-    let next = Arc::new(AtomicU64::new(0));
-    runtime.block_on(async {
-        let start = Instant::now();
-        let workers: Vec<_> = (0..IN_FLIGHT)
-            .map(|_| {
-                let (op, next) = (op.clone(), next.clone());
-                tokio::spawn(async move {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= iters {
-                            break;
-                        }
-                        op(i).await;
-                    }
-                })
-            })
-            .collect();
-        for worker in workers {
-            worker.await.expect("worker");
-        }
-        start.elapsed()
-    })
-}
+use store_load::{IN_FLIGHT, NOW, SECRET, SESSIONS, run, stamp};
 
 fn redis(c: &mut Criterion) {
     let Some(url) = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) else {
@@ -200,8 +155,8 @@ fn redis(c: &mut Criterion) {
         .expect("configuration");
     let tokens: Arc<Vec<String>> = Arc::new(runtime.block_on(async {
         let mut tokens = Vec::new();
-        for _ in 0..SESSIONS {
-            let pair = jwt.issue("bench", ()).await.expect("issue");
+        for i in 0..SESSIONS {
+            let pair = jwt.issue(format!("bench-{i}"), ()).await.expect("issue");
             tokens.push(pair.access_token().to_owned());
         }
         tokens

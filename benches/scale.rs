@@ -1,4 +1,4 @@
-//! Goal 7: the memory store at a million live sessions.
+//! The memory store at a million live sessions.
 //!
 //! `cargo bench --bench scale` prints resident memory per session, access throughput at 1 M
 //! sessions against 1 k, and two threads against one. Custom harness: these are whole-process

@@ -42,6 +42,7 @@ pub struct ManualClock(Arc<AtomicU64>);
 
 impl ManualClock {
     /// A clock standing at `now` (seconds since the Unix epoch).
+    #[must_use]
     pub fn new(now: u64) -> Self {
         Self(Arc::new(AtomicU64::new(now)))
     }

@@ -132,6 +132,7 @@ pub struct AuthError {
 
 impl AuthError {
     /// An error of `kind`, about no token in particular.
+    #[must_use]
     pub fn new(kind: AuthErrorKind) -> Self {
         Self {
             kind,
@@ -169,16 +170,19 @@ impl AuthError {
     }
 
     /// What went wrong.
+    #[must_use]
     pub fn kind(&self) -> AuthErrorKind {
         self.kind
     }
 
     /// The token the error concerns, when it concerns one.
+    #[must_use]
     pub fn token_kind(&self) -> Option<TokenKind> {
         self.token
     }
 
     /// The HTTP status this error maps to: `400`, `401`, `500` or `503`.
+    #[must_use]
     pub fn status(&self) -> StatusCode {
         match self.kind {
             AuthErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
@@ -192,6 +196,7 @@ impl AuthError {
 
     /// The RFC 6750 `error` code (`invalid_request`, `invalid_token`), or `None` when the
     /// response carries no error code (missing credentials, server-side failures).
+    #[must_use]
     pub fn oauth_error_code(&self) -> Option<&'static str> {
         match self.kind {
             AuthErrorKind::MissingCredentials
@@ -205,12 +210,14 @@ impl AuthError {
 
     /// A short human-readable description, safe to send to clients (no quotes or backslashes, so
     /// it fits an `error_description` parameter as is).
+    #[must_use]
     pub fn description(&self) -> &'static str {
         self.text().0
     }
 
     /// The full RFC 6750 challenge for this error (`Bearer` or `Bearer error=…,
     /// error_description=…`), or `None` for failures on the server's side.
+    #[must_use]
     pub fn challenge(&self) -> Option<&'static str> {
         self.text().1.map(|c| c.text)
     }
@@ -225,6 +232,7 @@ impl AuthError {
     /// assert_eq!(error.challenge_header().unwrap(), "Bearer");
     /// assert!(AuthError::new(AuthErrorKind::Internal).challenge_header().is_none());
     /// ```
+    #[must_use]
     pub fn challenge_header(&self) -> Option<HeaderValue> {
         self.text().1.map(|c| c.header.clone())
     }

@@ -53,26 +53,31 @@ impl TokenPair {
     }
 
     /// The access token, for `Authorization: Bearer`.
+    #[must_use]
     pub fn access_token(&self) -> &str {
         &self.access_token
     }
 
     /// The refresh token, for the refresh header.
+    #[must_use]
     pub fn refresh_token(&self) -> &str {
         &self.refresh_token
     }
 
     /// The session both tokens belong to.
+    #[must_use]
     pub fn session_id(&self) -> SessionId {
         self.session_id
     }
 
     /// Lifetime of the access token.
+    #[must_use]
     pub fn expires_in(&self) -> Duration {
         self.expires_in
     }
 
     /// Lifetime of the session and its refresh token.
+    #[must_use]
     pub fn refresh_expires_in(&self) -> Duration {
         self.refresh_expires_in
     }

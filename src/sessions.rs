@@ -88,11 +88,13 @@ impl<C: CustomClaims> JwtSessions<C> {
     }
 
     /// The validated configuration.
+    #[must_use]
     pub fn config(&self) -> &Config {
         self.engine.config()
     }
 
     /// The key set in use.
+    #[must_use]
     pub fn keys(&self) -> Arc<KeySet> {
         self.engine.keys()
     }
@@ -107,11 +109,13 @@ impl<C: CustomClaims> JwtSessions<C> {
     /// Whether this service can mint tokens. A verify-only service (no signing key) ignores
     /// refresh headers, so an expired access token simply gets `401` and the client refreshes
     /// at the issuer.
+    #[must_use]
     pub fn can_mint(&self) -> bool {
         self.engine.can_mint()
     }
 
     /// The public keys as a JWK Set for `/.well-known/jwks.json` (HMAC secrets never appear).
+    #[must_use]
     pub fn jwks(&self) -> JwkSet {
         self.keys().jwks()
     }
@@ -127,11 +131,13 @@ impl<C: CustomClaims> JwtSessions<C> {
     /// assert!(sessions.store::<MemoryStore>().is_some_and(MemoryStore::is_empty));
     /// # Ok::<(), tower_jwt_auth::ConfigError>(())
     /// ```
+    #[must_use]
     pub fn store<S: PairStore>(&self) -> Option<&S> {
         self.engine.store().as_any().downcast_ref()
     }
 
     /// The current time on the configured clock, seconds since the Unix epoch.
+    #[must_use]
     pub fn now(&self) -> u64 {
         self.engine.now()
     }

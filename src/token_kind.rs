@@ -13,10 +13,11 @@ pub enum TokenKind {
 
 impl TokenKind {
     /// The `typ` header value this kind of token carries.
+    #[must_use]
     pub fn typ(self) -> &'static str {
         match self {
-            TokenKind::Access => "at+jwt",
-            TokenKind::Refresh => "rt+jwt",
+            Self::Access => "at+jwt",
+            Self::Refresh => "rt+jwt",
         }
     }
 
@@ -35,8 +36,8 @@ impl TokenKind {
 impl fmt::Display for TokenKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            TokenKind::Access => "access token",
-            TokenKind::Refresh => "refresh token",
+            Self::Access => "access token",
+            Self::Refresh => "refresh token",
         })
     }
 }

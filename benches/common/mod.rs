@@ -1,4 +1,4 @@
-//! The cases of goals 1–5, shared by `layer` (criterion, one figure per case) and `ratios`
+//! The in-process cases, shared by `layer` (criterion, one figure per case) and `ratios`
 //! (each case against its baseline in alternating rounds). Every case is a closure that does
 //! one operation and checks nothing; its expected outcome is asserted once when it is built.
 
@@ -77,16 +77,13 @@ fn jsonwebtoken_layer(
                 Some(Ok(tower_jwt_auth::store::AccessCheck::Current))
             )
         });
-        let response = match (claims, current) {
-            (Some(claims), true) => {
-                request.extensions_mut().insert(claims);
-                hello(request).into_inner()
-            }
-            _ => {
-                let mut refused = Response::new(());
-                *refused.status_mut() = http::StatusCode::UNAUTHORIZED;
-                Ok(refused)
-            }
+        let response = if let (Some(claims), true) = (claims, current) {
+            request.extensions_mut().insert(claims);
+            hello(request).into_inner()
+        } else {
+            let mut refused = Response::new(());
+            *refused.status_mut() = http::StatusCode::UNAUTHORIZED;
+            Ok(refused)
         };
         std::future::ready(response)
     })
@@ -106,7 +103,7 @@ where
     })
 }
 
-/// Goals 1–3: a bare service; the layer (HS256, memory store) with and without the pair check;
+/// The access path: a bare service; the layer (HS256, memory store) with and without the pair check;
 /// the same layer validating with `jsonwebtoken::decode`; the layer refusing a bad signature.
 pub(crate) fn access() -> Vec<(&'static str, Case)> {
     let store = MemoryStore::new();
@@ -149,7 +146,7 @@ struct RegisteredClaims {
     exp: u64,
 }
 
-/// Goal 4: a refresh (verify the refresh token, one store step, mint) against
+/// A refresh (verify the refresh token, one store step, mint) against
 /// `jsonwebtoken::encode` of the same claims plus one store step, and against that plus
 /// `jsonwebtoken::decode` of the presented refresh token (which any refresh must verify).
 pub(crate) fn refresh() -> Vec<(&'static str, Case)> {
@@ -248,7 +245,7 @@ fn pem(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).expect("key file")
 }
 
-/// Goal 5: for EdDSA, ES256 and RS256, `(layer_authenticate, jsonwebtoken_decode)` of one token
+/// Asymmetric keys: for EdDSA, ES256 and RS256, `(layer_authenticate, jsonwebtoken_decode)` of one token
 /// on the same backend (aws-lc-rs).
 pub(crate) fn asymmetric() -> Vec<(String, Case)> {
     let mut cases: Vec<(String, Case)> = Vec::new();

@@ -39,6 +39,7 @@ impl ConfigError {
     }
 
     /// What is wrong.
+    #[must_use]
     pub fn kind(&self) -> ConfigErrorKind {
         self.kind
     }

@@ -60,6 +60,7 @@ pub async fn new_session<S: PairStore>(store: &S, subject: &str) -> NewSession {
 
 /// A refresh of `session` with its current refresh token `refresh_jti` at `now`, under the
 /// scenarios' policy (grace [`GRACE`], theft detection on, rotation as given).
+#[must_use]
 pub fn refresh_request(
     session: &NewSession,
     refresh_jti: TokenId,

@@ -107,6 +107,7 @@ impl NewSession {
     /// (revokes) as many of the others as it takes, those that end first, never this one.
     /// `u32::MAX`, the default here, means no limit; [`JwtSessions`](crate::JwtSessions) sets
     /// its [`max_sessions_per_subject`](crate::JwtSessionsBuilder::max_sessions_per_subject).
+    #[must_use]
     pub fn with_subject_limit(mut self, limit: u32) -> Self {
         self.subject_limit = limit.max(1);
         self
@@ -114,26 +115,31 @@ impl NewSession {
 
     /// The most live sessions the subject may have with this one; see
     /// [`with_subject_limit`](Self::with_subject_limit).
+    #[must_use]
     pub fn subject_limit(&self) -> u32 {
         self.subject_limit
     }
 
     /// The session's id.
+    #[must_use]
     pub fn session_id(&self) -> SessionId {
         self.sid
     }
 
     /// Whom the session belongs to.
+    #[must_use]
     pub fn subject(&self) -> &Arc<str> {
         &self.subject
     }
 
     /// The first access token.
+    #[must_use]
     pub fn access(&self) -> TokenStamp {
         self.access
     }
 
     /// The first refresh token.
+    #[must_use]
     pub fn refresh(&self) -> TokenStamp {
         self.refresh
     }
@@ -234,11 +240,13 @@ impl StoreError {
     }
 
     /// A failure of `kind` with no further cause.
+    #[must_use]
     pub fn from_kind(kind: StoreErrorKind) -> Self {
         Self { kind, source: None }
     }
 
     /// What kind of failure.
+    #[must_use]
     pub fn kind(&self) -> StoreErrorKind {
         self.kind
     }

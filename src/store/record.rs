@@ -91,6 +91,7 @@ pub struct RecordParts {
 
 impl SessionRecord {
     /// The state of a just-issued session.
+    #[must_use]
     pub fn new(session: &NewSession) -> Self {
         Self {
             access: session.access.into(),
@@ -102,6 +103,7 @@ impl SessionRecord {
     }
 
     /// A record from its stored form.
+    #[must_use]
     pub fn from_parts(parts: RecordParts) -> Self {
         Self {
             access: parts.access.into(),
@@ -114,6 +116,7 @@ impl SessionRecord {
     }
 
     /// The record in its stored form.
+    #[must_use]
     pub fn parts(&self) -> RecordParts {
         RecordParts {
             access: self.access.into(),
@@ -125,31 +128,37 @@ impl SessionRecord {
     }
 
     /// The session's absolute end: its refresh token's `exp`. Rotation never moves it.
+    #[must_use]
     pub fn expires_at(&self) -> u64 {
         self.refresh.exp.into()
     }
 
     /// Whether the session is past its end at `now` (and may be forgotten).
+    #[must_use]
     pub fn is_expired(&self, now: u64) -> bool {
         now >= self.expires_at()
     }
 
     /// Whether the session was revoked.
+    #[must_use]
     pub fn is_revoked(&self) -> bool {
         self.revoked
     }
 
     /// The current access token.
+    #[must_use]
     pub fn access(&self) -> TokenStamp {
         self.access.into()
     }
 
     /// The current refresh token.
+    #[must_use]
     pub fn refresh_token(&self) -> TokenStamp {
         self.refresh.into()
     }
 
     /// Checks an access token's `jti` against this session at `now`. Changes nothing.
+    #[must_use]
     pub fn check_access(&self, jti: TokenId, now: u64) -> AccessCheck {
         if self.revoked {
             AccessCheck::Revoked
@@ -165,8 +174,9 @@ impl SessionRecord {
     /// Whether this record is what creating `session` wrote and nothing has changed it since:
     /// a repeat of that very creation (its first access `jti` is 128 random bits), as a client
     /// retrying after a lost reply sends, which succeeds again without changing anything. Any
-    /// other creation under an existing id must fail with [`StoreErrorKind::Conflict`]: ids are
+    /// other creation under an existing id must fail with [`StoreErrorKind::Conflict`](super::StoreErrorKind::Conflict): ids are
     /// never reused, so a revoked session can never come back.
+    #[must_use]
     pub fn is_creation_of(&self, session: &NewSession) -> bool {
         self.access.jti == session.access.jti
     }

@@ -11,9 +11,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::probe::{Shape, probe};
 use crate::id::{SessionId, TokenId};
 
 /// The payload keys this crate writes or validates. Application claims may not use them, and
@@ -183,11 +184,13 @@ impl ClaimsError {
     }
 
     /// What is wrong.
+    #[must_use]
     pub fn kind(&self) -> ClaimsErrorKind {
         self.kind
     }
 
     /// The field concerned (escaped, and cut at 64 characters), if the error is about one.
+    #[must_use]
     pub fn field(&self) -> Option<&str> {
         match self.kind {
             ClaimsErrorKind::NotAnObject => None,
@@ -242,14 +245,13 @@ fn reserved(name: &str) -> Option<&'static str> {
 /// a shape that is no object at all. Maps and flattened structs only show their keys in a value;
 /// [`check_object`] checks those when a token is minted.
 pub(crate) fn check_type<C: DeserializeOwned>() -> Result<(), ClaimsError> {
-    match C::deserialize(Probe) {
-        Ok(_) => Ok(()),
+    match probe::<C>() {
+        Ok(_) | Err(Shape::Unknown) => Ok(()),
         Err(Shape::Fields(fields)) => fields
             .iter()
             .find_map(|field| reserved(field))
             .map_or(Ok(()), |name| Err(ClaimsError::reserved(name))),
         Err(Shape::Other(shape)) => Err(ClaimsError::not_an_object(shape)),
-        Err(Shape::Unknown) => Ok(()),
     }
 }
 
@@ -326,114 +328,6 @@ impl<'de> Deserialize<'de> for Key<'de> {
             }
         }
         deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-/// What [`Probe`] learned of a type: the one thing it stops at.
-#[derive(Debug)]
-enum Shape {
-    /// A struct with these fields.
-    Fields(&'static [&'static str]),
-    /// Not an object at all: a string, a number, …
-    Other(&'static str),
-    /// An object whose keys only a value shows (a map, a flattened struct), or a type that
-    /// decides its shape at run time.
-    Unknown,
-}
-
-impl fmt::Display for Shape {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self:?}")
-    }
-}
-
-impl std::error::Error for Shape {}
-
-impl de::Error for Shape {
-    fn custom<T: fmt::Display>(_: T) -> Self {
-        Shape::Unknown
-    }
-}
-
-/// A deserializer with no data: it asks a type for its shape and stops there, looking through
-/// `Option`, newtypes and `#[serde(transparent)]` wrappers.
-struct Probe;
-
-macro_rules! stop_at {
-    ($shape:expr => $($method:ident),*) => {
-        $(fn $method<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Shape> {
-            Err($shape)
-        })*
-    };
-}
-
-impl<'de> Deserializer<'de> for Probe {
-    type Error = Shape;
-
-    stop_at!(Shape::Other("a boolean") => deserialize_bool);
-    stop_at!(Shape::Other("a number") => deserialize_i8, deserialize_i16, deserialize_i32,
-        deserialize_i64, deserialize_i128, deserialize_u8, deserialize_u16, deserialize_u32,
-        deserialize_u64, deserialize_u128, deserialize_f32, deserialize_f64);
-    stop_at!(Shape::Other("a string") => deserialize_char, deserialize_str, deserialize_string);
-    stop_at!(Shape::Other("bytes") => deserialize_bytes, deserialize_byte_buf);
-    stop_at!(Shape::Other("an array") => deserialize_seq);
-    stop_at!(Shape::Unknown => deserialize_any, deserialize_map, deserialize_identifier,
-        deserialize_ignored_any);
-
-    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Shape> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Shape> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Shape> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Shape> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value, Shape> {
-        Err(Shape::Other("an array"))
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: usize,
-        _: V,
-    ) -> Result<V::Value, Shape> {
-        Err(Shape::Other("an array"))
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        fields: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, Shape> {
-        Err(Shape::Fields(fields))
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, Shape> {
-        // A unit variant serialises as a string, the others as an object: only a value tells.
-        Err(Shape::Unknown)
     }
 }
 

@@ -292,9 +292,7 @@ mod tests {
         let codec = TokenCodec::new(KeySet::signing(old.clone()), None, None, 0, 8192);
         let old_token = codec.encode(TokenKind::Access, &claims(200)).unwrap();
 
-        let rotated = KeySet::signing(new.clone())
-            .with_verify_key(old.clone())
-            .unwrap();
+        let rotated = KeySet::signing(new.clone()).with_verify_key(old).unwrap();
         codec.set_keys(rotated);
         let new_token = codec.encode(TokenKind::Access, &claims(200)).unwrap();
         assert_ne!(old_token, new_token);

@@ -60,7 +60,7 @@ fn min_hmac_secret_len(algorithm: Algorithm) -> usize {
     }
 }
 
-fn key_error(error: jsonwebtoken::errors::Error) -> ConfigError {
+fn key_error(error: &jsonwebtoken::errors::Error) -> ConfigError {
     ConfigError::new(ConfigErrorKind::InvalidKey, error.to_string())
 }
 
@@ -114,9 +114,9 @@ impl JwtKeys {
             AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(private_pem),
             AlgorithmFamily::Ec => EncodingKey::from_ec_pem(private_pem),
             AlgorithmFamily::Ed => EncodingKey::from_ed_pem(private_pem),
-            _ => return Err(Self::not_asymmetric(algorithm)),
+            AlgorithmFamily::Hmac => return Err(Self::not_asymmetric(algorithm)),
         }
-        .map_err(key_error)?;
+        .map_err(|e| key_error(&e))?;
         let mut keys = Self::verify_only_pem(algorithm, public_pem)?;
         if let Material::Asymmetric { encoding: slot, .. } = &mut keys.material {
             *slot = Some(encoding);
@@ -131,13 +131,13 @@ impl JwtKeys {
             AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(public_pem),
             AlgorithmFamily::Ec => DecodingKey::from_ec_pem(public_pem),
             AlgorithmFamily::Ed => DecodingKey::from_ed_pem(public_pem),
-            _ => return Err(Self::not_asymmetric(algorithm)),
+            AlgorithmFamily::Hmac => return Err(Self::not_asymmetric(algorithm)),
         }
-        .map_err(key_error)?;
+        .map_err(|e| key_error(&e))?;
         // RFC 7638: the key's thumbprint is its id unless one is given.
         let kid = Jwk::from_decoding_key(&decoding, Some(algorithm))
             .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
-            .map_err(key_error)?;
+            .map_err(|e| key_error(&e))?;
         Ok(Self {
             algorithm,
             material: Material::Asymmetric {
@@ -151,23 +151,27 @@ impl JwtKeys {
     /// Replaces the key id (`kid` header). By default an HMAC key's id is derived from the
     /// secret without revealing it, and a public key's id is its RFC 7638 thumbprint, so every
     /// process holding the same key agrees on it.
+    #[must_use]
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
         self.kid = kid.into();
         self
     }
 
     /// The one algorithm these keys sign and accept.
+    #[must_use]
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
     }
 
     /// The key id, carried in the `kid` header of every token these keys mint.
+    #[must_use]
     pub fn kid(&self) -> &str {
         &self.kid
     }
 
     /// The public key as a JWK (RFC 7517) with its `kid`, `alg` and `use`; `None` for HMAC
     /// keys, whose secret must never be published.
+    #[must_use]
     pub fn public_jwk(&self) -> Option<Jwk> {
         let mut jwk = Jwk::from_decoding_key(self.decoding()?, Some(self.algorithm)).ok()?;
         jwk.common.key_id = Some(self.kid.clone());
@@ -176,6 +180,7 @@ impl JwtKeys {
     }
 
     /// The same keys without the private key: verify-only.
+    #[must_use]
     pub fn verify_only(mut self) -> Self {
         match &mut self.material {
             Material::Hmac { signs, .. } => *signs = false,
@@ -185,6 +190,7 @@ impl JwtKeys {
     }
 
     /// Whether these keys hold a private key (or HMAC secret) and can mint tokens.
+    #[must_use]
     pub fn can_sign(&self) -> bool {
         match &self.material {
             Material::Hmac { signs, .. } => *signs,

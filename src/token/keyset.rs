@@ -38,6 +38,7 @@ pub struct KeySet {
 impl KeySet {
     /// A set whose active signing key is `keys` (or, if `keys` holds no private key, a
     /// verify-only set of that one key).
+    #[must_use]
     pub fn signing(keys: JwtKeys) -> Self {
         let active = keys.can_sign().then_some(0);
         Self {
@@ -47,6 +48,7 @@ impl KeySet {
     }
 
     /// A set that mints nothing: a resource server verifying the issuer's tokens.
+    #[must_use]
     pub fn verify_only() -> Self {
         Self {
             keys: Vec::new(),
@@ -68,6 +70,7 @@ impl KeySet {
     }
 
     /// Removes the key `kid`; tokens it signed are refused from then on.
+    #[must_use]
     pub fn without(mut self, kid: &str) -> Self {
         if let Some(index) = self.keys.iter().position(|k| k.kid() == kid) {
             self.keys.remove(index);
@@ -81,11 +84,13 @@ impl KeySet {
     }
 
     /// The key with this `kid`.
+    #[must_use]
     pub fn get(&self, kid: &str) -> Option<&JwtKeys> {
         self.keys.iter().find(|k| k.kid() == kid)
     }
 
     /// The active signing key, if the set can mint.
+    #[must_use]
     pub fn active(&self) -> Option<&JwtKeys> {
         self.active.map(|i| &self.keys[i])
     }
@@ -96,11 +101,13 @@ impl KeySet {
     }
 
     /// Number of keys.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.keys.len()
     }
 
     /// Whether the set holds no key.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }

@@ -21,7 +21,7 @@ pub(super) enum PayloadError {
 
 impl From<PayloadError> for AuthError {
     fn from(error: PayloadError) -> Self {
-        let refused = AuthError::new(AuthErrorKind::InvalidCustomClaims);
+        let refused = Self::new(AuthErrorKind::InvalidCustomClaims);
         match error {
             PayloadError::Claims(e) => refused.with_source(e),
             PayloadError::Serialize(e) => refused.with_source(e),

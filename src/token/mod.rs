@@ -24,6 +24,7 @@ mod keys;
 mod keyset;
 mod mac;
 mod mint;
+mod probe;
 mod verify;
 
 pub(crate) use claims::check_type as check_claims_type;

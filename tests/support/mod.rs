@@ -1,4 +1,4 @@
-//! Helpers for the seed-flow suite: sessions on a [`ManualClock`], a protected service that
+//! Helpers for the flow suite (`tests/flow.rs`): sessions on a [`ManualClock`], a protected service that
 //! counts its calls and echoes the claims it was given, one request through the layer (in
 //! process with `oneshot`, or over real HTTP to a hyper server on 127.0.0.1), and the exact
 //! challenges of `src/error.rs`.
@@ -40,7 +40,7 @@ pub(crate) const REFRESH_TTL: u64 = 14 * 24 * 60 * 60;
 pub(crate) const GRACE: u64 = 10;
 
 /// The HMAC secret of every test service: exactly 32 bytes.
-pub(crate) const SECRET: &[u8] = b"seed-flow test secret, 32 bytes!";
+pub(crate) const SECRET: &[u8] = b"flow test secret, of 32 bytes!!!";
 
 /// The exact `WWW-Authenticate` values of `AuthError::challenge`, as a client reads them.
 pub(crate) mod challenge {

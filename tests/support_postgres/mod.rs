@@ -149,13 +149,12 @@ fn server_bin() -> Option<PathBuf> {
 
 /// Runs `program` with `args` as the `postgres` user (the server refuses to run as root).
 fn as_postgres(program: &Path, args: &[&str]) -> std::process::Output {
-    let mut command = match std::env::var("USER").as_deref() {
-        Ok("postgres") => Command::new(program),
-        _ => {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(program);
-            command
-        }
+    let mut command = if std::env::var("USER").as_deref() == Ok("postgres") {
+        Command::new(program)
+    } else {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
     };
     command
         .args(args)

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -27,14 +27,15 @@ const SWEEP_EVERY: u64 = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct SubjectKey([u64; 2]);
 
-impl Hash for SubjectKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // Already a keyed hash: half of it is as good a hash as any.
-        state.write_u64(self.0[0]);
+impl SubjectKey {
+    /// The key of the subject's tally: half the subject key. Two subjects sharing it (odds
+    /// 2⁻⁶⁴ a pair) share a tally, which then counts both: it may only count too high.
+    fn tally(self) -> u64 {
+        self.0[0]
     }
 }
 
-/// Passes a [`SubjectKey`]'s own bits through instead of hashing them again.
+/// Passes a tally key's own bits through instead of hashing them again: they are a keyed hash.
 #[derive(Debug, Default)]
 struct KeyBits(u64);
 
@@ -63,15 +64,16 @@ struct Entry {
 type Shard = RwLock<IdTable<Entry>>;
 
 /// A subject's sessions as counted at creation: never fewer than are live (a revocation or an
-/// expiry does not count down, so the count only errs upwards), exact again whenever the limit
-/// is enforced, and forgotten once `last_end` has passed.
+/// expiry does not count down, so the count only errs upwards), recounted whenever the limit is
+/// enforced, and forgotten once `last_end` has passed. 16 bytes a subject, key included.
 #[derive(Debug, Clone, Copy)]
 struct Tally {
     count: u32,
-    last_end: u64,
+    last_end: u32,
 }
 
-type Tallies = Mutex<HashMap<SubjectKey, Tally, BuildHasherDefault<KeyBits>>>;
+type TallyMap = HashMap<u64, Tally, BuildHasherDefault<KeyBits>>;
+type Tallies = Mutex<TallyMap>;
 
 /// Sessions in process memory: 64 lock shards and no global lock on any path; ended sessions
 /// are swept out as new ones arrive, so memory stays bounded by the live sessions. Each shard is
@@ -81,7 +83,7 @@ type Tallies = Mutex<HashMap<SubjectKey, Tally, BuildHasherDefault<KeyBits>>>;
 ///
 /// Revoking a subject's sessions scans the shards one at a time (milliseconds at a million
 /// sessions) instead of keeping a per-subject index that would double the memory per session;
-/// a count per subject (24 bytes) is all that enforces
+/// a count per subject (16 bytes) is all that enforces
 /// [`max_sessions_per_subject`](crate::JwtSessionsBuilder::max_sessions_per_subject), with the
 /// same scan only when a login finds the subject over it.
 ///
@@ -120,9 +122,7 @@ fn read(shard: &Shard) -> RwLockReadGuard<'_, IdTable<Entry>> {
     shard.read().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn lock(
-    tallies: &Tallies,
-) -> MutexGuard<'_, HashMap<SubjectKey, Tally, BuildHasherDefault<KeyBits>>> {
+fn lock(tallies: &Tallies) -> MutexGuard<'_, TallyMap> {
     tallies.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -138,6 +138,7 @@ impl Default for MemoryStore {
 
 impl MemoryStore {
     /// An empty store.
+    #[must_use]
     pub fn new() -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -150,17 +151,20 @@ impl MemoryStore {
     }
 
     /// Number of sessions held, live or revoked (revoked ones stay until their end).
+    #[must_use]
     pub fn len(&self) -> usize {
         self.inner.shards.iter().map(|s| read(s).len()).sum()
     }
 
     /// Whether the store holds no session.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Forgets every session that ended before `now`; returns how many. Called for one shard at a
     /// time as sessions are created, so calling it is only needed to reclaim memory at once.
+    #[must_use]
     pub fn purge_expired(&self, now: u64) -> usize {
         (0..SHARDS).map(|shard| self.sweep(shard, now)).sum()
     }
@@ -172,7 +176,7 @@ impl MemoryStore {
     fn tallies(&self, subject: SubjectKey) -> &Tallies {
         // Truncation is intended: the low bits pick the shard.
         #[allow(clippy::cast_possible_truncation)]
-        let bits = subject.0[1] as usize;
+        let bits = subject.tally().rotate_right(32) as usize;
         &self.inner.tallies[bits & (SHARDS - 1)]
     }
 
@@ -188,7 +192,7 @@ impl MemoryStore {
     }
 
     fn sweep(&self, shard: usize, now: u64) -> usize {
-        lock(&self.inner.tallies[shard]).retain(|_, tally| tally.last_end > now);
+        lock(&self.inner.tallies[shard]).retain(|_, tally| u64::from(tally.last_end) > now);
         let mut sessions = write(&self.inner.shards[shard]);
         let before = sessions.len();
         sessions.retain(|e| !e.record.is_expired(now));
@@ -196,16 +200,25 @@ impl MemoryStore {
     }
 
     /// Ends `subject`'s live sessions that end first, never `keep`, until at most `limit` are
-    /// live; returns how many are. Called with the subject's tally lock held.
+    /// live; returns the new count of its tally (which also counts any subject sharing it).
+    /// Called with the subject's tally lock held.
     fn enforce_limit(&self, subject: SubjectKey, keep: SessionId, limit: u32, now: u64) -> u32 {
         let mut live: Vec<(u64, SessionId)> = Vec::new();
+        let mut sharing = 0usize;
         for shard in self.inner.shards.iter() {
-            live.extend(read(shard).iter().filter_map(|(id, e)| {
+            for (id, e) in read(shard).iter() {
                 let record = &e.record;
-                let counted =
-                    e.subject == subject && !record.is_revoked() && !record.is_expired(now);
-                counted.then(|| (record.expires_at(), *id))
-            }));
+                if e.subject.tally() != subject.tally()
+                    || record.is_revoked()
+                    || record.is_expired(now)
+                {
+                    continue;
+                }
+                match e.subject == subject {
+                    true => live.push((record.expires_at(), *id)),
+                    false => sharing += 1,
+                }
+            }
         }
         let excess = live.len().saturating_sub(limit as usize);
         live.sort_unstable_by_key(|(end, id)| (*end, *id.as_bytes()));
@@ -214,7 +227,7 @@ impl MemoryStore {
                 entry.record.revoke();
             }
         }
-        u32::try_from(live.len() - excess).unwrap_or(u32::MAX)
+        u32::try_from(live.len() - excess + sharing).unwrap_or(u32::MAX)
     }
 }
 
@@ -233,12 +246,13 @@ impl PairStore for MemoryStore {
                 false => Err(StoreError::from_kind(StoreErrorKind::Conflict)),
             };
         }
-        let tally = tallies.entry(subject).or_insert(Tally {
+        let tally = tallies.entry(subject.tally()).or_insert(Tally {
             count: 0,
             last_end: 0,
         });
         tally.count = tally.count.saturating_add(1);
-        tally.last_end = tally.last_end.max(end);
+        // Record times are u32 seconds: this never truncates.
+        tally.last_end = tally.last_end.max(u32::try_from(end).unwrap_or(u32::MAX));
         if tally.count > session.subject_limit() {
             tally.count = self.enforce_limit(subject, sid, session.subject_limit(), now);
         }
@@ -295,7 +309,12 @@ impl PairStore for MemoryStore {
                 }
             }
         }
-        tallies.remove(&key);
+        // Only this subject's sessions were revoked: a subject sharing the tally keeps it.
+        if let Some(tally) = tallies.get_mut(&key.tally()) {
+            tally.count = tally
+                .count
+                .saturating_sub(u32::try_from(revoked).unwrap_or(u32::MAX));
+        }
         Ok(revoked)
     }
 }

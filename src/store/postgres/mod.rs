@@ -8,21 +8,21 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
-use tokio_postgres::Row;
 
-use super::{
-    AccessCheck, NewSession, PairStore, RecordParts, RefreshOutcome, RefreshRequest, SessionRecord,
-    StoreError, StoreErrorKind, TokenStamp,
-};
-use crate::id::{SessionId, TokenId};
+#[cfg(doc)]
+use super::{NewSession, PairStore, RecordParts, SessionRecord};
+use super::{StoreError, StoreErrorKind};
 
 mod builder;
+mod pair_store;
+mod rows;
 
 pub use builder::PostgresStoreBuilder;
+use rows::{pg_error, pool_error, secs};
 
 /// The version of the row layout this code writes and reads (the `format` column).
 const FORMAT: i16 = 1;
@@ -63,7 +63,7 @@ const SWEEP_ROWS: i64 = 1_000;
 ///
 /// One row per session in the configured table (default `tower_jwt_auth_sessions`), with the
 /// columns of [`RecordParts`] (token ids as 16-byte `bytea`, times as seconds), the subject, and
-/// `format`, the version of the row layout; an index on `(subject, refresh_exp)` serves "log out
+/// `format`, the version of the row layout; an index on the live sessions' `(subject, refresh_exp)` serves "log out
 /// everywhere" and the per-subject limit, one on `refresh_exp` the sweep. The schema ships with
 /// the crate (`src/store/postgres/schema.sql`) and is applied by [`migrate`](Self::migrate),
 /// never implicitly. No token is ever stored.
@@ -175,81 +175,6 @@ impl Statements {
     }
 }
 
-/// A time as a column holds it. Records keep seconds as `u32`, so every stored time fits.
-fn secs(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn corrupt(what: &'static str) -> StoreError {
-    StoreError::new(StoreErrorKind::Corrupt, what)
-}
-
-/// Maps a client error: anything the server or the connection reports is
-/// [`StoreErrorKind::Unavailable`] (a server restarting, a missing table, a broken connection).
-fn pg_error(error: tokio_postgres::Error) -> StoreError {
-    StoreError::new(StoreErrorKind::Unavailable, error)
-}
-
-fn pool_error(error: deadpool_postgres::PoolError) -> StoreError {
-    match error {
-        deadpool_postgres::PoolError::Timeout(_) => StoreError::new(StoreErrorKind::Timeout, error),
-        deadpool_postgres::PoolError::Backend(error) => pg_error(error),
-        other => StoreError::new(StoreErrorKind::Unavailable, other),
-    }
-}
-
-/// Reads a `(sid)` row's record; a row of another layout version is corrupt, never guessed at.
-fn record_of(row: &Row) -> Result<SessionRecord, StoreError> {
-    let format: i16 = row.try_get(9).map_err(|_| corrupt("a row has no format"))?;
-    if format != FORMAT {
-        return Err(corrupt("a row has a format this version cannot read"));
-    }
-    let id = |i: usize| -> Result<TokenId, StoreError> {
-        let bytes: &[u8] = row
-            .try_get(i)
-            .map_err(|_| corrupt("a stored id is unreadable"))?;
-        let bytes: [u8; 16] = bytes
-            .try_into()
-            .map_err(|_| corrupt("a stored id is not 16 bytes"))?;
-        Ok(TokenId::from_bytes(bytes))
-    };
-    let time = |i: usize| -> Result<u64, StoreError> {
-        let value: i64 = row
-            .try_get(i)
-            .map_err(|_| corrupt("a stored time is unreadable"))?;
-        u64::try_from(value).map_err(|_| corrupt("a stored time is negative"))
-    };
-    let previous: Option<&[u8]> = row
-        .try_get(6)
-        .map_err(|_| corrupt("a stored id is unreadable"))?;
-    let refreshed_at: Option<i64> = row
-        .try_get(7)
-        .map_err(|_| corrupt("a stored time is unreadable"))?;
-    Ok(SessionRecord::from_parts(RecordParts {
-        access: TokenStamp {
-            jti: id(0)?,
-            iat: time(1)?,
-            exp: time(2)?,
-        },
-        refresh: TokenStamp {
-            jti: id(3)?,
-            iat: time(4)?,
-            exp: time(5)?,
-        },
-        previous_refresh: match previous {
-            Some(_) => Some(id(6)?),
-            None => None,
-        },
-        refreshed_at: match refreshed_at {
-            Some(at) => Some(u64::try_from(at).map_err(|_| corrupt("a stored time is negative"))?),
-            None => None,
-        },
-        revoked: row
-            .try_get(8)
-            .map_err(|_| corrupt("a stored flag is unreadable"))?,
-    }))
-}
-
 impl PostgresStore {
     /// A builder for a store on the database at `url` (`postgres://user@host:port/database`, or
     /// libpq's `host=… dbname=…` form).
@@ -258,11 +183,13 @@ impl PostgresStore {
     }
 
     /// The table the sessions are in.
+    #[must_use]
     pub fn table(&self) -> &str {
         &self.inner.table
     }
 
     /// The bound on each store call.
+    #[must_use]
     pub fn timeout(&self) -> Duration {
         self.inner.timeout
     }
@@ -321,206 +248,5 @@ impl PostgresStore {
         tokio::time::timeout(self.inner.timeout, op)
             .await
             .unwrap_or_else(|elapsed| Err(StoreError::new(StoreErrorKind::Timeout, elapsed)))
-    }
-
-    /// Runs `decide` on the session's record inside one transaction that holds its row lock,
-    /// and writes the record back if `decide` changed it. `None` if there is no such row.
-    async fn with_record<T>(
-        &self,
-        sid: SessionId,
-        decide: impl FnOnce(&mut SessionRecord) -> T,
-    ) -> Result<Option<T>, StoreError> {
-        let sql = &self.inner.sql;
-        let mut client = self.inner.pool.get().await.map_err(pool_error)?;
-        let transaction = client.transaction().await.map_err(pg_error)?;
-        let select = transaction
-            .prepare_cached(&sql.select_for_update)
-            .await
-            .map_err(pg_error)?;
-        let sid_bytes = sid.as_bytes().as_slice();
-        let Some(row) = transaction
-            .query_opt(&select, &[&sid_bytes])
-            .await
-            .map_err(pg_error)?
-        else {
-            return Ok(None);
-        };
-        let mut record = record_of(&row)?;
-        let before = record.clone();
-        let outcome = decide(&mut record);
-        if record != before {
-            let parts = record.parts();
-            let update = transaction
-                .prepare_cached(&sql.update)
-                .await
-                .map_err(pg_error)?;
-            let previous = parts.previous_refresh.map(|jti| *jti.as_bytes());
-            transaction
-                .execute(
-                    &update,
-                    &[
-                        &sid_bytes,
-                        &parts.access.jti.as_bytes().as_slice(),
-                        &secs(parts.access.iat),
-                        &secs(parts.access.exp),
-                        &parts.refresh.jti.as_bytes().as_slice(),
-                        &secs(parts.refresh.iat),
-                        &secs(parts.refresh.exp),
-                        &previous.as_ref().map(<[u8; 16]>::as_slice),
-                        &parts.refreshed_at.map(secs),
-                        &parts.revoked,
-                    ],
-                )
-                .await
-                .map_err(pg_error)?;
-        }
-        transaction.commit().await.map_err(pg_error)?;
-        Ok(Some(outcome))
-    }
-
-    async fn create(&self, session: &NewSession) -> Result<(), StoreError> {
-        let sql = &self.inner.sql;
-        let mut client = self.inner.pool.get().await.map_err(pool_error)?;
-        let transaction = client.transaction().await.map_err(pg_error)?;
-        let subject: &str = session.subject();
-        // Logins of one subject are counted one after the other.
-        let lock = transaction
-            .prepare_cached(&sql.lock_subject)
-            .await
-            .map_err(pg_error)?;
-        let lock_key = format!("{}:{subject}", self.inner.table);
-        transaction
-            .execute(&lock, &[&lock_key])
-            .await
-            .map_err(pg_error)?;
-        let record = SessionRecord::new(session);
-        let parts = record.parts();
-        let sid = session.session_id();
-        let sid_bytes = sid.as_bytes().as_slice();
-        let insert = transaction
-            .prepare_cached(&sql.insert)
-            .await
-            .map_err(pg_error)?;
-        let inserted = transaction
-            .execute(
-                &insert,
-                &[
-                    &sid_bytes,
-                    &subject,
-                    &parts.access.jti.as_bytes().as_slice(),
-                    &secs(parts.access.iat),
-                    &secs(parts.access.exp),
-                    &parts.refresh.jti.as_bytes().as_slice(),
-                    &secs(parts.refresh.iat),
-                    &secs(parts.refresh.exp),
-                ],
-            )
-            .await
-            .map_err(pg_error)?;
-        if inserted == 0 {
-            let select = transaction
-                .prepare_cached(&sql.select)
-                .await
-                .map_err(pg_error)?;
-            let row = transaction
-                .query_opt(&select, &[&sid_bytes])
-                .await
-                .map_err(pg_error)?;
-            let existing = row.as_ref().map(record_of).transpose()?;
-            return match existing {
-                // A retry of this very creation: nothing to do.
-                Some(existing) if existing.is_creation_of(session) => Ok(()),
-                _ => Err(StoreError::from_kind(StoreErrorKind::Conflict)),
-            };
-        }
-        let limit = session.subject_limit();
-        if limit != u32::MAX {
-            let trim = transaction
-                .prepare_cached(&sql.limit_subject)
-                .await
-                .map_err(pg_error)?;
-            let now = secs(session.access().iat);
-            let others_kept = i64::from(limit) - 1;
-            transaction
-                .execute(&trim, &[&subject, &sid_bytes, &now, &others_kept])
-                .await
-                .map_err(pg_error)?;
-        }
-        transaction.commit().await.map_err(pg_error)
-    }
-
-    async fn revoke_subject_page(&self, subject: &str, now: u64) -> Result<u64, StoreError> {
-        let client = self.inner.pool.get().await.map_err(pool_error)?;
-        let statement = client
-            .prepare_cached(&self.inner.sql.revoke_subject_page)
-            .await
-            .map_err(pg_error)?;
-        client
-            .execute(&statement, &[&subject, &secs(now), &REVOKE_PAGE])
-            .await
-            .map_err(pg_error)
-    }
-}
-
-impl PairStore for PostgresStore {
-    async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
-        self.bounded(self.create(&session)).await?;
-        let created = self.inner.created.fetch_add(1, Ordering::Relaxed);
-        if created.is_multiple_of(SWEEP_EVERY) {
-            // The login has succeeded; a failed sweep only waits for the next one.
-            if let Err(error) = self.bounded(self.sweep(session.access().iat)).await {
-                tracing::warn!(%error, "sweeping ended sessions failed");
-            }
-        }
-        Ok(())
-    }
-
-    async fn check_access(
-        &self,
-        sid: SessionId,
-        jti: TokenId,
-        now: u64,
-    ) -> Result<AccessCheck, StoreError> {
-        self.bounded(async {
-            let client = self.inner.pool.get().await.map_err(pool_error)?;
-            let select = client
-                .prepare_cached(&self.inner.sql.select)
-                .await
-                .map_err(pg_error)?;
-            let row = client
-                .query_opt(&select, &[&sid.as_bytes().as_slice()])
-                .await
-                .map_err(pg_error)?;
-            Ok(match row {
-                Some(row) => record_of(&row)?.check_access(jti, now),
-                None => AccessCheck::Unknown,
-            })
-        })
-        .await
-    }
-
-    async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
-        let outcome = self
-            .bounded(self.with_record(request.sid, |record| record.refresh(&request)))
-            .await?;
-        Ok(outcome.unwrap_or(RefreshOutcome::Unknown))
-    }
-
-    async fn revoke_session(&self, sid: SessionId, now: u64) -> Result<bool, StoreError> {
-        let revoked = self
-            .bounded(self.with_record(sid, |record| !record.is_expired(now) && record.revoke()))
-            .await?;
-        Ok(revoked.unwrap_or(false))
-    }
-
-    async fn revoke_subject(&self, subject: &str, now: u64) -> Result<usize, StoreError> {
-        let mut revoked = 0;
-        loop {
-            let page = self.bounded(self.revoke_subject_page(subject, now)).await?;
-            revoked += usize::try_from(page).unwrap_or(usize::MAX);
-            if page < REVOKE_PAGE.unsigned_abs() {
-                return Ok(revoked);
-            }
-        }
     }
 }

@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS {table} (
     revoked          boolean  NOT NULL DEFAULT false,
     format           smallint NOT NULL DEFAULT 1
 );
--- "Log out everywhere" and the per-subject limit: a subject's sessions by end.
-CREATE INDEX IF NOT EXISTS {index_prefix}_subject ON {table} (subject, refresh_exp);
+-- "Log out everywhere" and the per-subject limit: a subject's live sessions by end. Partial, so
+-- a revoked session leaves it and every page of a revocation reads live sessions only.
+CREATE INDEX IF NOT EXISTS {index_prefix}_live ON {table} (subject, refresh_exp) WHERE NOT revoked;
 -- Sweeping ended sessions.
 CREATE INDEX IF NOT EXISTS {index_prefix}_end ON {table} (refresh_exp);

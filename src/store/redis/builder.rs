@@ -13,6 +13,8 @@ use super::{
     DEFAULT_PREFIX, DEFAULT_TIMEOUT, Inner, MAX_RECONNECT_DELAY, RedisStore, bounded, store_error,
 };
 use crate::store::StoreError;
+#[cfg(doc)]
+use crate::store::StoreErrorKind;
 use crate::store::redact::redact;
 
 #[derive(Clone)]

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use ::redis::{ErrorKind, RedisError, Script};
 
+#[cfg(doc)]
+use super::{NewSession, PairStore};
 use super::{StoreError, StoreErrorKind, TokenStamp};
 use crate::id::{SessionId, TokenId};
 
@@ -253,21 +255,25 @@ impl RedisStore {
     }
 
     /// The key prefix.
+    #[must_use]
     pub fn prefix(&self) -> &str {
         &self.inner.prefix
     }
 
     /// The bound on each store call.
+    #[must_use]
     pub fn timeout(&self) -> Duration {
         self.inner.timeout
     }
 
     /// The key of session `sid`'s hash: `<prefix>:s:{<sid>}`.
+    #[must_use]
     pub fn session_key(&self, sid: SessionId) -> String {
         self.session_key_text(&sid.to_string())
     }
 
     /// The key of `subject`'s session index: `<prefix>:u:{<subject>}`.
+    #[must_use]
     pub fn subject_key(&self, subject: &str) -> String {
         format!("{}:u:{{{subject}}}", self.inner.prefix)
     }

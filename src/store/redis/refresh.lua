@@ -54,7 +54,7 @@ if is_previous then
   redis.call('HSET', key, 'rev', '1')
   return {'U'}
 end
--- access_valid: now < access.exp + leeway; with theft detection on, that is the seed's T3.
+-- access_valid: now < access.exp + leeway; with theft detection on, that is T3 of the flow.
 if ARGV[11] == '1' and lt(now, add(ae, ARGV[10])) then
   redis.call('HSET', key, 'rev', '1')
   return {'T'}

@@ -1,6 +1,6 @@
-//! The seed flow end to end through the layer: every step of `/work/shared/seed/README.md`
-//! (S1–S8, T1–T4) and the project's answers to the note's weak spots (grace window, rotation with
-//! reuse detection, revocation, store outages), each test named after the step it proves.
+//! The flow end to end through the layer: every step of the README's flow table (S1–S8, T1–T4)
+//! and what the crate adds to the basic scheme (grace window, rotation with reuse detection,
+//! revocation, store outages), each test named after the step it proves.
 //!
 //! Time never passes by sleeping: every harness runs on a `ManualClock` at [`T0`]. Requests go
 //! through `tower::ServiceExt::oneshot` on the layer, through an axum `Router`, or over real

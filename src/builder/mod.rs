@@ -49,12 +49,9 @@ use crate::sessions::JwtSessions;
 use crate::store::{DynStore, MemoryStore, PairStore};
 use crate::token::{CustomClaims, JwtKeys, KeySet, TokenCodec, check_claims_type};
 
-/// Sessions end before stores' 32-bit clocks do (2106), however long they are configured to be.
-const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(50 * 365 * 24 * 60 * 60);
-/// The grace window's default, unless the access lifetime is too short for it.
-const DEFAULT_GRACE: Duration = Duration::from_secs(10);
-const DEFAULT_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
-const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+mod lifetimes;
+
+use lifetimes::{Chosen, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, lifetimes};
 
 /// Builds a [`JwtSessions`]; every setting is checked by [`build`](Self::build).
 ///
@@ -65,48 +62,6 @@ const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 pub struct JwtSessionsBuilder<C = ()> {
     settings: Settings,
     claims: PhantomData<fn() -> C>,
-}
-
-/// A duration setting: its value, and whether the user chose it (errors say which were
-/// defaults).
-#[derive(Debug, Clone, Copy)]
-struct Chosen<T> {
-    value: T,
-    explicit: bool,
-}
-
-impl<T> Chosen<T> {
-    fn default(value: T) -> Self {
-        Self {
-            value,
-            explicit: false,
-        }
-    }
-
-    fn set(value: T) -> Self {
-        Self {
-            value,
-            explicit: true,
-        }
-    }
-}
-
-/// `name (N s)` or `name (N s, the default)`, for error messages.
-struct Named<'a>(&'a str, Chosen<Duration>);
-
-impl fmt::Display for Named<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Named(name, chosen) = self;
-        let value = chosen.value;
-        match value.subsec_nanos() {
-            0 => write!(f, "{name} ({} s", value.as_secs())?,
-            _ => write!(f, "{name} ({} s", value.as_secs_f64())?,
-        }
-        if !chosen.explicit {
-            f.write_str(", the default")?;
-        }
-        f.write_str(")")
-    }
 }
 
 struct Settings {
@@ -408,54 +363,6 @@ impl<C> JwtSessionsBuilder<C> {
             config, codec, store, s.clock,
         )))
     }
-}
-
-/// Checks the lifetimes and limits against each other; returns the grace window, the default
-/// fitted to the access lifetime.
-fn lifetimes(s: &Settings) -> Result<Duration, ConfigError> {
-    let refuse = |detail: String| Err(ConfigError::new(ConfigErrorKind::InvalidLifetime, detail));
-    let whole = |d: Duration| d.subsec_nanos() == 0;
-    let access = Named("access_ttl", s.access_ttl);
-    let refresh = Named("refresh_ttl", s.refresh_ttl);
-    let leeway = Named("leeway", s.leeway);
-    for named in [&access, &refresh, &leeway] {
-        if !whole(named.1.value) {
-            return refuse(format!("{named} must be a whole number of seconds"));
-        }
-    }
-    if s.access_ttl.value < Duration::from_secs(1) {
-        return refuse(format!("{access} must be at least one second"));
-    }
-    if s.refresh_ttl.value <= s.access_ttl.value {
-        return refuse(format!("{refresh} must be longer than {access}"));
-    }
-    if s.refresh_ttl.value > MAX_SESSION_LIFETIME {
-        return refuse(format!("{refresh} must be at most 50 years"));
-    }
-    if s.leeway.value >= s.access_ttl.value {
-        return refuse(format!("{leeway} must be shorter than {access}"));
-    }
-    let grace = match s.refresh_grace {
-        Some(grace) => grace,
-        None => DEFAULT_GRACE.min(Duration::from_secs(s.access_ttl.value.as_secs() / 2)),
-    };
-    let named_grace = Named("refresh_grace", Chosen::set(grace));
-    if !whole(grace) {
-        return refuse(format!("{named_grace} must be a whole number of seconds"));
-    }
-    if grace >= s.access_ttl.value {
-        return refuse(format!("{named_grace} must be shorter than {access}"));
-    }
-    if s.max_token_len < 256 {
-        return refuse(format!(
-            "max_token_len ({} bytes) must be at least 256 bytes",
-            s.max_token_len
-        ));
-    }
-    if s.max_sessions_per_subject == 0 {
-        return refuse("max_sessions_per_subject must be at least 1".into());
-    }
-    Ok(grace)
 }
 
 #[cfg(test)]
