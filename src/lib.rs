@@ -50,6 +50,8 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "axum")]
+mod axum;
 mod builder;
 mod clock;
 mod config;
@@ -68,6 +70,8 @@ mod token_kind;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+#[cfg(feature = "axum")]
+pub use axum::MissingClaims;
 pub use builder::JwtSessionsBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
@@ -76,7 +80,7 @@ pub use id::{ParseIdError, RandomError, SessionId, TokenId};
 pub use issued::{Refreshed, TokenPair};
 /// JWK and JWK Set types (RFC 7517), as published by [`JwtSessions::jwks`].
 pub use jsonwebtoken::jwk;
-pub use middleware::{ErrorResponder, JwtAuth, JwtAuthLayer, ResponseFuture, Rfc6750};
+pub use middleware::{ErrorResponder, JwtAuth, JwtAuthLayer, ProblemJson, ResponseFuture, Rfc6750};
 pub use sessions::JwtSessions;
 pub use store::MemoryStore;
 #[cfg(feature = "postgres")]

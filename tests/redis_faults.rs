@@ -196,7 +196,8 @@ async fn unreachable_redis_fails_to_connect_within_the_timeout() {
         return;
     }
     let start = Instant::now();
-    let url = format!("redis://127.0.0.1:{}", free_port());
+    let port = free_port();
+    let url = format!("redis://:hunter2@127.0.0.1:{port}");
     let error = RedisStore::builder(url)
         .timeout(TIMEOUT)
         .build()
@@ -207,6 +208,14 @@ async fn unreachable_redis_fails_to_connect_within_the_timeout() {
         StoreErrorKind::Unavailable | StoreErrorKind::Timeout
     ));
     assert!(start.elapsed() < TIMEOUT + SLACK, "{:?}", start.elapsed());
+    // Where and why, in words, and no password.
+    let text = error.to_string();
+    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    assert!(
+        text.contains("refused") || text.contains("within"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"), "{text}");
     let error = RedisStore::builder("not a url")
         .build()
         .await

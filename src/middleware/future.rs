@@ -2,88 +2,148 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
+use http::header::CACHE_CONTROL;
 use http::{HeaderName, HeaderValue, Request, Response};
 use pin_project::pin_project;
 use tower_service::Service;
 
 use super::response::{ErrorResponder, refuse};
+use crate::engine::Engine;
 use crate::error::AuthError;
+use crate::id::{SessionId, TokenId};
+use crate::store::{AccessCheck, StoreError};
 use crate::token::{Claims, CustomClaims};
 
-/// The store's part of authenticating a request.
-pub(crate) type AuthFuture<C> = Pin<Box<dyn Future<Output = Result<Grant<C>, AuthError>> + Send>>;
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// An authenticated request's claims, and the headers to add to its response.
+/// The store's part of authenticating a request.
+pub(crate) type AuthFuture<C> = BoxFuture<Result<Grant<C>, AuthError>>;
+
+/// An authenticated request's claims and, after a refresh, the tokens for its response.
 pub(crate) struct Grant<C> {
     claims: Claims<C>,
-    headers: Option<Vec<(HeaderName, HeaderValue)>>,
+    minted: Option<Minted>,
 }
 
 impl<C> Grant<C> {
-    pub(crate) fn new(claims: Claims<C>, headers: Option<Vec<(HeaderName, HeaderValue)>>) -> Self {
-        Self { claims, headers }
+    pub(crate) fn new(claims: Claims<C>, minted: Option<Minted>) -> Self {
+        Self { claims, minted }
+    }
+}
+
+/// Tokens a refresh minted, held back until the inner service has answered: a request that
+/// ends its own session (a logout that came with a refresh) must not carry a fresh token of it
+/// out.
+pub(crate) struct Minted {
+    headers: Vec<(HeaderName, HeaderValue)>,
+    engine: Arc<Engine>,
+    sid: SessionId,
+    jti: TokenId,
+    now: u64,
+}
+
+impl Minted {
+    pub(crate) fn new(
+        headers: Vec<(HeaderName, HeaderValue)>,
+        engine: Arc<Engine>,
+        sid: SessionId,
+        jti: TokenId,
+        now: u64,
+    ) -> Self {
+        Self {
+            headers,
+            engine,
+            sid,
+            jti,
+            now,
+        }
+    }
+
+    /// Whether the session is still there to hand its tokens to: anything but a revoked or
+    /// ended session. A store that fails now does not take back what it granted.
+    fn still_live(check: &Result<AccessCheck, StoreError>) -> bool {
+        !matches!(check, Ok(AccessCheck::Revoked | AccessCheck::Unknown))
+    }
+
+    /// Adds the tokens to `response` if the session is still live; the `Cache-Control:
+    /// no-store` that came with them stays either way.
+    fn attach<B>(self, response: &mut Response<B>, live: bool) {
+        let map = response.headers_mut();
+        for (name, value) in self.headers {
+            if live || name == CACHE_CONTROL {
+                map.insert(name, value);
+            }
+        }
     }
 }
 
 /// Response future of [`JwtAuth`](super::JwtAuth): a refusal, the store's check followed by the
 /// inner service, or the inner service alone.
 #[pin_project]
-pub struct ResponseFuture<Svc, ReqB, C, R>
+pub struct ResponseFuture<S, ReqB, C, R>
 where
-    Svc: Service<Request<ReqB>>,
+    S: Service<Request<ReqB>>,
 {
     #[pin]
-    state: State<Svc, ReqB, C, R>,
+    state: State<S, ReqB, C, R>,
 }
 
 // The request waits in place while the store answers; boxing it would cost an allocation.
 #[allow(clippy::large_enum_variant)]
 #[pin_project(project = StateProj)]
-enum State<Svc, ReqB, C, R>
+enum State<S, ReqB, C, R>
 where
-    Svc: Service<Request<ReqB>>,
+    S: Service<Request<ReqB>>,
 {
     Refused {
-        response: Option<Svc::Response>,
+        response: Option<S::Response>,
     },
     Authorizing {
         auth: AuthFuture<C>,
-        inner: Option<Svc>,
+        inner: Option<S>,
         request: Option<Request<ReqB>>,
         responder: R,
     },
     Serving {
         #[pin]
-        future: Svc::Future,
-        headers: Option<Vec<(HeaderName, HeaderValue)>>,
+        future: S::Future,
+        minted: Option<Minted>,
+    },
+    /// The inner service has answered a request that refreshed; the store is asked whether the
+    /// session is still live before the new tokens go out.
+    Confirming {
+        check: BoxFuture<Result<AccessCheck, StoreError>>,
+        response: Option<S::Response>,
+        minted: Option<Minted>,
     },
 }
 
-impl<Svc, ReqB, C, R> ResponseFuture<Svc, ReqB, C, R>
+impl<S, ReqB, C, R> ResponseFuture<S, ReqB, C, R>
 where
-    Svc: Service<Request<ReqB>>,
+    S: Service<Request<ReqB>>,
 {
-    pub(crate) fn refused(response: Svc::Response) -> Self {
+    pub(crate) fn refused(response: S::Response) -> Self {
         let response = Some(response);
         Self {
             state: State::Refused { response },
         }
     }
 
-    pub(crate) fn serving(
-        future: Svc::Future,
-        headers: Option<Vec<(HeaderName, HeaderValue)>>,
-    ) -> Self {
+    pub(crate) fn serving(future: S::Future) -> Self {
         Self {
-            state: State::Serving { future, headers },
+            state: State::Serving {
+                future,
+                minted: None,
+            },
         }
     }
 
     pub(crate) fn authorizing(
         auth: AuthFuture<C>,
-        inner: Svc,
+        inner: S,
         request: Request<ReqB>,
         responder: R,
     ) -> Self {
@@ -98,13 +158,13 @@ where
     }
 }
 
-impl<Svc, ReqB, C, R, ResB> Future for ResponseFuture<Svc, ReqB, C, R>
+impl<S, ReqB, C, R, ResB> Future for ResponseFuture<S, ReqB, C, R>
 where
-    Svc: Service<Request<ReqB>, Response = Response<ResB>>,
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
     C: CustomClaims,
     R: ErrorResponder<ResB>,
 {
-    type Output = Result<Response<ResB>, Svc::Error>;
+    type Output = Result<Response<ResB>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.project().state;
@@ -126,24 +186,48 @@ where
                         let response = Some(refuse(responder, &error));
                         state.set(State::Refused { response });
                     }
-                    Ok(Grant { claims, headers }) => {
+                    Ok(Grant { claims, minted }) => {
                         let (Some(mut request), Some(mut inner)) = (request.take(), inner.take())
                         else {
                             unreachable!("ResponseFuture polled after completion");
                         };
                         request.extensions_mut().insert(claims);
                         let future = inner.call(request);
-                        state.set(State::Serving { future, headers });
+                        state.set(State::Serving { future, minted });
                     }
                 },
-                StateProj::Serving { future, headers } => {
+                StateProj::Serving { future, minted } => {
                     let mut response = ready!(future.poll(cx))?;
-                    if let Some(headers) = headers.take() {
-                        let map = response.headers_mut();
-                        for (name, value) in headers {
-                            map.insert(name, value);
-                        }
+                    let Some(minted) = minted.take() else {
+                        return Poll::Ready(Ok(response));
+                    };
+                    let store = minted.engine.store();
+                    if let Some(check) = store.check_access_now(minted.sid, minted.jti, minted.now)
+                    {
+                        minted.attach(&mut response, Minted::still_live(&check));
+                        return Poll::Ready(Ok(response));
                     }
+                    let (engine, sid, jti, now) =
+                        (minted.engine.clone(), minted.sid, minted.jti, minted.now);
+                    let check =
+                        Box::pin(async move { engine.store().check_access(sid, jti, now).await });
+                    state.set(State::Confirming {
+                        check,
+                        response: Some(response),
+                        minted: Some(minted),
+                    });
+                }
+                StateProj::Confirming {
+                    check,
+                    response,
+                    minted,
+                } => {
+                    let live = Minted::still_live(&ready!(check.as_mut().poll(cx)));
+                    let (Some(mut response), Some(minted)) = (response.take(), minted.take())
+                    else {
+                        unreachable!("ResponseFuture polled after completion");
+                    };
+                    minted.attach(&mut response, live);
                     return Poll::Ready(Ok(response));
                 }
             }
@@ -151,15 +235,16 @@ where
     }
 }
 
-impl<Svc, ReqB, C, R> std::fmt::Debug for ResponseFuture<Svc, ReqB, C, R>
+impl<S, ReqB, C, R> std::fmt::Debug for ResponseFuture<S, ReqB, C, R>
 where
-    Svc: Service<Request<ReqB>>,
+    S: Service<Request<ReqB>>,
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match &self.state {
             State::Refused { .. } => "Refused",
             State::Authorizing { .. } => "Authorizing",
             State::Serving { .. } => "Serving",
+            State::Confirming { .. } => "Confirming",
         };
         f.debug_struct("ResponseFuture")
             .field("state", &state)

@@ -44,6 +44,8 @@ pub struct JwtAuthLayer<C = (), R = Rfc6750> {
 
 impl<C> JwtAuthLayer<C> {
     pub(crate) fn from_engine(engine: Arc<Engine>) -> Self {
+        #[cfg(feature = "axum")]
+        crate::axum::register_layer::<C>();
         Self {
             engine,
             responder: Rfc6750,

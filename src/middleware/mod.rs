@@ -41,10 +41,12 @@
 mod credentials;
 mod future;
 mod layer;
+mod problem;
 mod response;
 mod service;
 
 pub use future::ResponseFuture;
 pub use layer::JwtAuthLayer;
+pub use problem::ProblemJson;
 pub use response::{ErrorResponder, Rfc6750};
 pub use service::JwtAuth;

@@ -3,23 +3,35 @@
 //! The default, [`Rfc6750`], answers as RFC 6750 §3 describes: `401` with a `WWW-Authenticate:
 //! Bearer` challenge, `400 invalid_request` for malformed requests, and `503` with
 //! `Retry-After` when the store is down (never `401`: clients would discard good tokens).
+//! [`ProblemJson`] answers the same with an RFC 9457 `application/problem+json` body.
 //!
-//! Any `Fn(&AuthError) -> Response<B>` is a responder too, which is how other protocols (gRPC
-//! status codes, JSON problem documents) plug in:
+//! Any `Fn(&AuthError) -> Response<B>` is a responder too. Whatever a responder returns, the
+//! layer keeps the protocol: a `4xx` answer without a `WWW-Authenticate` header gets the error's
+//! challenge, and a `503` without `Retry-After` gets one. So a custom body is one closure:
 //!
 //! ```
-//! use http::{Response, StatusCode};
-//! use tower_jwt_auth::{AuthError, ErrorResponder};
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Router, body::Body, routing::get};
+//! use http::{Request, Response};
+//! use tower::ServiceExt;
+//! use tower_jwt_auth::{AuthError, JwtSessions};
 //!
+//! let sessions = JwtSessions::builder()
+//!     .hs256_secret(b"an example secret of 32+ bytes!!")
+//!     .build()?;
 //! let json = |error: &AuthError| {
-//!     Response::builder()
-//!         .status(error.status())
-//!         .header("content-type", "application/json")
-//!         .body(format!(r#"{{"error":"{}"}}"#, error.description()))
-//!         .unwrap()
+//!     let body = format!(r#"{{"error":"{}"}}"#, error.description());
+//!     let mut response = Response::new(Body::from(body));
+//!     *response.status_mut() = error.status();
+//!     response
 //! };
-//! let error = AuthError::new(tower_jwt_auth::AuthErrorKind::Expired);
-//! assert_eq!(json.respond(&error).status(), StatusCode::UNAUTHORIZED);
+//! let app = Router::new()
+//!     .route("/", get(|| async { "hello" }))
+//!     .layer(sessions.layer().on_error(json));
+//! let response = app.oneshot(Request::new(Body::empty())).await?;
+//! assert_eq!(response.status(), 401);
+//! assert_eq!(response.headers()["www-authenticate"], "Bearer"); // kept by the layer
+//! # Ok(()) }
 //! ```
 
 use http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
@@ -43,7 +55,8 @@ where
     }
 }
 
-/// Answers a refused request through `responder`, logging the failures that are ours.
+/// Answers a refused request through `responder`, logging the failures that are ours, and
+/// keeps the protocol in whatever it returned (see [`keep_protocol`]).
 pub(crate) fn refuse<B, R: ErrorResponder<B>>(responder: &R, error: &AuthError) -> Response<B> {
     if matches!(
         error.kind(),
@@ -51,7 +64,26 @@ pub(crate) fn refuse<B, R: ErrorResponder<B>>(responder: &R, error: &AuthError) 
     ) {
         tracing::error!(%error, "request refused by a server-side failure");
     }
-    responder.respond(error)
+    let mut response = responder.respond(error);
+    keep_protocol(&mut response, error);
+    response
+}
+
+/// Adds what RFC 6750 and RFC 9110 ask of a refusal if the responder left it out: the error's
+/// `WWW-Authenticate` challenge on a `4xx` answer, and `Retry-After` on a `503`. A header the
+/// responder set is never replaced.
+fn keep_protocol<B>(response: &mut Response<B>, error: &AuthError) {
+    let status = response.status();
+    let headers = response.headers_mut();
+    if status.is_client_error()
+        && !headers.contains_key(WWW_AUTHENTICATE)
+        && let Some(challenge) = error.challenge_header()
+    {
+        headers.insert(WWW_AUTHENTICATE, challenge);
+    }
+    if status == http::StatusCode::SERVICE_UNAVAILABLE && !headers.contains_key(RETRY_AFTER) {
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
 }
 
 /// The default responder: RFC 6750 challenges with an empty body.
@@ -74,13 +106,7 @@ impl<B: Default> ErrorResponder<B> for Rfc6750 {
     fn respond(&self, error: &AuthError) -> Response<B> {
         let mut response = Response::new(B::default());
         *response.status_mut() = error.status();
-        let headers = response.headers_mut();
-        if let Some(challenge) = error.challenge_header() {
-            headers.insert(WWW_AUTHENTICATE, challenge);
-        }
-        if error.kind() == AuthErrorKind::StoreUnavailable {
-            headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        }
+        keep_protocol(&mut response, error);
         response
     }
 }

@@ -10,7 +10,7 @@ use http::{HeaderName, HeaderValue, Request, Response};
 use tower_service::Service;
 
 use super::credentials::{Credentials, extract};
-use super::future::{AuthFuture, Grant, ResponseFuture};
+use super::future::{AuthFuture, Grant, Minted, ResponseFuture};
 use super::response::{ErrorResponder, Rfc6750, refuse};
 use crate::engine::{Engine, PairCheck};
 use crate::error::{AuthError, AuthErrorKind, invalid_request};
@@ -163,6 +163,10 @@ fn refresh_future<C: CustomClaims>(
     Box::pin(async move {
         let refreshed = engine.refresh_verified(claims, now).await?;
         let config = engine.config();
+        let (sid, jti) = (
+            refreshed.claims().session_id(),
+            refreshed.claims().token_id(),
+        );
         let (access, refresh, claims) = refreshed.into_parts();
         let value = |token: String| {
             HeaderValue::try_from(token)
@@ -181,7 +185,8 @@ fn refresh_future<C: CustomClaims>(
                 value(refresh)?,
             ));
         }
-        Ok(Grant::new(claims, Some(headers)))
+        let minted = Minted::new(headers, engine.clone(), sid, jti, now);
+        Ok(Grant::new(claims, Some(minted)))
     })
 }
 
@@ -207,7 +212,7 @@ where
             Verdict::Refuse(error) => {
                 return ResponseFuture::refused(refuse(&self.responder, &error));
             }
-            Verdict::Anonymous => return ResponseFuture::serving(inner.call(request), None),
+            Verdict::Anonymous => return ResponseFuture::serving(inner.call(request)),
             Verdict::Refresh(claims, now) => {
                 let refresh = refresh_future(self.engine.clone(), claims, now);
                 return ResponseFuture::authorizing(
@@ -223,7 +228,7 @@ where
         match self.engine.check_pair_now(claims, now) {
             PairCheck::Decided(Ok(claims)) => {
                 request.extensions_mut().insert(claims);
-                ResponseFuture::serving(inner.call(request), None)
+                ResponseFuture::serving(inner.call(request))
             }
             PairCheck::Decided(Err(error)) => {
                 ResponseFuture::refused(refuse(&self.responder, &error))

@@ -9,18 +9,28 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::cluster::ClusterClientBuilder;
 
 use super::connection::{Connection, Durable};
-use super::{
-    DEFAULT_PREFIX, DEFAULT_TIMEOUT, Inner, MAX_RECONNECT_DELAY, RedisStore, bounded, store_error,
-};
-use crate::store::StoreError;
-#[cfg(doc)]
-use crate::store::StoreErrorKind;
+use super::{DEFAULT_PREFIX, DEFAULT_TIMEOUT, Inner, MAX_RECONNECT_DELAY, RedisStore, store_error};
 use crate::store::redact::redact;
+use crate::store::{StoreError, StoreErrorKind};
 
 #[derive(Clone)]
 pub(super) enum Target {
     Single(String),
     Cluster(Vec<String>),
+}
+
+impl Target {
+    /// Where the store connects, credentials hidden.
+    fn address(&self) -> String {
+        match self {
+            Self::Single(url) => redact(url),
+            Self::Cluster(nodes) => nodes
+                .iter()
+                .map(|n| redact(n))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
 }
 
 impl fmt::Debug for Target {
@@ -87,7 +97,7 @@ impl RedisStoreBuilder {
     /// in time. Once built, lost connections are re-established by themselves.
     pub async fn build(self) -> Result<RedisStore, StoreError> {
         let timeout = self.timeout;
-        let (connection, durable) = bounded(timeout, async {
+        let connected = tokio::time::timeout(timeout, async {
             let connection = self.connect().await?;
             let durable = match self.wait {
                 Some((replicas, wait)) => Some(Durable {
@@ -97,9 +107,33 @@ impl RedisStoreBuilder {
                 }),
                 None => None,
             };
-            Ok((connection, durable))
+            Ok::<_, StoreError>((connection, durable))
         })
-        .await?;
+        .await;
+        // Say where, and why, in words: the URL without its credentials.
+        let (connection, durable) = match connected {
+            Ok(Ok(connected)) => connected,
+            Ok(Err(error)) => {
+                let cause = std::error::Error::source(&error)
+                    .map_or_else(|| error.to_string(), ToString::to_string);
+                return Err(StoreError::new(
+                    error.kind(),
+                    format!(
+                        "cannot connect to Redis at {}: {cause}",
+                        self.target.address()
+                    ),
+                ));
+            }
+            Err(_) => {
+                return Err(StoreError::new(
+                    StoreErrorKind::Timeout,
+                    format!(
+                        "no connection to Redis at {} within {timeout:?}",
+                        self.target.address()
+                    ),
+                ));
+            }
+        };
         Ok(RedisStore {
             inner: Arc::new(Inner {
                 connection,

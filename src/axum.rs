@@ -1,0 +1,170 @@
+//! With the `axum` feature: [`Claims`] as an axum extractor, required or optional.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Router, body::Body, routing::get};
+//! use http::Request;
+//! use tower::ServiceExt;
+//! use tower_jwt_auth::{Claims, JwtSessions};
+//!
+//! async fn me(claims: Claims) -> String {
+//!     claims.subject().to_owned()
+//! }
+//!
+//! async fn greeting(claims: Option<Claims>) -> String {
+//!     match claims {
+//!         Some(claims) => format!("hello {}", claims.subject()),
+//!         None => "hello stranger".to_owned(),
+//!     }
+//! }
+//!
+//! let sessions = JwtSessions::builder()
+//!     .hs256_secret(b"an example secret of 32+ bytes!!")
+//!     .build()?;
+//! let app = Router::new()
+//!     .route("/me", get(me))
+//!     .route_layer(sessions.layer())
+//!     .merge(
+//!         Router::new()
+//!             .route("/greeting", get(greeting))
+//!             .route_layer(sessions.layer().allow_anonymous(true)),
+//!     );
+//!
+//! let anonymous = Request::get("/greeting").body(Body::empty())?;
+//! assert_eq!(app.clone().oneshot(anonymous).await?.status(), 200);
+//! let pair = sessions.issue("alice", ()).await?;
+//! let me = Request::get("/me")
+//!     .header("authorization", format!("Bearer {}", pair.access_token()))
+//!     .body(Body::empty())?;
+//! assert_eq!(app.oneshot(me).await?.status(), 200);
+//! # Ok(()) }
+//! ```
+
+use std::convert::Infallible;
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::request::Parts;
+
+use crate::token::{Claims, CustomClaims};
+
+/// The claims types of the layers built in this process, for the rejection's message.
+static LAYER_CLAIMS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// `Claims<C>`, with `C`'s full path.
+fn claims_name<C>() -> String {
+    format!("Claims<{}>", std::any::type_name::<C>())
+}
+
+/// Notes that a layer putting `Claims<C>` in requests exists.
+pub(crate) fn register_layer<C>() {
+    let name = claims_name::<C>();
+    let mut names = LAYER_CLAIMS.lock().unwrap_or_else(PoisonError::into_inner);
+    if !names.contains(&name) {
+        names.push(name);
+    }
+}
+
+/// The rejection of the [`Claims`] extractor when the request has none: the route is not behind
+/// a [`JwtAuthLayer`](crate::JwtAuthLayer), or behind one of another claims type. A `500`, with
+/// a body that says which: a server misconfiguration, never the client's fault.
+#[derive(Debug, Clone)]
+pub struct MissingClaims {
+    wanted: String,
+    layers: Vec<String>,
+}
+
+impl MissingClaims {
+    fn of<C>() -> Self {
+        let layers = LAYER_CLAIMS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        Self {
+            wanted: claims_name::<C>(),
+            layers,
+        }
+    }
+
+    /// The type the handler asked for, as `Claims<path::to::C>`.
+    #[must_use]
+    pub fn wanted(&self) -> &str {
+        &self.wanted
+    }
+}
+
+impl fmt::Display for MissingClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "this handler asks for {}, but the request has none: ",
+            self.wanted
+        )?;
+        let others: Vec<&str> = self
+            .layers
+            .iter()
+            .map(String::as_str)
+            .filter(|name| *name != self.wanted)
+            .collect();
+        match (self.layers.contains(&self.wanted), others.as_slice()) {
+            (_, []) => f.write_str(
+                "the route is not behind a JwtAuthLayer (add `.route_layer(sessions.layer())` \
+                 after the routes it must protect)",
+            ),
+            (true, others) => write!(
+                f,
+                "the route is not behind a JwtAuthLayer of that type (layers of this process \
+                 put {})",
+                others.join(", ")
+            ),
+            (false, others) => write!(
+                f,
+                "the JwtAuthLayer in front of it puts {} in requests; build the sessions with \
+                 `.claims::<…>()` of the type the handler asks for, or ask for that one",
+                others.join(", ")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for MissingClaims {}
+
+impl IntoResponse for MissingClaims {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self, "a handler asked for claims the request does not have");
+        (StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response()
+    }
+}
+
+impl<S, C> FromRequestParts<S> for Claims<C>
+where
+    S: Send + Sync,
+    C: CustomClaims,
+{
+    type Rejection = MissingClaims;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Self>()
+            .cloned()
+            .ok_or_else(MissingClaims::of::<C>)
+    }
+}
+
+/// `Option<Claims<C>>`: `None` for a request the layer let through without credentials
+/// ([`allow_anonymous`](crate::JwtAuthLayer::allow_anonymous)).
+impl<S, C> OptionalFromRequestParts<S> for Claims<C>
+where
+    S: Send + Sync,
+    C: CustomClaims,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Self>().cloned())
+    }
+}
