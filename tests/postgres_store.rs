@@ -328,3 +328,38 @@ async fn two_servers_share_one_session_state() {
         assert_eq!(error.kind(), tower_jwt_auth::AuthErrorKind::Revoked);
     }
 }
+
+/// Two builds share a table during a rolling upgrade: a column a later compatible version adds
+/// changes nothing for this version's code paths (a row of another `format` is refused: see
+/// `a_row_of_an_unknown_format_is_corrupt_not_guessed`).
+#[tokio::test]
+async fn a_row_survives_a_column_added_by_a_compatible_change() {
+    let Some(url) = database_url() else { return };
+    let store = store_at(&url).await;
+    let s = session("upgrade");
+    store.create_session(s.clone()).await.expect("create");
+    raw(&url)
+        .await
+        .batch_execute(&format!(
+            "ALTER TABLE {} ADD COLUMN added_by_a_later_version text DEFAULT 'x'",
+            store.table()
+        ))
+        .await
+        .expect("alter");
+    let check = store
+        .check_access(s.session_id(), s.access().jti, NOW + 1)
+        .await
+        .expect("check");
+    assert_eq!(check, AccessCheck::Current);
+    let later = session("upgrade");
+    store
+        .create_session(later.clone())
+        .await
+        .expect("create after the change");
+    assert!(
+        store
+            .revoke_session(later.session_id(), NOW + 2)
+            .await
+            .expect("revoke")
+    );
+}

@@ -117,7 +117,12 @@ async fn keys_hold_ids_and_times_and_expire_with_the_session() {
     store.create_session(s.clone()).await.expect("create");
 
     let key = store.session_key(s.session_id());
-    assert_eq!(key, format!("{}:s:{{{}}}", store.prefix(), s.session_id()));
+    // The key names carry the layout's version; a hash its fields' (see the rolling-upgrade
+    // test below). Changing either means a new version.
+    assert_eq!(
+        key,
+        format!("{}:v1:s:{{{}}}", store.prefix(), s.session_id())
+    );
     let fields: Vec<(String, String)> = redis.hgetall(&key).await.expect("hgetall");
     let field = |name: &str| {
         fields
@@ -130,7 +135,17 @@ async fn keys_hold_ids_and_times_and_expire_with_the_session() {
     assert_eq!(field("rj"), s.refresh().jti.to_string());
     assert_eq!(field("re"), (NOW + SESSION_TTL).to_string());
     assert_eq!(field("rev"), "0");
+    assert_eq!(field("v"), "1");
     assert_eq!(field("sub"), "layout");
+    let mut names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "ae", "ai", "aj", "at", "pj", "re", "rev", "ri", "rj", "sub", "v"
+        ],
+        "the hash's fields are this version's"
+    );
     // Ids (22 characters) and decimal times only: nothing a token could be rebuilt from.
     assert!(
         fields.iter().all(|(k, v)| k == "sub" || v.len() <= 22),
@@ -238,7 +253,7 @@ async fn subject_index_is_pruned_and_lives_as_long_as_its_latest_session() {
     let store = store_at(&url).await;
     let mut redis = raw(&url).await;
     let index = store.subject_key("bob");
-    assert_eq!(index, format!("{}:u:{{bob}}", store.prefix()));
+    assert_eq!(index, format!("{}:v1:u:{{bob}}", store.prefix()));
 
     let short = session("bob", NOW, NOW + 60);
     let long = session("bob", NOW, NOW + 7_200);
@@ -789,6 +804,7 @@ async fn revoke_subject_ends_300_000_sessions_and_resumes_after_an_interruption(
             pipe.cmd("HSET")
                 .arg(&key)
                 .arg(&[
+                    ("v", "1".to_owned()),
                     ("sub", "crowd".to_owned()),
                     ("rev", "0".to_owned()),
                     ("aj", a.jti.to_string()),
@@ -876,5 +892,68 @@ async fn revoke_subject_ends_300_000_sessions_and_resumes_after_an_interruption(
             .await
             .expect("revoke"),
         0
+    );
+}
+
+/// Two builds share a store during a rolling upgrade. A record this version wrote, with a field
+/// that a later compatible version adds, is read by this version's code paths as before (access
+/// check, refresh, logout); a record of another field layout (`v`) is refused, never misread.
+#[tokio::test]
+async fn a_record_survives_a_compatible_change_and_an_incompatible_one_is_refused() {
+    let Some(url) = redis_url() else { return };
+    let store = store_at(&url).await;
+    let mut redis = raw(&url).await;
+    let s = session("upgrade", NOW, NOW + SESSION_TTL);
+    store.create_session(s.clone()).await.expect("create");
+    let key = store.session_key(s.session_id());
+    let _: () = redis
+        .hset(&key, "added_by_a_later_version", "x")
+        .await
+        .expect("hset");
+    let check = store
+        .check_access(s.session_id(), s.access().jti, NOW + 1)
+        .await
+        .expect("check");
+    assert_eq!(check, AccessCheck::Current);
+    let request = RefreshRequest {
+        sid: s.session_id(),
+        refresh_jti: s.refresh().jti,
+        now: NOW + ACCESS_TTL,
+        new_access: stamp(NOW + ACCESS_TTL, NOW + 2 * ACCESS_TTL),
+        new_refresh: None,
+        grace: GRACE,
+        leeway: 0,
+        theft_detection: true,
+    };
+    let outcome = store.refresh(request).await.expect("refresh");
+    assert!(
+        matches!(outcome, RefreshOutcome::Granted { .. }),
+        "{outcome:?}"
+    );
+
+    let other = session("upgrade", NOW, NOW + SESSION_TTL);
+    store.create_session(other.clone()).await.expect("create");
+    let other_key = store.session_key(other.session_id());
+    let _: () = redis.hset(&other_key, "v", "2").await.expect("hset");
+    let error = store
+        .check_access(other.session_id(), other.access().jti, NOW + 1)
+        .await
+        .expect_err("a layout this version does not know");
+    assert_eq!(error.kind(), tower_jwt_auth::store::StoreErrorKind::Corrupt);
+    let request = RefreshRequest {
+        sid: other.session_id(),
+        refresh_jti: other.refresh().jti,
+        ..request
+    };
+    let error = store
+        .refresh(request)
+        .await
+        .expect_err("refused, not guessed");
+    assert_eq!(error.kind(), tower_jwt_auth::store::StoreErrorKind::Corrupt);
+    assert!(
+        store
+            .revoke_session(s.session_id(), NOW + 2)
+            .await
+            .expect("revoke")
     );
 }

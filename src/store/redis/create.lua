@@ -19,7 +19,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   -- before the revocation, so the revocation covers it.
   rev = redis.call('HGET', KEYS[1], 'rev')
 end
-redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'rev', rev,
+redis.call('HSET', KEYS[1], 'v', '1', 'sub', ARGV[1], 'rev', rev,
   'aj', ARGV[2], 'ai', ARGV[3], 'ae', ARGV[4],
   'rj', ARGV[5], 'ri', ARGV[6], 're', ARGV[7],
   'pj', '', 'at', '')

@@ -18,6 +18,10 @@ use super::{NewSession, PairStore};
 use super::{StoreError, StoreErrorKind, TokenStamp};
 use crate::id::{SessionId, TokenId};
 
+/// The version of the key layout, in every key name: an incompatible layout gets new keys.
+const KEYS_VERSION: &str = "v1";
+/// The version of a session hash's fields, in its `v` field: a reader refuses any other.
+const FORMAT: &str = "1";
 /// The default key prefix.
 const DEFAULT_PREFIX: &str = "tjwt";
 /// Sessions revoked per step of "log out everywhere".
@@ -82,8 +86,14 @@ static MARK: LazyLock<Script> = LazyLock::new(|| script(include_str!("mark.lua")
 ///
 /// | key | type | holds |
 /// | --- | --- | --- |
-/// | `<prefix>:s:{<sid>}` | hash | one session: `sub`, `rev` (`0`/`1`), the current access token's `aj`/`ai`/`ae` (jti, iat, exp), the current refresh token's `rj`/`ri`/`re`, the rotated-out refresh jti `pj` and the last refresh time `at` (`""` when none) |
-/// | `<prefix>:u:{<subject>}` | sorted set | the subject's session ids, scored by session end |
+/// | `<prefix>:v1:s:{<sid>}` | hash | one session: `v` (the field layout's version, `1`), `sub`, `rev` (`0`/`1`), the current access token's `aj`/`ai`/`ae` (jti, iat, exp), the current refresh token's `rj`/`ri`/`re`, the rotated-out refresh jti `pj` and the last refresh time `at` (`""` when none) |
+/// | `<prefix>:v1:u:{<subject>}` | sorted set | the subject's session ids, scored by session end |
+///
+/// Both the key names (`v1`) and the hash (`v`) carry a version. A compatible change (a field
+/// added, which older readers ignore) keeps both, so two versions of the crate can share a
+/// store during a rolling deploy; an incompatible one gets new key names, so it never misreads
+/// an older record (its sessions then start empty), and a reader refuses a hash of a `v` it
+/// does not know (`503`, never a guess).
 ///
 /// Token ids are stored as their 22-character base64url text and times as decimal seconds,
 /// clamped like [`SessionRecord`](crate::store::SessionRecord)'s (to 2106); no token is ever
@@ -266,20 +276,20 @@ impl RedisStore {
         self.inner.timeout
     }
 
-    /// The key of session `sid`'s hash: `<prefix>:s:{<sid>}`.
+    /// The key of session `sid`'s hash: `<prefix>:v1:s:{<sid>}`.
     #[must_use]
     pub fn session_key(&self, sid: SessionId) -> String {
         self.session_key_text(&sid.to_string())
     }
 
-    /// The key of `subject`'s session index: `<prefix>:u:{<subject>}`.
+    /// The key of `subject`'s session index: `<prefix>:v1:u:{<subject>}`.
     #[must_use]
     pub fn subject_key(&self, subject: &str) -> String {
-        format!("{}:u:{{{subject}}}", self.inner.prefix)
+        format!("{}:{KEYS_VERSION}:u:{{{subject}}}", self.inner.prefix)
     }
 
     fn session_key_text(&self, sid: &str) -> String {
-        format!("{}:s:{{{sid}}}", self.inner.prefix)
+        format!("{}:{KEYS_VERSION}:s:{{{sid}}}", self.inner.prefix)
     }
 
     fn connection(&self) -> Connection {

@@ -3,8 +3,8 @@
 use std::str::FromStr;
 
 use super::{
-    CREATE, INDEX, MARK, REFRESH, REVOKE, REVOKE_PAGE, RedisStore, corrupt, parse_jti, parse_u64,
-    recorded, secs32, store_error, ttl_ms,
+    CREATE, FORMAT, INDEX, MARK, REFRESH, REVOKE, REVOKE_PAGE, RedisStore, corrupt, parse_jti,
+    parse_u64, recorded, secs32, store_error, ttl_ms,
 };
 use crate::id::{SessionId, TokenId};
 use crate::store::{
@@ -82,15 +82,20 @@ impl PairStore for RedisStore {
         now: u64,
     ) -> Result<AccessCheck, StoreError> {
         self.bounded(async {
-            let (revoked, end, access): (Option<String>, Option<String>, Option<String>) =
-                ::redis::cmd("HMGET")
-                    .arg(self.session_key(sid))
-                    .arg("rev")
-                    .arg("re")
-                    .arg("aj")
-                    .query_async(&mut self.connection())
-                    .await
-                    .map_err(store_error)?;
+            let (revoked, end, access, format): (
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            ) = ::redis::cmd("HMGET")
+                .arg(self.session_key(sid))
+                .arg("rev")
+                .arg("re")
+                .arg("aj")
+                .arg("v")
+                .query_async(&mut self.connection())
+                .await
+                .map_err(store_error)?;
             // The same order as SessionRecord::check_access, and the one rule for the flag:
             // live only when it reads exactly "0" (a tombstone holds the flag alone).
             let Some(revoked) = revoked else {
@@ -98,6 +103,11 @@ impl PairStore for RedisStore {
             };
             if revoked != "0" {
                 return Ok(AccessCheck::Revoked);
+            }
+            if format.as_deref() != Some(FORMAT) {
+                return Err(corrupt(
+                    "a stored session has a format this version cannot read",
+                ));
             }
             let (Some(end), Some(access)) = (end, access) else {
                 return Err(corrupt("a stored session is incomplete"));
@@ -157,7 +167,11 @@ impl PairStore for RedisStore {
                 Some("U") => RefreshOutcome::ReuseDetected,
                 Some("X") => RefreshOutcome::Revoked,
                 Some("N") => RefreshOutcome::Unknown,
-                _ => return Err(corrupt("a stored session is incomplete")),
+                _ => {
+                    return Err(corrupt(
+                        "a stored session is incomplete or of an unknown format",
+                    ));
+                }
             };
             let revoked = matches!(
                 outcome,

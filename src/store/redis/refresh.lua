@@ -9,7 +9,7 @@
 -- 'G' granted (minted now), 'R' granted (replayed inside the grace window), 'T' theft detected,
 -- 'U' reuse detected, 'X' revoked, 'N' unknown, 'C' corrupt record.
 local key = KEYS[1]
-local f = redis.call('HMGET', key, 'rev', 'aj', 'ai', 'ae', 'rj', 'ri', 're', 'pj', 'at')
+local f = redis.call('HMGET', key, 'rev', 'aj', 'ai', 'ae', 'rj', 'ri', 're', 'pj', 'at', 'v')
 local rev, aj, ai, ae, rj, ri, re, pj, at = f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]
 if not rev then
   return {'N'}
@@ -20,7 +20,8 @@ end
 if rev ~= '0' then
   return {'X'}
 end
-if not (aj and ai and ae and rj and ri and re and pj and at) then
+-- A field layout this script does not know is never guessed at.
+if f[10] ~= '1' or not (aj and ai and ae and rj and ri and re and pj and at) then
   return {'C'}
 end
 local now = ARGV[2]
