@@ -14,7 +14,13 @@
 //! POST /logout  (protected)                              -> 204, session revoked
 //! GET  /health                                           -> 200
 //! GET  /.well-known/jwks.json                            -> 200 public keys (JWKS)
+//! GET  /metrics                                          -> 200 Prometheus text (with the
+//!                                                           `metrics` feature, the counters)
+//! gRPC grpc.health.v1.Health/Check (protected)           -> SERVING, or a gRPC status
 //! ```
+//!
+//! gRPC and HTTP share the one port: a gRPC client that logged in over HTTP calls `Check` with
+//! `authorization: Bearer …` metadata.
 
 use std::env;
 use std::error::Error;
@@ -25,8 +31,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 use serde_json::json;
+use tonic_health::ServingStatus;
 use tower_jwt_auth::{Algorithm, Claims, JwtKeys, JwtSessions, JwtSessionsBuilder};
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -67,16 +75,30 @@ async fn jwks(State(sessions): State<JwtSessions>) -> Json<serde_json::Value> {
     Json(serde_json::to_value(sessions.jwks()).unwrap_or_default())
 }
 
-/// The demo's routes: `/me` and `/logout` behind the layer, `/login` and `/health` outside it.
-fn app(sessions: JwtSessions) -> Router {
+/// The demo's routes: `/me`, `/logout` and the gRPC health service behind the layer; `/login`,
+/// `/health`, the JWKS and `/metrics` outside it. gRPC and HTTP share the one port.
+pub(crate) async fn app(sessions: JwtSessions, metrics: PrometheusHandle) -> Router {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status("", ServingStatus::Serving)
+        .await;
+    let grpc = tonic::service::Routes::new(health)
+        .into_axum_router()
+        .layer(sessions.layer());
     Router::new()
         .route("/me", get(me))
         .route("/logout", post(logout))
-        .layer(sessions.layer())
+        // Only the routes above, and only when one matches: an unknown path is 404.
+        .route_layer(sessions.layer())
         .route("/login", post(login))
         .route("/health", get(|| async { "ok" }))
         .route("/.well-known/jwks.json", get(jwks))
+        .route(
+            "/metrics",
+            get(move || std::future::ready(metrics.render())),
+        )
         .with_state(sessions)
+        .merge(grpc)
 }
 
 fn env_secs(name: &str) -> Result<Option<Duration>, BoxError> {
@@ -226,7 +248,10 @@ async fn run() -> Result<(), BoxError> {
             Err(_) => " (the default, fitted to the access lifetime)",
         }
     );
-    serve(app(sessions)).await
+    let metrics = PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    serve(app(sessions, metrics).await).await
 }
 
 #[tokio::main]

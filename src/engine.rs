@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::id::{SessionId, TokenId};
 use crate::issued::{Refreshed, TokenPair};
+use crate::observe::{self, RefreshResult};
 use crate::store::{
     AccessCheck, DynStore, NewSession, RefreshOutcome, RefreshRequest, StoreError, TokenStamp,
 };
@@ -136,7 +137,7 @@ impl Engine {
         // Sign before recording, so a signing failure leaves no session behind.
         let access_token = self.codec.encode(TokenKind::Access, &access_claims)?;
         let refresh_token = self.codec.encode(TokenKind::Refresh, &refresh_claims)?;
-        self.store.create_session(session).await?;
+        observe::store_call("create", self.store.create_session(session)).await?;
         Ok(TokenPair::new(
             access_token,
             refresh_token,
@@ -153,10 +154,19 @@ impl Engine {
         kind: TokenKind,
         token: &str,
     ) -> Result<(Claims<C>, u64), AuthError> {
-        let claims = self.decode_untimed(kind, token)?;
-        let now = self.now();
-        self.check_time(kind, &claims, now)?;
-        Ok((claims, now))
+        let decoded = self.decode_untimed(kind, token).and_then(|claims| {
+            let now = self.now();
+            self.check_time(kind, &claims, now)?;
+            Ok((claims, now))
+        });
+        if let (TokenKind::Refresh, Err(error)) = (kind, &decoded) {
+            let result = match error.kind() {
+                AuthErrorKind::Expired => RefreshResult::Expired,
+                _ => RefreshResult::Invalid,
+            };
+            observe::refresh(result, None, "");
+        }
+        decoded
     }
 
     /// Verifies a token but its time window, which [`check_time`](Self::check_time) checks.
@@ -187,7 +197,8 @@ impl Engine {
             PairCheck::Decided(verdict) => verdict,
             PairCheck::Pending(claims) => {
                 let (sid, jti) = (claims.session_id(), claims.token_id());
-                let check = self.store.check_access(sid, jti, now).await;
+                let check =
+                    observe::store_call("check", self.store.check_access(sid, jti, now)).await;
                 pair_verdict(claims, check)
             }
         }
@@ -199,7 +210,7 @@ impl Engine {
             return PairCheck::Decided(Ok(claims));
         }
         let (sid, jti) = (claims.session_id(), claims.token_id());
-        match self.store.check_access_now(sid, jti, now) {
+        match observe::store_call_now("check", || self.store.check_access_now(sid, jti, now)) {
             Some(check) => PairCheck::Decided(pair_verdict(claims, check)),
             None => PairCheck::Pending(claims),
         }
@@ -240,26 +251,38 @@ impl Engine {
             theft_detection: config.theft_detection(),
         };
         let refused = |kind| Err(AuthError::token(kind, TokenKind::Refresh));
-        let (access, refresh, replayed) = match self.store.refresh(request).await? {
+        let outcome = observe::store_call("refresh", self.store.refresh(request)).await?;
+        let sid = claims.session_id();
+        let noted = |result| observe::refresh(result, Some(&sid), claims.subject());
+        let (access, refresh, replayed) = match outcome {
             RefreshOutcome::Granted {
                 access,
                 refresh,
                 replayed,
-            } => (access, refresh, replayed),
+            } => {
+                noted(match replayed {
+                    true => RefreshResult::Grace,
+                    false => RefreshResult::Ok,
+                });
+                (access, refresh, replayed)
+            }
             RefreshOutcome::TheftDetected => {
-                tracing::warn!(sid = %claims.session_id(), sub = claims.subject(),
-                    "refresh while the access token was valid; session revoked");
+                noted(RefreshResult::Theft);
                 return refused(AuthErrorKind::TheftDetected);
             }
             RefreshOutcome::ReuseDetected => {
-                tracing::warn!(sid = %claims.session_id(), sub = claims.subject(),
-                    "rotated refresh token reused; session revoked");
+                noted(RefreshResult::Reuse);
                 return refused(AuthErrorKind::RefreshReuse);
             }
-            RefreshOutcome::Revoked => return refused(AuthErrorKind::Revoked),
-            RefreshOutcome::Unknown => return refused(AuthErrorKind::UnknownSession),
+            RefreshOutcome::Revoked => {
+                noted(RefreshResult::Invalid);
+                return refused(AuthErrorKind::Revoked);
+            }
+            RefreshOutcome::Unknown => {
+                noted(RefreshResult::Invalid);
+                return refused(AuthErrorKind::UnknownSession);
+            }
         };
-        let sid = claims.session_id();
         let subject = claims.subject().to_owned();
         let custom = claims.into_custom();
         let refresh_token = match refresh {
@@ -280,10 +303,16 @@ impl Engine {
     }
 
     pub(crate) async fn revoke_session(&self, sid: SessionId) -> Result<bool, AuthError> {
-        Ok(self.store.revoke_session(sid, self.now()).await?)
+        let revoke = self.store.revoke_session(sid, self.now());
+        let live = observe::store_call("revoke_session", revoke).await?;
+        observe::revoked("session", usize::from(live));
+        Ok(live)
     }
 
     pub(crate) async fn revoke_subject(&self, subject: &str) -> Result<usize, AuthError> {
-        Ok(self.store.revoke_subject(subject, self.now()).await?)
+        let revoke = self.store.revoke_subject(subject, self.now());
+        let ended = observe::store_call("revoke_subject", revoke).await?;
+        observe::revoked("subject", ended);
+        Ok(ended)
     }
 }

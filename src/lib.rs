@@ -60,6 +60,7 @@ mod error;
 mod id;
 mod issued;
 mod middleware;
+mod observe;
 mod sessions;
 pub mod store;
 mod token;
@@ -80,7 +81,9 @@ pub use id::{ParseIdError, RandomError, SessionId, TokenId};
 pub use issued::{Refreshed, TokenPair};
 /// JWK and JWK Set types (RFC 7517), as published by [`JwtSessions::jwks`].
 pub use jsonwebtoken::jwk;
-pub use middleware::{ErrorResponder, JwtAuth, JwtAuthLayer, ProblemJson, ResponseFuture, Rfc6750};
+pub use middleware::{
+    ErrorResponder, Grpc, JwtAuth, JwtAuthLayer, ProblemJson, ResponseFuture, Rfc6750,
+};
 pub use sessions::JwtSessions;
 pub use store::MemoryStore;
 #[cfg(feature = "postgres")]

@@ -9,6 +9,8 @@
 //! proves which claims it ran with.
 
 mod support;
+#[path = "support_stores/mod.rs"]
+mod support_stores;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -19,6 +21,7 @@ use tower_jwt_auth::{AuthErrorKind, ConfigErrorKind, JwtKeys, JwtSessions, Token
 
 use support::challenge::*;
 use support::*;
+use support_stores::FailingStore;
 
 /// S1 → S3 → S4/S5 → S6/S7 → S8, through whichever transport `h` uses.
 async fn main_flow(h: &Harness) {

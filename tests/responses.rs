@@ -10,65 +10,17 @@ use axum::{Extension, Router};
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use tower_jwt_auth::store::{
-    AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, StoreError, StoreErrorKind,
-};
-use tower_jwt_auth::{
-    AuthError, Claims, JwtSessions, ManualClock, MemoryStore, ProblemJson, SessionId, TokenId,
-};
+use tower_jwt_auth::store::PairStore;
+use tower_jwt_auth::{AuthError, Claims, JwtSessions, ManualClock, MemoryStore, ProblemJson};
+
+#[path = "support_stores/mod.rs"]
+mod support_stores;
+
+use support_stores::FailingStore;
 
 const SECRET: &[u8] = b"responses test secret, 32 bytes!";
 const NOW: u64 = 1_700_000_000;
 const ACCESS_TTL: u64 = 900;
-
-/// A memory store that answers like a networked one: never without waiting, and failing on
-/// demand.
-#[derive(Debug, Clone, Default)]
-struct Remote {
-    inner: MemoryStore,
-    failing: bool,
-}
-
-impl Remote {
-    fn gate(&self) -> Result<(), StoreError> {
-        match self.failing {
-            true => Err(StoreError::from_kind(StoreErrorKind::Unavailable)),
-            false => Ok(()),
-        }
-    }
-}
-
-impl PairStore for Remote {
-    async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
-        self.gate()?;
-        self.inner.create_session(session).await
-    }
-
-    async fn check_access(
-        &self,
-        sid: SessionId,
-        jti: TokenId,
-        now: u64,
-    ) -> Result<AccessCheck, StoreError> {
-        self.gate()?;
-        self.inner.check_access(sid, jti, now).await
-    }
-
-    async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
-        self.gate()?;
-        self.inner.refresh(request).await
-    }
-
-    async fn revoke_session(&self, sid: SessionId, now: u64) -> Result<bool, StoreError> {
-        self.gate()?;
-        self.inner.revoke_session(sid, now).await
-    }
-
-    async fn revoke_subject(&self, subject: &str, now: u64) -> Result<usize, StoreError> {
-        self.gate()?;
-        self.inner.revoke_subject(subject, now).await
-    }
-}
 
 fn sessions(store: impl PairStore, clock: &ManualClock) -> JwtSessions {
     JwtSessions::builder()
@@ -120,7 +72,7 @@ async fn a_logout_that_refreshed_gets_no_fresh_token_of_its_ended_session() {
         let clock = ManualClock::new(NOW);
         let sessions = match remote {
             false => sessions(MemoryStore::new(), &clock),
-            true => sessions(Remote::default(), &clock),
+            true => sessions(FailingStore::new(false), &clock),
         };
         let app = app(&sessions);
         let pair = sessions.issue("alice", ()).await.expect("issue");
@@ -185,16 +137,9 @@ fn problem_app(sessions: &JwtSessions, json: bool) -> Router {
 #[tokio::test]
 async fn custom_responders_keep_the_protocol_headers() {
     let clock = ManualClock::new(NOW);
-    let store = Remote::default();
+    let store = FailingStore::new(false);
     let up = sessions(store.clone(), &clock);
     let pair = up.issue("carol", ()).await.expect("issue");
-    let down = sessions(
-        Remote {
-            inner: store.inner.clone(),
-            failing: true,
-        },
-        &clock,
-    );
     for json in [false, true] {
         let app = problem_app(&up, json);
         let expired = Request::get("/me")
@@ -220,7 +165,8 @@ async fn custom_responders_keep_the_protocol_headers() {
             r#"Bearer error="invalid_request", error_description="more than one Authorization header""#
         );
 
-        let app = problem_app(&down, json);
+        store.fail(true);
+        let app = problem_app(&up, json);
         let bearer = Request::get("/me")
             .header("authorization", format!("Bearer {}", pair.access_token()))
             .body(Body::empty())
@@ -237,6 +183,7 @@ async fn custom_responders_keep_the_protocol_headers() {
             .to_bytes();
         let body = String::from_utf8(body.to_vec()).expect("UTF-8");
         assert!(body.contains("session store unavailable"), "{body}");
+        store.fail(false);
     }
 }
 
@@ -265,4 +212,31 @@ async fn a_header_the_responder_set_is_kept() {
         response.headers()["www-authenticate"],
         "Bearer realm=\"notes\""
     );
+}
+
+/// With `errors_in_extensions(true)`, the layers outside see each refusal's `AuthError` in the
+/// response's extensions; by default a refusal carries nothing but its answer.
+#[tokio::test]
+async fn a_refusals_error_reaches_the_outer_layers_when_asked_for() {
+    let clock = ManualClock::new(NOW);
+    let sessions = sessions(MemoryStore::new(), &clock);
+    for expose in [false, true] {
+        let app = Router::new()
+            .route("/me", get(|| async { "me" }))
+            .layer(sessions.layer().errors_in_extensions(expose));
+        let response = send(
+            &app,
+            Request::get("/me").body(Body::empty()).expect("request"),
+        )
+        .await;
+        assert_eq!(response.status(), 401);
+        let error = response.extensions().get::<AuthError>();
+        assert_eq!(error.is_some(), expose);
+        if let Some(error) = error {
+            assert_eq!(
+                error.kind(),
+                tower_jwt_auth::AuthErrorKind::MissingCredentials
+            );
+        }
+    }
 }

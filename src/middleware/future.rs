@@ -10,10 +10,12 @@ use http::{HeaderName, HeaderValue, Request, Response};
 use pin_project::pin_project;
 use tower_service::Service;
 
-use super::response::{ErrorResponder, refuse};
+use super::layer::Options;
+use super::response::{ErrorResponder, Refusal, refuse};
 use crate::engine::Engine;
 use crate::error::AuthError;
 use crate::id::{SessionId, TokenId};
+use crate::observe::{self, RequestOutcome};
 use crate::store::{AccessCheck, StoreError};
 use crate::token::{Claims, CustomClaims};
 
@@ -106,6 +108,8 @@ where
         inner: Option<S>,
         request: Option<Request<ReqB>>,
         responder: R,
+        /// How a refusal is answered.
+        how: Refusal,
     },
     Serving {
         #[pin]
@@ -146,13 +150,16 @@ where
         inner: S,
         request: Request<ReqB>,
         responder: R,
+        options: Options,
     ) -> Self {
+        let how = Refusal::of(request.headers(), options);
         Self {
             state: State::Authorizing {
                 auth,
                 inner: Some(inner),
                 request: Some(request),
                 responder,
+                how,
             },
         }
     }
@@ -161,6 +168,7 @@ where
 impl<S, ReqB, C, R, ResB> Future for ResponseFuture<S, ReqB, C, R>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: Default,
     C: CustomClaims,
     R: ErrorResponder<ResB>,
 {
@@ -181,9 +189,10 @@ where
                     inner,
                     request,
                     responder,
+                    how,
                 } => match ready!(auth.as_mut().poll(cx)) {
                     Err(error) => {
-                        let response = Some(refuse(responder, &error));
+                        let response = Some(refuse(responder, &error, *how));
                         state.set(State::Refused { response });
                     }
                     Ok(Grant { claims, minted }) => {
@@ -191,6 +200,10 @@ where
                         else {
                             unreachable!("ResponseFuture polled after completion");
                         };
+                        observe::served(match minted {
+                            Some(_) => RequestOutcome::Refreshed,
+                            None => RequestOutcome::Accepted,
+                        });
                         request.extensions_mut().insert(claims);
                         let future = inner.call(request);
                         state.set(State::Serving { future, minted });

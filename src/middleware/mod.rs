@@ -40,12 +40,14 @@
 
 mod credentials;
 mod future;
+mod grpc;
 mod layer;
 mod problem;
 mod response;
 mod service;
 
 pub use future::ResponseFuture;
+pub use grpc::Grpc;
 pub use layer::JwtAuthLayer;
 pub use problem::ProblemJson;
 pub use response::{ErrorResponder, Rfc6750};

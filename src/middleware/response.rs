@@ -37,6 +37,8 @@
 use http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response};
 
+use super::grpc::{Grpc, is_grpc};
+use super::layer::Options;
 use crate::error::{AuthError, AuthErrorKind};
 
 /// Turns a refused request's [`AuthError`] into the response sent instead of calling the inner
@@ -55,17 +57,43 @@ where
     }
 }
 
-/// Answers a refused request through `responder`, logging the failures that are ours, and
-/// keeps the protocol in whatever it returned (see [`keep_protocol`]).
-pub(crate) fn refuse<B, R: ErrorResponder<B>>(responder: &R, error: &AuthError) -> Response<B> {
-    if matches!(
-        error.kind(),
-        AuthErrorKind::StoreUnavailable | AuthErrorKind::Internal
-    ) {
-        tracing::error!(%error, "request refused by a server-side failure");
+/// How a refusal is answered: decided from the request and the layer's options.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refusal {
+    /// A gRPC request: answered with [`Grpc`], whatever the responder.
+    grpc: bool,
+    /// The error goes into the response's extensions.
+    expose: bool,
+}
+
+impl Refusal {
+    pub(crate) fn of(headers: &http::HeaderMap, options: Options) -> Self {
+        Self {
+            grpc: is_grpc(headers),
+            expose: options.errors_in_extensions,
+        }
     }
-    let mut response = responder.respond(error);
-    keep_protocol(&mut response, error);
+}
+
+/// Answers a refused request: a gRPC request with [`Grpc`], any other through `responder`,
+/// keeping the protocol in whatever it returned (see [`keep_protocol`]).
+pub(crate) fn refuse<B: Default, R: ErrorResponder<B>>(
+    responder: &R,
+    error: &AuthError,
+    how: Refusal,
+) -> Response<B> {
+    crate::observe::refused(error);
+    let mut response = if how.grpc {
+        // A gRPC answer is a 200 with its status inside: nothing for `keep_protocol` to add.
+        Grpc.respond(error)
+    } else {
+        let mut response = responder.respond(error);
+        keep_protocol(&mut response, error);
+        response
+    };
+    if how.expose {
+        response.extensions_mut().insert(error.clone());
+    }
     response
 }
 
@@ -106,7 +134,13 @@ impl<B: Default> ErrorResponder<B> for Rfc6750 {
     fn respond(&self, error: &AuthError) -> Response<B> {
         let mut response = Response::new(B::default());
         *response.status_mut() = error.status();
-        keep_protocol(&mut response, error);
+        let headers = response.headers_mut();
+        if let Some(challenge) = error.challenge_header() {
+            headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        if error.kind() == AuthErrorKind::StoreUnavailable {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }
@@ -114,6 +148,7 @@ impl<B: Default> ErrorResponder<B> for Rfc6750 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AuthErrorKind;
     use http::StatusCode;
 
     fn respond(kind: AuthErrorKind) -> Response<()> {

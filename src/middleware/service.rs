@@ -11,9 +11,11 @@ use tower_service::Service;
 
 use super::credentials::{Credentials, extract};
 use super::future::{AuthFuture, Grant, Minted, ResponseFuture};
-use super::response::{ErrorResponder, Rfc6750, refuse};
+use super::layer::Options;
+use super::response::{ErrorResponder, Refusal, Rfc6750, refuse};
 use crate::engine::{Engine, PairCheck};
 use crate::error::{AuthError, AuthErrorKind, invalid_request};
+use crate::observe::{self, RequestOutcome};
 use crate::token::{Claims, CustomClaims, TokenKind};
 
 /// Authenticates each request before it reaches the inner service.
@@ -33,17 +35,17 @@ pub struct JwtAuth<S, C = (), R = Rfc6750> {
     inner: S,
     engine: Arc<Engine>,
     responder: R,
-    allow_anonymous: bool,
+    options: Options,
     claims: PhantomData<fn() -> C>,
 }
 
 impl<S, C, R> JwtAuth<S, C, R> {
-    pub(crate) fn new(inner: S, engine: Arc<Engine>, responder: R, allow_anonymous: bool) -> Self {
+    pub(crate) fn new(inner: S, engine: Arc<Engine>, responder: R, options: Options) -> Self {
         Self {
             inner,
             engine,
             responder,
-            allow_anonymous,
+            options,
             claims: PhantomData,
         }
     }
@@ -70,7 +72,7 @@ impl<S: Clone, C, R: Clone> Clone for JwtAuth<S, C, R> {
             inner: self.inner.clone(),
             engine: self.engine.clone(),
             responder: self.responder.clone(),
-            allow_anonymous: self.allow_anonymous,
+            options: self.options,
             claims: PhantomData,
         }
     }
@@ -81,7 +83,7 @@ impl<S: fmt::Debug, C, R> fmt::Debug for JwtAuth<S, C, R> {
         f.debug_struct("JwtAuth")
             .field("inner", &self.inner)
             .field("engine", &self.engine)
-            .field("allow_anonymous", &self.allow_anonymous)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -193,6 +195,7 @@ fn refresh_future<C: CustomClaims>(
 impl<S, C, R, ReqB, ResB> Service<Request<ReqB>> for JwtAuth<S, C, R>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    ResB: Default,
     C: CustomClaims,
     R: ErrorResponder<ResB>,
 {
@@ -208,11 +211,16 @@ where
         // The clone may not be ready; keep the service that poll_ready readied.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let (claims, now) = match verdict(&self.engine, request.headers(), self.allow_anonymous) {
+        let allow_anonymous = self.options.allow_anonymous;
+        let (claims, now) = match verdict(&self.engine, request.headers(), allow_anonymous) {
             Verdict::Refuse(error) => {
-                return ResponseFuture::refused(refuse(&self.responder, &error));
+                let how = Refusal::of(request.headers(), self.options);
+                return ResponseFuture::refused(refuse(&self.responder, &error, how));
             }
-            Verdict::Anonymous => return ResponseFuture::serving(inner.call(request)),
+            Verdict::Anonymous => {
+                observe::served(RequestOutcome::Anonymous);
+                return ResponseFuture::serving(inner.call(request));
+            }
             Verdict::Refresh(claims, now) => {
                 let refresh = refresh_future(self.engine.clone(), claims, now);
                 return ResponseFuture::authorizing(
@@ -220,6 +228,7 @@ where
                     inner,
                     request,
                     self.responder.clone(),
+                    self.options,
                 );
             }
             // One clock reading serves the token's time window and the pair check.
@@ -227,11 +236,13 @@ where
         };
         match self.engine.check_pair_now(claims, now) {
             PairCheck::Decided(Ok(claims)) => {
+                observe::served(RequestOutcome::Accepted);
                 request.extensions_mut().insert(claims);
                 ResponseFuture::serving(inner.call(request))
             }
             PairCheck::Decided(Err(error)) => {
-                ResponseFuture::refused(refuse(&self.responder, &error))
+                let how = Refusal::of(request.headers(), self.options);
+                ResponseFuture::refused(refuse(&self.responder, &error, how))
             }
             PairCheck::Pending(claims) => {
                 let engine = self.engine.clone();
@@ -239,7 +250,8 @@ where
                     Box::pin(
                         async move { Ok(Grant::new(engine.check_pair(claims, now).await?, None)) },
                     );
-                ResponseFuture::authorizing(check, inner, request, self.responder.clone())
+                let responder = self.responder.clone();
+                ResponseFuture::authorizing(check, inner, request, responder, self.options)
             }
         }
     }

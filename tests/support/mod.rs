@@ -6,7 +6,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -22,12 +22,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower::{Layer, Service, ServiceExt};
-use tower_jwt_auth::store::{
-    AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, StoreError, StoreErrorKind,
-};
+use tower_jwt_auth::store::PairStore;
 use tower_jwt_auth::{
     Claims, JwtAuth, JwtAuthLayer, JwtSessions, JwtSessionsBuilder, ManualClock, MemoryStore,
-    SessionId, TokenId, TokenPair,
+    TokenPair,
 };
 
 /// Where every test's clock starts (2023-11-14T22:13:20Z).
@@ -169,7 +167,7 @@ enum Via {
     /// HTTP/1.1 over TCP to a hyper server on 127.0.0.1.
     Http {
         base: String,
-        client: Client<HttpConnector, Empty<Bytes>>,
+        client: Box<Client<HttpConnector, Empty<Bytes>>>,
     },
 }
 
@@ -405,7 +403,7 @@ impl Harness {
             .expect("bind 127.0.0.1:0");
         let address: SocketAddr = listener.local_addr().expect("local address");
         tokio::spawn(serve(listener, self.layer().layer(self.echo())));
-        let client = Client::builder(TokioExecutor::new()).build_http();
+        let client = Box::new(Client::builder(TokioExecutor::new()).build_http());
         self.via = Via::Http {
             base: format!("http://{address}/"),
             client,
@@ -530,83 +528,5 @@ async fn serve(listener: tokio::net::TcpListener, app: App) {
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
-    }
-}
-
-/// A [`MemoryStore`] that fails every operation with `Unavailable` while switched off, to prove
-/// a store outage is `503`, never `401`.
-#[derive(Debug, Default)]
-pub(crate) struct FailingStore {
-    inner: MemoryStore,
-    failing: AtomicBool,
-    /// Whether it answers access checks without waiting, as an in-process store does (otherwise
-    /// the layer awaits `check_access`, as with a networked store).
-    answers_now: bool,
-}
-
-impl FailingStore {
-    pub(crate) fn new(answers_now: bool) -> Arc<Self> {
-        Arc::new(Self {
-            answers_now,
-            ..Self::default()
-        })
-    }
-
-    pub(crate) fn fail(&self, on: bool) {
-        self.failing.store(on, Ordering::SeqCst);
-    }
-
-    fn gate(&self) -> Result<(), StoreError> {
-        match self.failing.load(Ordering::SeqCst) {
-            true => Err(StoreError::from_kind(StoreErrorKind::Unavailable)),
-            false => Ok(()),
-        }
-    }
-}
-
-impl PairStore for FailingStore {
-    async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
-        self.gate()?;
-        self.inner.create_session(session).await
-    }
-
-    async fn check_access(
-        &self,
-        sid: SessionId,
-        jti: TokenId,
-        now: u64,
-    ) -> Result<AccessCheck, StoreError> {
-        self.gate()?;
-        self.inner.check_access(sid, jti, now).await
-    }
-
-    fn check_access_now(
-        &self,
-        sid: SessionId,
-        jti: TokenId,
-        now: u64,
-    ) -> Option<Result<AccessCheck, StoreError>> {
-        if !self.answers_now {
-            return None;
-        }
-        match self.gate() {
-            Ok(()) => self.inner.check_access_now(sid, jti, now),
-            Err(error) => Some(Err(error)),
-        }
-    }
-
-    async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
-        self.gate()?;
-        self.inner.refresh(request).await
-    }
-
-    async fn revoke_session(&self, sid: SessionId, now: u64) -> Result<bool, StoreError> {
-        self.gate()?;
-        self.inner.revoke_session(sid, now).await
-    }
-
-    async fn revoke_subject(&self, subject: &str, now: u64) -> Result<usize, StoreError> {
-        self.gate()?;
-        self.inner.revoke_subject(subject, now).await
     }
 }

@@ -64,10 +64,12 @@ pub(crate) fn conformance_store() -> Option<impl Future<Output = RedisStore>> {
 }
 
 /// A raw connection for inspecting what the store wrote.
+/// No response timeout: the tests send pipelines of thousands of commands through it.
 pub(crate) async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
     redis::Client::open(url)
         .expect("url")
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&config)
         .await
         .expect("connect to Redis")
 }

@@ -1,6 +1,6 @@
 //! A small notes API on axum, as the README's walkthrough builds it: custom claims with a role,
 //! login, `/me`, an admin-only route (403 for anyone else), logout and "log out everywhere",
-//! notes of one's own. `cargo run --example notes --features axum`.
+//! notes of one's own. `cargo run --example axum --features axum`.
 //!
 //! Environment: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (random if unset), `PAIR_STORE`
 //! (a `redis://` URL with `--features axum,redis` to share sessions; the in-memory store

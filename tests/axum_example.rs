@@ -1,4 +1,4 @@
-//! The notes example (`examples/notes.rs`, the README's walkthrough) served on 127.0.0.1 and
+//! The notes example (`examples/axum.rs`, the README's walkthrough) served on 127.0.0.1 and
 //! driven over HTTP: login, claims with a role, a 403 for a missing role, public and unknown
 //! routes, logout and "log out everywhere". And the `Claims` extractor's answer when a route is
 //! not behind the layer it expects.
@@ -6,7 +6,7 @@
 #![cfg(feature = "axum")]
 
 #[allow(dead_code)]
-#[path = "../examples/notes.rs"]
+#[path = "../examples/axum.rs"]
 mod notes;
 
 use axum::Router;
@@ -194,7 +194,10 @@ async fn claims_of_another_type_than_the_layers_name_both() {
         .to_bytes();
     let body = String::from_utf8(body.to_vec()).expect("UTF-8");
     assert!(body.contains("asks for Claims<()>"), "{body}");
-    assert!(body.contains("puts Claims<notes::notes::Role>"), "{body}");
+    assert!(
+        body.contains("puts Claims<axum_example::notes::Role>"),
+        "{body}"
+    );
 
     // Not behind any layer at all.
     let bare = Router::new().route(
