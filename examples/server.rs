@@ -134,7 +134,6 @@ fn secret() -> Result<Vec<u8>, BoxError> {
     Ok(secret.to_vec())
 }
 
-/// Applies the environment to a builder of any store.
 /// Signing keys: an EdDSA/ES256/RS256 PEM pair when `JWT_ALG` and `JWT_PRIVATE_KEY` /
 /// `JWT_PUBLIC_KEY` (file paths) are set, else HS256 with `JWT_SECRET`.
 fn keys() -> Result<JwtKeys, BoxError> {

@@ -19,6 +19,10 @@
 //! default) get the same tokens, so two tabs refreshing at once are not mistaken for a thief.
 //! Optional refresh-token rotation adds reuse detection (RFC 9700 §4.14.2).
 //!
+//! The client's side of the scheme is the `client` feature: [`client::JwtClientLayer`] wraps
+//! an HTTP or gRPC client, attaches the access token, refreshes in-band once it has expired (one
+//! request at a time), and reports when the user must log in again.
+//!
 //! # Example
 //!
 //! ```
@@ -53,6 +57,8 @@
 #[cfg(feature = "axum")]
 mod axum;
 mod builder;
+#[cfg(feature = "client")]
+pub mod client;
 mod clock;
 mod config;
 mod engine;

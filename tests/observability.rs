@@ -1,10 +1,10 @@
 //! What the crate logs: an event under the target `tower_jwt_auth` with an `outcome` for every
-//! decision of a whole flow, and never a token, a part of one, or the secret. And the plain
-//! hyper example, served and driven over HTTP.
+//! decision of a whole flow, and never a token, a part of one, or the secret.
+//!
+//! The only test in its binary: tracing caches which events are wanted per call site, and a test
+//! on another thread reaching the same call sites while this one installs its subscriber could
+//! leave them cached as unwanted.
 
-#[allow(dead_code)]
-#[path = "../examples/hyper.rs"]
-mod hyper_example;
 #[path = "support_stores/mod.rs"]
 mod support_stores;
 
@@ -16,9 +16,6 @@ use axum::body::Body;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use http::Request;
-use http_body_util::BodyExt;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use support_stores::FailingStore;
 use tower::ServiceExt;
 use tower_jwt_auth::{Claims, JwtSessions, ManualClock};
@@ -233,44 +230,4 @@ async fn a_whole_flow_logs_every_outcome_and_no_token() {
         }
     }
     assert!(!log.contains(std::str::from_utf8(SECRET).expect("ASCII")));
-}
-
-#[tokio::test]
-async fn the_hyper_example_serves_through_the_layer() {
-    let sessions = JwtSessions::builder()
-        .hs256_secret(SECRET)
-        .build()
-        .expect("configuration");
-    let pair = sessions.issue("hyper-user", ()).await.expect("issue");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}/", listener.local_addr().expect("address"));
-    tokio::spawn(hyper_example::serve(sessions, listener));
-    let client = Client::builder(TokioExecutor::new()).build_http::<Body>();
-
-    let response = client
-        .request(
-            Request::get(&url)
-                .header("authorization", format!("Bearer {}", pair.access_token()))
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect("response");
-    assert_eq!(response.status(), 200);
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    assert_eq!(body, "hello hyper-user");
-
-    let response = client
-        .request(Request::get(&url).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    assert_eq!(response.status(), 401);
-    assert_eq!(response.headers()["www-authenticate"], "Bearer");
 }

@@ -1,0 +1,56 @@
+//! [`ClientError`]: why the client layer could not send a request, or the inner client's own
+//! error; [`UnreadableToken`]: why tokens could not be set.
+
+use std::fmt;
+
+/// The error of a [`JwtClient`](super::JwtClient): the user must log in again, a refresh
+/// failed, or the inner client failed.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum ClientError<E> {
+    /// There are no tokens, or the server refused the refresh token (expired, revoked, or its
+    /// session ended for a theft): log in again and [`set`](super::ClientTokens::set) the new
+    /// tokens. Every request fails fast with this until then.
+    LoginRequired,
+    /// A refresh could not be made (the server answered neither new tokens nor a refusal, or
+    /// the request carrying it failed); the tokens are unchanged and a later request tries
+    /// again. The reason is the crate's words or the failure's.
+    RefreshFailed(String),
+    /// The inner client's error.
+    Inner(E),
+}
+
+impl<E: fmt::Display> fmt::Display for ClientError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::LoginRequired => {
+                f.write_str("login required: no session tokens, or the session ended")
+            }
+            Self::RefreshFailed(why) => write!(f, "the session could not be refreshed: {why}"),
+            Self::Inner(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for ClientError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Inner(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// The access token given to [`ClientTokens::set`](super::ClientTokens::set) is not a JWT with
+/// a readable numeric `exp` claim, which the client needs to know when to refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnreadableToken;
+
+impl fmt::Display for UnreadableToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the access token has no readable `exp` claim")
+    }
+}
+
+impl std::error::Error for UnreadableToken {}

@@ -1,0 +1,58 @@
+//! The client half: a tower layer that keeps a session alive for the client it wraps.
+//!
+//! [`JwtClientLayer`] wraps any `Service<http::Request<B>>` client (`hyper-util`'s `Client`, a
+//! tonic `Channel`, an axum router in tests). It holds the session's [`ClientTokens`], shared by
+//! every clone, and follows the server's rules so that an honest client never trips them:
+//!
+//! - every request carries the access token in `Authorization: Bearer` (marked sensitive);
+//! - once that token's `exp` has passed (minus a skew margin), the next request carries the
+//!   refresh token as well, so the server refreshes in-band and serves that same request: no
+//!   request is sent twice, and the refresh token is never sent while the access token is valid;
+//! - exactly one request at a time carries the refresh; requests meeting the expired token
+//!   meanwhile wait for its outcome and go with the new token (or share its failure);
+//! - new tokens a response brings (`x-access-token`, and `x-refresh-token` with rotation) are
+//!   stored before any later request is sent, and the request that carries a refresh runs to its
+//!   end even if its caller drops it, so a token the server rotated is never lost;
+//! - a refused refresh (expired, revoked, ended for a theft) clears the tokens, fails with
+//!   [`ClientError::LoginRequired`] and calls [`on_login_required`](JwtClientLayer::on_login_required).
+//!
+//! ```no_run
+//! use http_body_util::Empty;
+//! use hyper::body::Bytes;
+//! use hyper_util::client::legacy::Client;
+//! use hyper_util::rt::TokioExecutor;
+//! use tower::{Service, ServiceBuilder, ServiceExt};
+//! use tower_jwt_auth::client::{ClientError, ClientTokens, JwtClientLayer};
+//!
+//! # async fn run(access: String, refresh: String) -> Result<(), Box<dyn std::error::Error>> {
+//! let tokens = ClientTokens::new();
+//! tokens.set(access, refresh)?; // from the application's login
+//!
+//! let mut client = ServiceBuilder::new()
+//!     .layer(JwtClientLayer::new(tokens).on_login_required(|| eprintln!("log in again")))
+//!     .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
+//!
+//! let request = http::Request::get("http://127.0.0.1:3000/me").body(Empty::new())?;
+//! match client.ready().await?.call(request).await {
+//!     Ok(response) => println!("{}", response.status()),
+//!     Err(ClientError::LoginRequired) => println!("the session ended: log in again"),
+//!     Err(error) => return Err(error.into()),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A request whose body is empty is sent once more if the server says its access token expired
+//! although the client's clock said it was valid (the clocks disagree by more than the skew
+//! margin); a request with a body gets that `401` (gRPC: `UNAUTHENTICATED`), since its body is
+//! gone, and the next request refreshes.
+
+mod error;
+mod layer;
+mod service;
+mod tokens;
+
+pub use error::{ClientError, UnreadableToken};
+pub use layer::JwtClientLayer;
+pub use service::{JwtClient, ResponseFuture};
+pub use tokens::ClientTokens;

@@ -1,0 +1,524 @@
+//! The client half against the real server layer on 127.0.0.1: what the server sees (requests
+//! served, refresh tokens offered, new tokens minted) is counted by a recorder in front of its
+//! layer, so every assertion is about the wire.
+
+#[allow(dead_code)]
+#[path = "../examples/tonic.rs"]
+mod tonic_example;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::get;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::Notify;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+use tower::{ServiceBuilder, ServiceExt};
+use tower_jwt_auth::client::{ClientError, ClientTokens, JwtClient, JwtClientLayer};
+use tower_jwt_auth::{JwtSessions, ManualClock, TokenPair};
+
+const SECRET: &[u8] = b"client test secret of 32 bytes!!";
+const NOW: u64 = 1_700_000_000;
+const ACCESS_TTL: Duration = Duration::from_secs(900);
+
+/// What the server saw, counted in front of its layer.
+#[derive(Clone, Default)]
+struct Seen {
+    /// Requests that reached the application, by path.
+    served: Arc<Mutex<Vec<String>>>,
+    /// Every refresh token a request offered.
+    offered: Arc<Mutex<Vec<String>>>,
+    /// Every access token a response minted.
+    minted: Arc<Mutex<Vec<String>>>,
+    /// Every refresh token a response minted (rotation).
+    rotated: Arc<Mutex<Vec<String>>>,
+    /// Responses that refused the request.
+    refused: Arc<AtomicUsize>,
+    /// `/slow` waits for `release` after announcing itself with `arrived`.
+    arrived: Arc<Notify>,
+    release: Arc<Notify>,
+}
+
+fn text(value: Option<&http::HeaderValue>) -> Option<String> {
+    value.and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+impl Seen {
+    fn served(&self) -> usize {
+        self.served.lock().unwrap().len()
+    }
+    fn offered(&self) -> Vec<String> {
+        self.offered.lock().unwrap().clone()
+    }
+    fn refreshes(&self) -> usize {
+        self.minted.lock().unwrap().len()
+    }
+    fn refused(&self) -> usize {
+        self.refused.load(Ordering::SeqCst)
+    }
+}
+
+async fn record(State(seen): State<Seen>, request: Request, next: Next) -> Response {
+    if let Some(refresh) = text(request.headers().get("x-refresh-token")) {
+        seen.offered.lock().unwrap().push(refresh);
+    }
+    let response = next.run(request).await;
+    let headers = response.headers();
+    if let Some(access) = text(headers.get("x-access-token")) {
+        seen.minted.lock().unwrap().push(access);
+    }
+    if let Some(refresh) = text(headers.get("x-refresh-token")) {
+        seen.rotated.lock().unwrap().push(refresh);
+    }
+    if response.status() == 401 {
+        seen.refused.fetch_add(1, Ordering::SeqCst);
+    }
+    response
+}
+
+async fn me(State(seen): State<Seen>, request: Request) -> &'static str {
+    seen.served
+        .lock()
+        .unwrap()
+        .push(request.uri().path().to_owned());
+    "me"
+}
+
+async fn slow(State(seen): State<Seen>, request: Request) -> &'static str {
+    seen.served
+        .lock()
+        .unwrap()
+        .push(request.uri().path().to_owned());
+    seen.arrived.notify_one();
+    seen.release.notified().await;
+    "slow"
+}
+
+/// The server: `/me` (GET and POST) and `/slow` behind the layer, the recorder in front.
+async fn serve(sessions: &JwtSessions, seen: &Seen) -> String {
+    let app = Router::new()
+        .route("/me", get(me).post(me))
+        .route("/slow", get(slow))
+        .with_state(seen.clone())
+        .layer(sessions.layer())
+        .layer(from_fn_with_state(seen.clone(), record));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+fn sessions(clock: &ManualClock, configure: impl FnOnce(Builder) -> Builder) -> JwtSessions {
+    configure(
+        JwtSessions::builder()
+            .hs256_secret(SECRET)
+            .clock(clock.clone())
+            .access_ttl(ACCESS_TTL),
+    )
+    .build()
+    .expect("configuration")
+}
+
+type Builder = tower_jwt_auth::JwtSessionsBuilder;
+type HttpClient = JwtClient<Client<HttpConnector, Body>>;
+
+fn client(layer: JwtClientLayer) -> HttpClient {
+    ServiceBuilder::new()
+        .layer(layer)
+        .service(Client::builder(TokioExecutor::new()).build_http())
+}
+
+/// A server on a free port with the recorder in front, and a session of alice's.
+struct Served {
+    sessions: JwtSessions,
+    seen: Seen,
+    url: String,
+    pair: TokenPair,
+}
+
+async fn served(clock: &ManualClock, configure: impl FnOnce(Builder) -> Builder) -> Served {
+    let sessions = sessions(clock, configure);
+    let seen = Seen::default();
+    let url = serve(&sessions, &seen).await;
+    let pair = sessions.issue("alice", ()).await.expect("issue");
+    Served {
+        sessions,
+        seen,
+        url,
+        pair,
+    }
+}
+
+/// A client holding `pair`, judging expiry by `clock`.
+fn logged_in(pair: &TokenPair, clock: &ManualClock) -> (ClientTokens, JwtClientLayer) {
+    let tokens = ClientTokens::new();
+    tokens
+        .set(pair.access_token(), pair.refresh_token())
+        .expect("a readable token");
+    let layer = JwtClientLayer::new(tokens.clone()).clock(clock.clone());
+    (tokens, layer)
+}
+
+fn counter() -> (Arc<AtomicUsize>, impl Fn() + Send + Sync + 'static) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
+    (count, move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+    })
+}
+
+async fn get_me(
+    client: &HttpClient,
+    url: &str,
+) -> Result<http::Response<hyper::body::Incoming>, ClientError<hyper_util::client::legacy::Error>> {
+    let request = http::Request::get(format!("{url}/me"))
+        .body(Body::empty())
+        .expect("request");
+    client.clone().oneshot(request).await
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_in_band_and_the_request_is_sent_once() {
+    let clock = ManualClock::new(NOW);
+    let Served {
+        seen, url, pair, ..
+    } = served(&clock, |b| b).await;
+    let (refreshed, on_refresh) = counter();
+    let (tokens, layer) = logged_in(&pair, &clock);
+    let client = client(layer.on_refresh(on_refresh));
+
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert!(seen.offered().is_empty(), "no refresh token while valid");
+
+    // Within the skew margin of expiry the client already counts the token as expired.
+    clock.advance(ACCESS_TTL - Duration::from_secs(6));
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert!(
+        seen.offered().is_empty(),
+        "outside the margin, still no refresh"
+    );
+    clock.advance(Duration::from_secs(6));
+
+    let response = get_me(&client, &url).await.expect("served");
+    assert_eq!(response.status(), 200);
+    assert_eq!(seen.served(), 3, "the expired request reached the app once");
+    assert_eq!(seen.offered(), [pair.refresh_token()]);
+    assert_eq!(seen.refreshes(), 1);
+    assert_eq!(seen.refused(), 0, "no 401 on the way");
+    let minted = seen.minted.lock().unwrap()[0].clone();
+    assert_eq!(tokens.access_token().as_deref(), Some(minted.as_str()));
+    assert_eq!(refreshed.load(Ordering::SeqCst), 1);
+
+    // The next request goes with the new token alone.
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert_eq!(seen.offered().len(), 1);
+    assert_eq!(seen.refreshes(), 1);
+}
+
+#[tokio::test]
+async fn fifty_requests_meeting_an_expired_token_cause_one_refresh() {
+    let clock = ManualClock::new(NOW);
+    let Served {
+        seen, url, pair, ..
+    } = served(&clock, |b| b.refresh_rotation(true)).await;
+    let (refreshed, on_refresh) = counter();
+    let (_, layer) = logged_in(&pair, &clock);
+    let client = client(layer.on_refresh(on_refresh));
+
+    clock.advance(ACCESS_TTL);
+    let requests = (0..50).map(|_| {
+        let client = client.clone();
+        let url = url.clone();
+        tokio::spawn(async move { get_me(&client, &url).await.map(|r| r.status()) })
+    });
+    for request in requests.collect::<Vec<_>>() {
+        assert_eq!(request.await.expect("task").expect("served"), 200);
+    }
+    assert_eq!(seen.served(), 50);
+    assert_eq!(seen.offered().len(), 1, "one request carried the refresh");
+    assert_eq!(seen.refreshes(), 1, "the server refreshed once");
+    assert_eq!(seen.refused(), 0);
+    assert_eq!(refreshed.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_refused_refresh_requires_login_and_calls_back_once() {
+    let clock = ManualClock::new(NOW);
+    let Served {
+        sessions,
+        seen,
+        url,
+        pair,
+    } = served(&clock, |b| b.refresh_ttl(Duration::from_secs(3600))).await;
+    let (asked, on_login_required) = counter();
+    let (tokens, layer) = logged_in(&pair, &clock);
+    let client = client(layer.on_login_required(on_login_required));
+
+    clock.advance(Duration::from_secs(3600));
+    let requests = (0..10).map(|_| {
+        let client = client.clone();
+        let url = url.clone();
+        tokio::spawn(async move { get_me(&client, &url).await })
+    });
+    for request in requests.collect::<Vec<_>>() {
+        let error = request
+            .await
+            .expect("task")
+            .expect_err("the refresh token expired");
+        assert!(matches!(error, ClientError::LoginRequired), "{error}");
+    }
+    assert_eq!(asked.load(Ordering::SeqCst), 1, "the callback ran once");
+    assert_eq!(seen.offered().len(), 1, "one refresh, shared by all");
+    assert!(tokens.access_token().is_none(), "the tokens were cleared");
+
+    // Later requests fail fast, without reaching the server.
+    let error = get_me(&client, &url).await.expect_err("still logged out");
+    assert!(matches!(error, ClientError::LoginRequired));
+    assert_eq!(seen.refused(), 1);
+    assert_eq!(seen.served(), 0);
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+
+    // A new login brings the client back.
+    clock.advance(Duration::from_secs(1));
+    let pair = sessions.issue("alice", ()).await.expect("issue");
+    tokens
+        .set(pair.access_token(), pair.refresh_token())
+        .expect("a readable token");
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+}
+
+#[tokio::test]
+async fn a_refused_refresh_can_come_back_as_the_servers_response() {
+    let clock = ManualClock::new(NOW);
+    let Served { url, pair, .. } =
+        served(&clock, |b| b.refresh_ttl(Duration::from_secs(3600))).await;
+    let (_, layer) = logged_in(&pair, &clock);
+    let client = client(layer.login_required_as_response(true));
+
+    clock.advance(Duration::from_secs(3600));
+    let response = get_me(&client, &url).await.expect("the server's refusal");
+    assert_eq!(response.status(), 401);
+    assert!(
+        text(response.headers().get("www-authenticate"))
+            .expect("a challenge")
+            .contains("the refresh token expired")
+    );
+    let error = get_me(&client, &url).await.expect_err("then fail fast");
+    assert!(matches!(error, ClientError::LoginRequired));
+}
+
+#[tokio::test]
+async fn with_rotation_the_rotated_refresh_token_is_kept_and_the_old_never_sent_again() {
+    let clock = ManualClock::new(NOW);
+    let Served {
+        seen, url, pair, ..
+    } = served(&clock, |b| b.refresh_rotation(true)).await;
+    let (_, layer) = logged_in(&pair, &clock);
+    let client = client(layer);
+
+    for _ in 0..3 {
+        clock.advance(ACCESS_TTL);
+        assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+        assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    }
+    let offered = seen.offered();
+    let rotated = seen.rotated.lock().unwrap().clone();
+    assert_eq!(offered.len(), 3);
+    assert_eq!(rotated.len(), 3, "every refresh rotated the refresh token");
+    assert_eq!(offered[0], pair.refresh_token());
+    assert_eq!(
+        offered[1..],
+        rotated[..2],
+        "each refresh used the token the last one minted"
+    );
+    assert_eq!(seen.refused(), 0, "no reuse was ever detected");
+}
+
+#[tokio::test]
+async fn a_cancelled_refresh_still_keeps_the_rotated_token() {
+    let clock = ManualClock::new(NOW);
+    let sessions = sessions(&clock, |b| {
+        b.refresh_rotation(true).refresh_grace(Duration::ZERO)
+    });
+    let seen = Seen::default();
+    let url = serve(&sessions, &seen).await;
+    let pair = sessions.issue("alice", ()).await.expect("issue");
+    let (tokens, layer) = logged_in(&pair, &clock);
+    let client = client(layer);
+
+    clock.advance(ACCESS_TTL);
+    let slow = {
+        let client = client.clone();
+        let request = http::Request::get(format!("{url}/slow"))
+            .body(Body::empty())
+            .expect("request");
+        tokio::spawn(async move { client.oneshot(request).await })
+    };
+    seen.arrived.notified().await;
+    // The caller gives up while the server is answering the request that carries the refresh.
+    slow.abort();
+    assert!(slow.await.expect_err("aborted").is_cancelled());
+    seen.release.notify_one();
+
+    // This request waits for that refresh and goes with its tokens: the rotated refresh token
+    // was kept, so the next refresh is not a reuse.
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert_eq!(seen.refreshes(), 1);
+    let rotated = seen.rotated.lock().unwrap()[0].clone();
+    clock.advance(ACCESS_TTL);
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert_eq!(seen.offered(), [pair.refresh_token().to_owned(), rotated]);
+    assert_eq!(seen.refused(), 0);
+    assert!(tokens.access_token().is_some());
+}
+
+#[tokio::test]
+async fn a_copy_of_the_refresh_token_used_first_ends_both_sessions() {
+    let clock = ManualClock::new(NOW);
+    let Served { url, pair, .. } = served(&clock, |b| b).await;
+    let (asked, on_login_required) = counter();
+    let (honest_tokens, honest) = logged_in(&pair, &clock);
+    let honest = client(honest.on_login_required(on_login_required));
+    let (_, thief) = logged_in(&pair, &clock);
+    let thief = client(thief);
+
+    // The thief refreshes first, then the honest client, after the grace window.
+    clock.advance(ACCESS_TTL);
+    assert_eq!(get_me(&thief, &url).await.expect("served").status(), 200);
+    clock.advance(Duration::from_secs(60));
+    let error = get_me(&honest, &url).await.expect_err("theft");
+    assert!(matches!(error, ClientError::LoginRequired), "{error}");
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    assert!(honest_tokens.access_token().is_none());
+
+    // The thief's fresh access token died with the session.
+    let response = get_me(&thief, &url).await.expect("the server's answer");
+    assert_eq!(response.status(), 401);
+    assert!(
+        text(response.headers().get("www-authenticate"))
+            .expect("a challenge")
+            .contains("the session was revoked")
+    );
+}
+
+#[tokio::test]
+async fn a_client_clock_behind_the_servers_costs_one_401_and_one_resend() {
+    let server_clock = ManualClock::new(NOW);
+    let Served {
+        seen, url, pair, ..
+    } = served(&server_clock, |b| b).await;
+    let client_clock = ManualClock::new(NOW - 60);
+    let (_, layer) = logged_in(&pair, &client_clock);
+    let client = client(layer);
+
+    // The server's clock says expired; the client's (a minute behind) says valid.
+    server_clock.advance(ACCESS_TTL);
+    client_clock.advance(ACCESS_TTL);
+    let response = get_me(&client, &url).await.expect("served");
+    assert_eq!(response.status(), 200, "sent again with the refresh");
+    assert_eq!(seen.refused(), 1);
+    assert_eq!(seen.served(), 1);
+    assert_eq!(seen.refreshes(), 1);
+
+    // A request with a body cannot be sent again: it gets the 401, and the next refreshes.
+    server_clock.advance(ACCESS_TTL);
+    client_clock.advance(ACCESS_TTL);
+    let post = http::Request::post(format!("{url}/me"))
+        .body(Body::from("a body"))
+        .expect("request");
+    let response = client.clone().oneshot(post).await.expect("answered");
+    assert_eq!(response.status(), 401);
+    assert_eq!(seen.served(), 1);
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert_eq!(seen.refreshes(), 2);
+}
+
+#[tokio::test]
+async fn a_tonic_channel_refreshes_the_same_way() {
+    let clock = ManualClock::new(NOW);
+    let sessions = sessions(&clock, |b| b.refresh_rotation(true));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(tonic_example::serve(sessions.clone(), listener));
+    let channel = Channel::from_shared(url)
+        .expect("URL")
+        .connect()
+        .await
+        .expect("connect");
+
+    let pair = sessions.issue("alice", ()).await.expect("issue");
+    let (refreshed, on_refresh) = counter();
+    let (tokens, layer) = logged_in(&pair, &clock);
+    let mut health = HealthClient::new(
+        ServiceBuilder::new()
+            .layer(layer.on_refresh(on_refresh))
+            .service(channel),
+    );
+    let check = || tonic::Request::new(HealthCheckRequest::default());
+
+    health.check(check()).await.expect("served");
+    assert_eq!(refreshed.load(Ordering::SeqCst), 0);
+    clock.advance(ACCESS_TTL);
+    health.check(check()).await.expect("refreshed and served");
+    assert_eq!(refreshed.load(Ordering::SeqCst), 1);
+    assert_ne!(tokens.access_token().as_deref(), Some(pair.access_token()));
+    clock.advance(ACCESS_TTL);
+    health
+        .check(check())
+        .await
+        .expect("refreshed with the rotated token");
+    assert_eq!(refreshed.load(Ordering::SeqCst), 2);
+
+    // Revoked: UNAUTHENTICATED with the server's reason, then login required.
+    sessions.revoke_subject("alice").await.expect("revoke");
+    let status = health.check(check()).await.expect_err("revoked");
+    assert_eq!(status.code(), tonic::Code::Unauthenticated);
+    assert_eq!(status.message(), "the session was revoked");
+}
+
+#[tokio::test]
+async fn a_server_clock_behind_the_clients_is_offered_the_refresh_once_per_token() {
+    let server_clock = ManualClock::new(NOW);
+    let Served {
+        seen, url, pair, ..
+    } = served(&server_clock, |b| b).await;
+    let client_clock = ManualClock::new(NOW);
+    let (refreshed, on_refresh) = counter();
+    let (_, layer) = logged_in(&pair, &client_clock);
+    let client = client(layer.on_refresh(on_refresh));
+
+    // Inside the client's margin, while the server (six seconds behind) still takes the token.
+    client_clock.advance(ACCESS_TTL - Duration::from_secs(4));
+    server_clock.advance(ACCESS_TTL - Duration::from_secs(10));
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert_eq!(seen.offered().len(), 1);
+    assert_eq!(seen.refreshes(), 0);
+    assert_eq!(refreshed.load(Ordering::SeqCst), 0, "served, not refreshed");
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert_eq!(
+        seen.offered().len(),
+        1,
+        "the token goes alone until its exp"
+    );
+
+    client_clock.advance(Duration::from_secs(10));
+    server_clock.advance(Duration::from_secs(10));
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert_eq!(seen.offered().len(), 2);
+    assert_eq!(seen.refreshes(), 1);
+    assert_eq!(refreshed.load(Ordering::SeqCst), 1);
+}
