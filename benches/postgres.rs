@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tower_jwt_auth::store::{NewSession, PairStore, RefreshRequest};
-use tower_jwt_auth::{JwtSessions, ManualClock, PostgresStore, SessionId, TokenId};
+use tower_jwt_auth::store::{NewSession, PairStore};
+use tower_jwt_auth::{PostgresStore, SessionId, TokenId};
 
-use store_load::{IN_FLIGHT, NOW, SECRET, SESSIONS, run, stamp};
+use store_load::{IN_FLIGHT, NOW, SESSIONS, run, stamp, store_operations};
 
 fn postgres(c: &mut Criterion) {
     let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
@@ -97,70 +97,7 @@ fn postgres(c: &mut Criterion) {
         })
     });
 
-    group.bench_function("check_access", |b| {
-        b.iter_custom(|iters| {
-            let (store, sessions) = (store.clone(), sessions.clone());
-            run(&runtime, iters, move |i| {
-                let s = &sessions[i as usize % SESSIONS];
-                let (store, sid, jti) = (store.clone(), s.session_id(), s.access().jti);
-                async move {
-                    black_box(store.check_access(sid, jti, NOW + 1).await.expect("check"));
-                }
-            })
-        })
-    });
-
-    // Every refresh mints (no grace replay, theft rule off): the longest path, with its write.
-    group.bench_function("refresh_mint", |b| {
-        b.iter_custom(|iters| {
-            let (store, sessions) = (store.clone(), sessions.clone());
-            run(&runtime, iters, move |i| {
-                let s = &sessions[i as usize % SESSIONS];
-                let request = RefreshRequest {
-                    sid: s.session_id(),
-                    refresh_jti: s.refresh().jti,
-                    now: NOW + 1,
-                    new_access: stamp(NOW + 1, NOW + 901),
-                    new_refresh: None,
-                    grace: 0,
-                    leeway: 0,
-                    theft_detection: false,
-                };
-                let store = store.clone();
-                async move {
-                    black_box(store.refresh(request).await.expect("refresh"));
-                }
-            })
-        })
-    });
-
-    // The layer's whole access path: JWT verification plus the pair check.
-    let jwt = JwtSessions::builder()
-        .hs256_secret(SECRET)
-        .clock(ManualClock::new(NOW))
-        .store(store.clone())
-        .build()
-        .expect("configuration");
-    let tokens: Arc<Vec<String>> = Arc::new(runtime.block_on(async {
-        let mut tokens = Vec::new();
-        for i in 0..SESSIONS {
-            let pair = jwt.issue(format!("bench-{i}"), ()).await.expect("issue");
-            tokens.push(pair.access_token().to_owned());
-        }
-        tokens
-    }));
-    group.bench_function("authenticate", |b| {
-        b.iter_custom(|iters| {
-            let (jwt, tokens) = (jwt.clone(), tokens.clone());
-            run(&runtime, iters, move |i| {
-                let (jwt, tokens) = (jwt.clone(), tokens.clone());
-                async move {
-                    let token = &tokens[i as usize % SESSIONS];
-                    black_box(jwt.authenticate(token).await.expect("authenticate"));
-                }
-            })
-        })
-    });
+    store_operations(&mut group, &runtime, &store, &sessions);
     group.finish();
     runtime.block_on(async {
         let _ = baseline
