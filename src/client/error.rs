@@ -5,6 +5,18 @@ use std::fmt;
 
 /// The error of a [`JwtClient`](super::JwtClient): the user must log in again, a refresh
 /// failed, or the inner client failed.
+///
+/// ```
+/// use tower_jwt_auth::client::ClientError;
+///
+/// fn explain(error: &ClientError<std::io::Error>) -> String {
+///     match error {
+///         ClientError::LoginRequired => "please log in again".to_owned(),
+///         other => other.to_string(),
+///     }
+/// }
+/// assert_eq!(explain(&ClientError::LoginRequired), "please log in again");
+/// ```
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum ClientError<E> {
@@ -43,6 +55,14 @@ impl<E: std::error::Error + 'static> std::error::Error for ClientError<E> {
 
 /// The access token given to [`ClientTokens::set`](super::ClientTokens::set) is not a JWT with
 /// a readable numeric `exp` claim, which the client needs to know when to refresh.
+///
+/// ```
+/// use tower_jwt_auth::client::{ClientTokens, UnreadableToken};
+///
+/// let tokens = ClientTokens::new();
+/// let error: UnreadableToken = tokens.set("not a JWT", "refresh").unwrap_err();
+/// assert_eq!(error.to_string(), "the access token has no readable `exp` claim");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UnreadableToken;

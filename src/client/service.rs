@@ -21,6 +21,21 @@ pub type ResponseFuture<R, E> =
 
 /// A client that keeps its session alive. Made by [`JwtClientLayer`](super::JwtClientLayer).
 ///
+/// ```
+/// use tower::{Layer, ServiceExt};
+/// use tower_jwt_auth::client::{ClientError, ClientTokens, JwtClient, JwtClientLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let server = tower::service_fn(|_: http::Request<String>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+/// });
+/// let client: JwtClient<_> = JwtClientLayer::new(ClientTokens::new()).layer(server);
+/// // No tokens yet: the request fails without reaching the server.
+/// let request = http::Request::new(String::new());
+/// assert!(matches!(client.oneshot(request).await, Err(ClientError::LoginRequired)));
+/// # }
+/// ```
+///
 /// - An unexpired access token goes alone, in `Authorization: Bearer`.
 /// - An expired one (within the skew margin) goes with the refresh token, so the server
 ///   refreshes in-band; exactly one request at a time does that, and the others wait for its
