@@ -21,6 +21,11 @@ fn access(c: &mut Criterion) {
     group(c, "access", common::access());
 }
 
+/// Cookie mode: a token from a cookie, and a bearer token with cookie mode on.
+fn cookies(c: &mut Criterion) {
+    group(c, "cookies", common::cookies());
+}
+
 /// A refresh.
 fn refresh(c: &mut Criterion) {
     group(c, "refresh", common::refresh());
@@ -36,5 +41,5 @@ fn hmac(c: &mut Criterion) {
     group(c, "hmac", common::hmac());
 }
 
-criterion_group!(benches, access, refresh, asymmetric, hmac);
+criterion_group!(benches, access, cookies, refresh, asymmetric, hmac);
 criterion_main!(benches);

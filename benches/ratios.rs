@@ -142,6 +142,29 @@ fn main() {
         1.05,
     );
 
+    let cookies = measure(common::cookies());
+    figures(&cookies);
+    report(
+        "cookies",
+        "accept from a cookie / accept from Authorization, no cookie mode",
+        per_round(
+            &cookies,
+            &["layer_cookie_mode_cookie", "layer_bearer"],
+            |f| f[0] / f[1],
+        ),
+        1.1,
+    );
+    report(
+        "cookies",
+        "accept from Authorization, cookie mode on / off",
+        per_round(
+            &cookies,
+            &["layer_cookie_mode_bearer", "layer_bearer"],
+            |f| f[0] / f[1],
+        ),
+        1.05,
+    );
+
     let refresh = measure(common::refresh());
     println!();
     figures(&refresh);

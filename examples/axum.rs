@@ -58,7 +58,7 @@ struct Login {
 async fn login(
     State(sessions): State<JwtSessions<Role>>,
     Json(login): Json<Login>,
-) -> Result<Json<TokenPair>, StatusCode> {
+) -> Result<TokenPair, StatusCode> {
     if login.username.is_empty() || login.password != "demo" {
         return Err(StatusCode::UNAUTHORIZED);
     }
@@ -71,7 +71,8 @@ async fn login(
         .issue(login.username, claims)
         .await
         .map_err(|e| e.status())?;
-    Ok(Json(pair))
+    // JSON with Cache-Control: no-store, as a response carrying tokens must have.
+    Ok(pair)
 }
 
 async fn me(claims: Claims<Role>) -> Json<Value> {

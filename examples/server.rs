@@ -2,16 +2,20 @@
 //!
 //! Environment: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256; random if unset),
 //! `ACCESS_TTL_SECS`, `REFRESH_TTL_SECS`, `REFRESH_GRACE_SECS`, `REFRESH_ROTATION` (`0`/`1`),
-//! `PAIR_CHECK` (`0`/`1`), `JWT_ALG` with `JWT_PRIVATE_KEY`/`JWT_PUBLIC_KEY` (PEM files) for
+//! `PAIR_CHECK` (`0`/`1`), `COOKIE_SECURE` (`0`/`1`, default `1`), `JWT_ALG` with `JWT_PRIVATE_KEY`/`JWT_PUBLIC_KEY` (PEM files) for
 //! EdDSA, ES256 or RS256, `PAIR_STORE` (`memory`, the default; a `redis://` URL with
 //! `--features redis`; a `postgres://` URL with `--features postgres`, whose table the demo
 //! creates: `PAIR_STORE=postgres://postgres@127.0.0.1/test cargo run --example server --features
 //! postgres`; processes on the same Redis or database share their sessions).
 //!
 //! ```text
+//! GET  /                                                 -> the demo page (cookie mode)
 //! POST /login   {"username": "...", "password": "demo"}  -> 200 token pair, or 401
+//! POST /login/cookies  (the same body)                   -> 204 with both tokens in HttpOnly
+//!                                                           cookies, or 401
 //! GET  /me      (protected)                              -> 200 {"sub", "sid"}
-//! POST /logout  (protected)                              -> 204, session revoked
+//! POST /logout  (protected)                              -> 204, session revoked, cookies
+//!                                                           removed
 //! GET  /health                                           -> 200
 //! GET  /.well-known/jwks.json                            -> 200 public keys (JWKS)
 //! GET  /metrics                                          -> 200 Prometheus text (with the
@@ -20,7 +24,10 @@
 //! ```
 //!
 //! gRPC and HTTP share the one port: a gRPC client that logged in over HTTP calls `Check` with
-//! `authorization: Bearer …` metadata.
+//! `authorization: Bearer …` metadata. Protected routes take the tokens in headers or in the
+//! cookies the page's login sets. The cookies are `Secure` and `__Host-` named; browsers keep
+//! such cookies from `http://127.0.0.1` and `http://localhost`, which they count as secure.
+//! Served on another host over plain HTTP, start the demo with `COOKIE_SECURE=0`.
 
 use std::env;
 use std::error::Error;
@@ -28,14 +35,16 @@ use std::time::Duration;
 
 use axum::extract::{Json, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 use serde_json::json;
 use tonic_health::ServingStatus;
-use tower_jwt_auth::{Algorithm, Claims, JwtKeys, JwtSessions, JwtSessionsBuilder};
+use tower_jwt_auth::{
+    Algorithm, AuthError, Claims, CookieSettings, JwtKeys, JwtSessions, JwtSessionsBuilder,
+};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -51,9 +60,29 @@ async fn login(State(sessions): State<JwtSessions>, Json(login): Json<Login>) ->
         return StatusCode::UNAUTHORIZED.into_response();
     }
     match sessions.issue(login.username, ()).await {
-        Ok(pair) => Json(pair).into_response(),
-        Err(error) => (error.status(), error.to_string()).into_response(),
+        // JSON with Cache-Control: no-store.
+        Ok(pair) => pair.into_response(),
+        Err(error) => refused(&error),
     }
+}
+
+/// The page's login: the same check, with the tokens in `HttpOnly` cookies instead of the body.
+async fn login_cookies(State(sessions): State<JwtSessions>, Json(login): Json<Login>) -> Response {
+    if login.username.is_empty() || login.password != "demo" {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let cookies = async {
+        let pair = sessions.issue(login.username, ()).await?;
+        sessions.login_cookies(&pair)
+    };
+    match cookies.await {
+        Ok(cookies) => (StatusCode::NO_CONTENT, cookies).into_response(),
+        Err(error) => refused(&error),
+    }
+}
+
+fn refused(error: &AuthError) -> Response {
+    (error.status(), error.to_string()).into_response()
 }
 
 async fn me(Extension(claims): Extension<Claims>) -> Json<serde_json::Value> {
@@ -64,9 +93,14 @@ async fn logout(
     State(sessions): State<JwtSessions>,
     Extension(claims): Extension<Claims>,
 ) -> Response {
-    match sessions.revoke_session(claims.session_id()).await {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(error) => (error.status(), error.to_string()).into_response(),
+    let logout = async {
+        sessions.revoke_session(claims.session_id()).await?;
+        // Header clients ignore these; the page's browser forgets both cookies.
+        sessions.logout_cookies()
+    };
+    match logout.await {
+        Ok(cookies) => (StatusCode::NO_CONTENT, cookies).into_response(),
+        Err(error) => refused(&error),
     }
 }
 
@@ -75,8 +109,8 @@ async fn jwks(State(sessions): State<JwtSessions>) -> Json<serde_json::Value> {
     Json(serde_json::to_value(sessions.jwks()).unwrap_or_default())
 }
 
-/// The demo's routes: `/me`, `/logout` and the gRPC health service behind the layer; `/login`,
-/// `/health`, the JWKS and `/metrics` outside it. gRPC and HTTP share the one port.
+/// The demo's routes: `/me`, `/logout` and the gRPC health service behind the layer; the page,
+/// both logins, `/health`, the JWKS and `/metrics` outside it. gRPC and HTTP share the one port.
 pub(crate) async fn app(sessions: JwtSessions, metrics: PrometheusHandle) -> Router {
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
@@ -90,7 +124,9 @@ pub(crate) async fn app(sessions: JwtSessions, metrics: PrometheusHandle) -> Rou
         .route("/logout", post(logout))
         // Only the routes above, and only when one matches: an unknown path is 404.
         .route_layer(sessions.layer())
+        .route("/", get(|| async { Html(include_str!("server.html")) }))
         .route("/login", post(login))
+        .route("/login/cookies", post(login_cookies))
         .route("/health", get(|| async { "ok" }))
         .route("/.well-known/jwks.json", get(jwks))
         .route(
@@ -168,7 +204,8 @@ fn configure(mut builder: JwtSessionsBuilder) -> Result<JwtSessionsBuilder, BoxE
     builder = builder
         .keys(keys()?)
         .refresh_rotation(env_flag("REFRESH_ROTATION", false)?)
-        .pair_check(env_flag("PAIR_CHECK", true)?);
+        .pair_check(env_flag("PAIR_CHECK", true)?)
+        .cookies(CookieSettings::new().secure(env_flag("COOKIE_SECURE", true)?));
     if let Some(ttl) = env_secs("ACCESS_TTL_SECS")? {
         builder = builder.access_ttl(ttl);
     }

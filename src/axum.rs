@@ -1,4 +1,6 @@
-//! With the `axum` feature: [`Claims`] as an axum extractor, required or optional.
+//! With the `axum` feature: [`Claims`] as an axum extractor, required or optional, and a
+//! [`TokenPair`] as a login route's response (RFC 6749 §5.1 JSON with `Cache-Control:
+//! no-store`).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,9 +48,11 @@ use std::sync::{Mutex, PoisonError};
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
-use http::StatusCode;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::request::Parts;
+use http::{HeaderValue, StatusCode};
 
+use crate::issued::TokenPair;
 use crate::token::{Claims, CustomClaims};
 
 /// The claims types of the layers built in this process, for the rejection's message.
@@ -131,6 +135,39 @@ impl fmt::Display for MissingClaims {
 }
 
 impl std::error::Error for MissingClaims {}
+
+/// The body of a login response: `200` with the pair as RFC 6749 §5.1 JSON, and
+/// `Cache-Control: no-store`, since it carries tokens.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::response::IntoResponse;
+/// use tower_jwt_auth::JwtSessions;
+///
+/// let sessions = JwtSessions::builder()
+///     .hs256_secret(b"an example secret of 32+ bytes!!")
+///     .build()?;
+/// let response = sessions.issue("alice", ()).await?.into_response();
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(response.headers()["content-type"], "application/json");
+/// assert_eq!(response.headers()["cache-control"], "no-store");
+/// # Ok(()) }
+/// ```
+impl IntoResponse for TokenPair {
+    fn into_response(self) -> Response {
+        match serde_json::to_vec(&self) {
+            Ok(json) => (
+                [
+                    (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+                    (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                ],
+                json,
+            )
+                .into_response(),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
+    }
+}
 
 impl IntoResponse for MissingClaims {
     fn into_response(self) -> Response {

@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use http::HeaderName;
 
+use crate::cookie::CookieSettings;
+
 /// The validated rules of a [`JwtSessions`](crate::JwtSessions): header names, lifetimes and the refresh policy.
 ///
 /// Shared, read-only, by the server layer and anything else that speaks the same scheme.
@@ -41,6 +43,7 @@ pub struct Config {
     pub(crate) audience: Option<String>,
     pub(crate) max_token_len: usize,
     pub(crate) max_sessions_per_subject: u32,
+    pub(crate) cookies: Option<CookieSettings>,
 }
 
 impl Config {
@@ -116,5 +119,10 @@ impl Config {
     /// subject's sessions that end first.
     pub fn max_sessions_per_subject(&self) -> u32 {
         self.max_sessions_per_subject
+    }
+
+    /// The cookie settings, in cookie mode (see [`CookieSettings`]); `None` otherwise.
+    pub fn cookies(&self) -> Option<&CookieSettings> {
+        self.cookies.as_ref()
     }
 }

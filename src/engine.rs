@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::credentials::Sources;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::id::{SessionId, TokenId};
 use crate::issued::{Refreshed, TokenPair};
@@ -26,6 +27,7 @@ pub(crate) struct Engine {
     codec: TokenCodec,
     store: Arc<dyn DynStore>,
     clock: Arc<dyn Clock>,
+    sources: Sources,
 }
 
 impl fmt::Debug for Engine {
@@ -33,6 +35,7 @@ impl fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("config", &self.config)
             .field("clock", &self.clock)
+            .field("sources", &self.sources)
             .finish_non_exhaustive()
     }
 }
@@ -74,13 +77,20 @@ impl Engine {
         codec: TokenCodec,
         store: Arc<dyn DynStore>,
         clock: Arc<dyn Clock>,
+        sources: Sources,
     ) -> Self {
         Self {
             config,
             codec,
             store,
             clock,
+            sources,
         }
+    }
+
+    /// Where requests carry their tokens.
+    pub(crate) fn sources(&self) -> &Sources {
+        &self.sources
     }
 
     pub(crate) fn config(&self) -> &Config {

@@ -117,6 +117,10 @@ pub enum AuthErrorKind {
     /// writes, appears twice, or the claims are no JSON object (`500`; the source is a
     /// [`ClaimsError`](crate::ClaimsError) naming the field).
     InvalidCustomClaims,
+    /// An unsafe request (POST, PUT, PATCH, DELETE, …) that carries a cookie credential and
+    /// comes from another origin, not a trusted one: refused as a possible cross-site request
+    /// forgery (`403`).
+    CrossSiteRequest,
 }
 
 /// A refused request: its [`AuthErrorKind`], which token it concerned, and any underlying cause.
@@ -181,11 +185,12 @@ impl AuthError {
         self.token
     }
 
-    /// The HTTP status this error maps to: `400`, `401`, `500` or `503`.
+    /// The HTTP status this error maps to: `400`, `401`, `403`, `500` or `503`.
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self.kind {
             AuthErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
+            AuthErrorKind::CrossSiteRequest => StatusCode::FORBIDDEN,
             AuthErrorKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             AuthErrorKind::Internal | AuthErrorKind::InvalidCustomClaims => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -202,7 +207,8 @@ impl AuthError {
             AuthErrorKind::MissingCredentials
             | AuthErrorKind::StoreUnavailable
             | AuthErrorKind::Internal
-            | AuthErrorKind::InvalidCustomClaims => None,
+            | AuthErrorKind::InvalidCustomClaims
+            | AuthErrorKind::CrossSiteRequest => None,
             AuthErrorKind::InvalidRequest => Some("invalid_request"),
             _ => Some("invalid_token"),
         }
@@ -267,6 +273,7 @@ impl AuthError {
             AuthErrorKind::InvalidCustomClaims => {
                 ("the application claims cannot go into a token", None)
             }
+            AuthErrorKind::CrossSiteRequest => ("cross-site request refused", None),
         }
     }
 }

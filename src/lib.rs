@@ -19,6 +19,11 @@
 //! default) get the same tokens, so two tabs refreshing at once are not mistaken for a thief.
 //! Optional refresh-token rotation adds reuse detection (RFC 9700 §4.14.2).
 //!
+//! Browsers get **cookie mode** ([`JwtSessionsBuilder::cookies`]): both tokens in `HttpOnly`
+//! cookies out of the page's reach, refreshed through `Set-Cookie`, with unsafe cross-site
+//! requests refused (see [`CookieSettings`]). Where tokens come from at all is a
+//! [`credentials::CredentialSource`].
+//!
 //! The client's side of the scheme is the `client` feature: [`client::JwtClientLayer`] wraps
 //! an HTTP or gRPC client, attaches the access token, refreshes in-band once it has expired (one
 //! request at a time), and reports when the user must log in again.
@@ -61,6 +66,8 @@ mod builder;
 pub mod client;
 mod clock;
 mod config;
+mod cookie;
+pub mod credentials;
 mod engine;
 mod error;
 mod id;
@@ -82,6 +89,7 @@ pub use axum::MissingClaims;
 pub use builder::JwtSessionsBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use cookie::{CookieSettings, SameSite};
 pub use error::{AuthError, AuthErrorKind, ConfigError, ConfigErrorKind};
 pub use id::{ParseIdError, RandomError, SessionId, TokenId};
 pub use issued::{Refreshed, TokenPair};

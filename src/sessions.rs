@@ -28,11 +28,14 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use http::header::{CACHE_CONTROL, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
 use jsonwebtoken::jwk::JwkSet;
 
 use crate::config::Config;
+use crate::cookie::CookieSettings;
 use crate::engine::Engine;
-use crate::error::AuthError;
+use crate::error::{AuthError, AuthErrorKind};
 use crate::id::SessionId;
 use crate::issued::{Refreshed, TokenPair};
 use crate::middleware::JwtAuthLayer;
@@ -180,10 +183,77 @@ impl<C: CustomClaims> JwtSessions<C> {
         self.engine.revoke_session(sid).await
     }
 
+    /// Cookie mode: the response headers of a login route that sets both tokens as `HttpOnly`
+    /// cookies, each kept as long as the session, with `Cache-Control: no-store`. The tokens
+    /// belong in these cookies only: the body of such a response should not repeat them.
+    ///
+    /// An error of kind [`Internal`](AuthErrorKind::Internal) (`500`) unless the builder turned
+    /// cookie mode on with [`cookies`](crate::JwtSessionsBuilder::cookies).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum::{extract::State, http::{HeaderMap, StatusCode}, response::IntoResponse};
+    /// use tower_jwt_auth::{AuthError, CookieSettings, JwtSessions};
+    ///
+    /// async fn login(State(sessions): State<JwtSessions>) -> Result<impl IntoResponse, (StatusCode, String)> {
+    ///     let refused = |e: AuthError| (e.status(), e.to_string());
+    ///     // ... check the user's password, then:
+    ///     let pair = sessions.issue("alice", ()).await.map_err(refused)?;
+    ///     let cookies: HeaderMap = sessions.login_cookies(&pair).map_err(refused)?;
+    ///     Ok((StatusCode::NO_CONTENT, cookies))
+    /// }
+    /// # let sessions = JwtSessions::builder().hs256_secret([7u8; 32]).cookies(CookieSettings::new()).build()?;
+    /// # let response = login(State(sessions)).await.into_response();
+    /// # assert_eq!(response.headers().get_all("set-cookie").iter().count(), 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn login_cookies(&self, pair: &TokenPair) -> Result<HeaderMap, AuthError> {
+        let cookies = self.cookie_settings()?;
+        let max_age = pair.refresh_expires_in().as_secs();
+        let mut headers = no_store();
+        headers.append(
+            SET_COOKIE,
+            cookies.set(TokenKind::Access, pair.access_token(), max_age),
+        );
+        headers.append(
+            SET_COOKIE,
+            cookies.set(TokenKind::Refresh, pair.refresh_token(), max_age),
+        );
+        Ok(headers)
+    }
+
+    /// Cookie mode: the response headers of a logout route, which remove both cookies. Revoke
+    /// the session too ([`revoke_session`](Self::revoke_session)): removing the cookies only
+    /// forgets the tokens in this browser.
+    ///
+    /// Only a logout sends these: a refused request never clears cookies, since that answer
+    /// could arrive after a concurrent refresh had set new ones.
+    pub fn logout_cookies(&self) -> Result<HeaderMap, AuthError> {
+        let cookies = self.cookie_settings()?;
+        let mut headers = no_store();
+        headers.append(SET_COOKIE, cookies.clear(TokenKind::Access));
+        headers.append(SET_COOKIE, cookies.clear(TokenKind::Refresh));
+        Ok(headers)
+    }
+
+    fn cookie_settings(&self) -> Result<&CookieSettings, AuthError> {
+        self.config().cookies().ok_or_else(|| {
+            AuthError::new(AuthErrorKind::Internal)
+                .because("cookie mode is off: JwtSessionsBuilder::cookies was not called")
+        })
+    }
+
     /// Revokes every session of `subject` ("log out everywhere"); returns how many were live.
     /// However many there are, a call that fails part way keeps what it revoked, and a retry
     /// finishes the rest.
     pub async fn revoke_subject(&self, subject: &str) -> Result<usize, AuthError> {
         self.engine.revoke_subject(subject).await
     }
+}
+
+/// Headers with `Cache-Control: no-store`, as every response that carries a token has.
+fn no_store() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers
 }

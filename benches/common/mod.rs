@@ -8,8 +8,8 @@ use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use http::header::AUTHORIZATION;
-use http::{HeaderValue, Request, Response};
+use http::header::{AUTHORIZATION, COOKIE};
+use http::{HeaderName, HeaderValue, Request, Response};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use tower::{Layer, Service, service_fn};
@@ -34,12 +34,10 @@ fn hello(_: Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>>
     std::future::ready(Ok(Response::new(())))
 }
 
-/// A request carrying `authorization`, as a server would hand it to the layer.
-fn request(authorization: &HeaderValue) -> Request<()> {
+/// A request carrying header `name`, as a server would hand it to the layer.
+fn request(name: &HeaderName, value: &HeaderValue) -> Request<()> {
     let mut request = Request::new(());
-    request
-        .headers_mut()
-        .insert(AUTHORIZATION, authorization.clone());
+    request.headers_mut().insert(name.clone(), value.clone());
     request
 }
 
@@ -90,17 +88,61 @@ fn jsonwebtoken_layer(
 }
 
 /// `service` called with `Bearer token`, after checking once that it answers `status`.
-fn call<S>(mut service: S, token: &str, status: u16) -> Case
+fn call<S>(service: S, token: &str, status: u16) -> Case
 where
     S: Service<Request<()>, Response = Response<()>, Error = Infallible> + 'static,
 {
-    let authorization = HeaderValue::try_from(format!("Bearer {token}")).expect("header value");
-    let response = now_or_never(service.call(request(&authorization))).expect("infallible");
+    call_with(service, AUTHORIZATION, &format!("Bearer {token}"), status)
+}
+
+/// `service` called with header `name: value`, after checking once that it answers `status`.
+fn call_with<S>(mut service: S, name: HeaderName, value: &str, status: u16) -> Case
+where
+    S: Service<Request<()>, Response = Response<()>, Error = Infallible> + 'static,
+{
+    let value = HeaderValue::try_from(value).expect("header value");
+    let response = now_or_never(service.call(request(&name, &value))).expect("infallible");
     assert_eq!(response.status(), status);
     Box::new(move || {
-        let response = now_or_never(service.call(request(black_box(&authorization))));
+        let response = now_or_never(service.call(request(&name, black_box(&value))));
         black_box(response.expect("infallible"));
     })
+}
+
+/// Cookie mode: the layer accepting the access token from a browser's `Cookie` header (beside
+/// two cookies of the application's), and from `Authorization` with cookie mode on, against
+/// the layer without cookie mode.
+pub(crate) fn cookies() -> Vec<(&'static str, Case)> {
+    let store = MemoryStore::new();
+    let build = |cookies: bool| {
+        let builder = JwtSessions::builder()
+            .hs256_secret(SECRET)
+            .store(store.clone());
+        let builder = if cookies {
+            builder.cookies(tower_jwt_auth::CookieSettings::new())
+        } else {
+            builder
+        };
+        builder.build().expect("configuration")
+    };
+    let (headers_only, cookie_mode) = (build(false), build(true));
+    let token = now_or_never(headers_only.issue("alice", ()))
+        .expect("issue")
+        .access_token()
+        .to_owned();
+    let cookie = format!("theme=dark; __Host-access-token={token}; lang=en");
+    let layered = |sessions: &JwtSessions| sessions.layer().layer(service_fn(hello));
+    vec![
+        ("layer_bearer", call(layered(&headers_only), &token, 200)),
+        (
+            "layer_cookie_mode_bearer",
+            call(layered(&cookie_mode), &token, 200),
+        ),
+        (
+            "layer_cookie_mode_cookie",
+            call_with(layered(&cookie_mode), COOKIE, &cookie, 200),
+        ),
+    ]
 }
 
 /// The access path: a bare service; the layer (HS256, memory store) with and without the pair check;

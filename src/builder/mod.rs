@@ -43,6 +43,8 @@ use http::HeaderName;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::cookie::CookieSettings;
+use crate::credentials::{CookieSource, CredentialSource, HeaderSource, Sources};
 use crate::engine::Engine;
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::sessions::JwtSessions;
@@ -83,6 +85,8 @@ struct Settings {
     audience: Option<String>,
     max_token_len: usize,
     max_sessions_per_subject: u32,
+    cookies: Option<CookieSettings>,
+    credential_sources: Vec<Arc<dyn CredentialSource>>,
 }
 
 impl<C> fmt::Debug for JwtSessionsBuilder<C> {
@@ -118,6 +122,8 @@ impl Default for Settings {
             audience: None,
             max_token_len: 8 * 1024,
             max_sessions_per_subject: 1_000,
+            cookies: None,
+            credential_sources: Vec::new(),
         }
     }
 }
@@ -287,6 +293,24 @@ impl<C> JwtSessionsBuilder<C> {
         self
     }
 
+    /// Cookie mode: the tokens also travel in `HttpOnly` cookies, for browsers (off by
+    /// default). The layer reads them beside the headers, answers a refresh that a cookie
+    /// carried with `Set-Cookie`, and refuses unsafe cross-site requests that carry them with
+    /// `403`; the login route sets them with [`JwtSessions::login_cookies`]. See
+    /// [`CookieSettings`].
+    pub fn cookies(mut self, cookies: CookieSettings) -> Self {
+        self.settings.cookies = Some(cookies);
+        self
+    }
+
+    /// One more place the layer looks for tokens, after the headers and (in cookie mode) the
+    /// cookies (see [`CredentialSource`]). Two sources that find different tokens of one kind
+    /// make the request `400`.
+    pub fn credential_source(mut self, source: impl CredentialSource) -> Self {
+        self.settings.credential_sources.push(Arc::new(source));
+        self
+    }
+
     /// Checks every setting and builds the [`JwtSessions`].
     pub fn build(self) -> Result<JwtSessions<C>, ConfigError>
     where
@@ -334,6 +358,14 @@ impl<C> JwtSessionsBuilder<C> {
                 ),
             ));
         }
+        let cookies = s.cookies.map(CookieSettings::validate).transpose()?;
+        let sources = Sources::new(
+            Some(HeaderSource::new(refresh_header.clone())),
+            cookies
+                .as_ref()
+                .map(|c| CookieSource::new(c.access_name(), c.refresh_name())),
+            s.credential_sources,
+        );
         let codec = TokenCodec::new(
             keys,
             s.issuer.clone(),
@@ -357,10 +389,11 @@ impl<C> JwtSessionsBuilder<C> {
             audience: s.audience,
             max_token_len: s.max_token_len,
             max_sessions_per_subject: s.max_sessions_per_subject,
+            cookies,
         };
         let store = s.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         Ok(JwtSessions::from_engine(Engine::new(
-            config, codec, store, s.clock,
+            config, codec, store, s.clock, sources,
         )))
     }
 }

@@ -21,6 +21,10 @@ pub enum ConfigErrorKind {
     /// The type of the application claims cannot be merged into a token's payload (see
     /// [`CustomClaims`](crate::CustomClaims)).
     InvalidClaims,
+    /// A cookie setting a browser would refuse or misread: a bad name or path, a `__Host-` or
+    /// `__Secure-` name out of its rules, `SameSite=None` without `Secure`, a trusted origin
+    /// that is not an origin.
+    InvalidCookie,
 }
 
 /// A configuration that cannot work, refused before any request is served.

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::header::CACHE_CONTROL;
+use http::header::{CACHE_CONTROL, SET_COOKIE};
 use http::{HeaderName, HeaderValue, Request, Response};
 use pin_project::pin_project;
 use tower_service::Service;
@@ -71,11 +71,15 @@ impl Minted {
     }
 
     /// Adds the tokens to `response` if the session is still live; the `Cache-Control:
-    /// no-store` that came with them stays either way.
+    /// no-store` that came with them stays either way. Cookies join any the inner service set.
     fn attach<B>(self, response: &mut Response<B>, live: bool) {
         let map = response.headers_mut();
         for (name, value) in self.headers {
-            if live || name == CACHE_CONTROL {
+            if name == SET_COOKIE {
+                if live {
+                    map.append(name, value);
+                }
+            } else if live || name == CACHE_CONTROL {
                 map.insert(name, value);
             }
         }

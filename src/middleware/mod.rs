@@ -38,7 +38,7 @@
 //! # Ok(()) }
 //! ```
 
-mod credentials;
+mod csrf;
 mod future;
 mod grpc;
 mod layer;

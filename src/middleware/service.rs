@@ -5,14 +5,15 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::CACHE_CONTROL;
-use http::{HeaderName, HeaderValue, Request, Response};
+use http::header::{CACHE_CONTROL, SET_COOKIE};
+use http::{HeaderValue, Request, Response};
 use tower_service::Service;
 
-use super::credentials::{Credentials, extract};
+use super::csrf;
 use super::future::{AuthFuture, Grant, Minted, ResponseFuture};
 use super::layer::Options;
 use super::response::{ErrorResponder, Refusal, Rfc6750, refuse};
+use crate::credentials::{Credentials, Found};
 use crate::engine::{Engine, PairCheck};
 use crate::error::{AuthError, AuthErrorKind, invalid_request};
 use crate::observe::{self, RequestOutcome};
@@ -28,6 +29,9 @@ use crate::token::{Claims, CustomClaims, TokenKind};
 ///   `Cache-Control: no-store` (S6, S7). A valid access token always wins, so clients that send
 ///   both headers never refresh needlessly (and never trip the theft rule). Both tokens must name
 ///   one session, or the request is `400`.
+/// - In cookie mode the same tokens may come in cookies instead; a refresh a cookie carried is
+///   answered with `Set-Cookie`, and an unsafe request that carries a cookie credential from
+///   another origin is `403` (see [`CookieSettings`](crate::CookieSettings)).
 /// - Anything else is refused through the [`ErrorResponder`] without calling the inner service.
 ///
 /// Made by [`JwtAuthLayer`](super::JwtAuthLayer).
@@ -94,21 +98,31 @@ enum Verdict<C> {
     Anonymous,
     /// A valid access token, and the time its window was checked at (the pair check's too).
     Access(Claims<C>, u64),
-    /// A valid refresh token, and the time its window was checked at.
-    Refresh(Claims<C>, u64),
+    /// A valid refresh token, the time its window was checked at, and whether it came in a
+    /// cookie (the new tokens then go back in cookies).
+    Refresh(Claims<C>, u64, bool),
 }
 
-/// What the headers alone decide: the credentials read, the tokens verified, their sessions
-/// matched.
-fn verdict<C: CustomClaims>(
+/// What the request alone decides: the credentials read, the cross-site check passed, the
+/// tokens verified, their sessions matched.
+fn verdict<C: CustomClaims, B>(
     engine: &Engine,
-    request_headers: &http::HeaderMap,
+    request: &Request<B>,
     allow_anonymous: bool,
 ) -> Verdict<C> {
-    let credentials = match extract(request_headers, engine.config().refresh_header()) {
+    let credentials = match engine.sources().extract(request.headers()) {
         Ok(credentials) => credentials,
         Err(error) => return Verdict::Refuse(error),
     };
+    if credentials.is_ambient() {
+        let trusted = engine
+            .config()
+            .cookies()
+            .map_or(&[][..], |c| c.trusted_origins());
+        if let Err(error) = csrf::check(request, trusted) {
+            return Verdict::Refuse(error);
+        }
+    }
     // A verify-only service does not take refresh tokens as credentials.
     let credentials = match credentials {
         Credentials::Refresh(_) if !engine.can_mint() => Credentials::None,
@@ -121,8 +135,8 @@ fn verdict<C: CustomClaims>(
         },
         credentials => credentials,
     };
-    let refresh = |token| match engine.decode(TokenKind::Refresh, token) {
-        Ok((claims, now)) => Verdict::Refresh(claims, now),
+    let refresh = |found: Found<'_>| match engine.decode(TokenKind::Refresh, found.token) {
+        Ok((claims, now)) => Verdict::Refresh(claims, now, found.cookie),
         Err(error) => Verdict::Refuse(error),
     };
     match credentials {
@@ -130,7 +144,7 @@ fn verdict<C: CustomClaims>(
         Credentials::None => Verdict::Refuse(AuthError::new(AuthErrorKind::MissingCredentials)),
         Credentials::Refresh(token) => refresh(token),
         Credentials::Access { access, refresh: r } => {
-            let claims = match engine.decode_untimed(TokenKind::Access, access) {
+            let claims = match engine.decode_untimed(TokenKind::Access, access.token) {
                 Ok(claims) => claims,
                 Err(error) => return Verdict::Refuse(error),
             };
@@ -142,7 +156,7 @@ fn verdict<C: CustomClaims>(
                     match refresh(token) {
                         // Both credentials must name one session: a request is never
                         // served as someone other than the access token it carries.
-                        Verdict::Refresh(r, _) if r.session_id() != claims.session_id() => {
+                        Verdict::Refresh(r, ..) if r.session_id() != claims.session_id() => {
                             Verdict::Refuse(AuthError::invalid_request(invalid_request!(
                                 "the access and refresh tokens belong to different sessions"
                             )))
@@ -156,36 +170,49 @@ fn verdict<C: CustomClaims>(
     }
 }
 
-/// The refresh of a verified refresh token, as the future the response waits on.
+/// The refresh of a verified refresh token, as the future the response waits on. The new
+/// tokens go back the way the refresh token came: in cookies or in headers.
 fn refresh_future<C: CustomClaims>(
     engine: Arc<Engine>,
     claims: Claims<C>,
     now: u64,
+    by_cookie: bool,
 ) -> AuthFuture<C> {
     Box::pin(async move {
+        let session_end = claims.expires_at();
         let refreshed = engine.refresh_verified(claims, now).await?;
-        let config = engine.config();
         let (sid, jti) = (
             refreshed.claims().session_id(),
             refreshed.claims().token_id(),
         );
         let (access, refresh, claims) = refreshed.into_parts();
-        let value = |token: String| {
-            HeaderValue::try_from(token)
-                .map_err(|e| AuthError::new(AuthErrorKind::Internal).with_source(e))
-        };
-        let mut headers: Vec<(HeaderName, HeaderValue)> = vec![
-            (
-                config.access_token_response_header().clone(),
-                value(access)?,
-            ),
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ];
-        if let Some(refresh) = refresh {
-            headers.push((
-                config.refresh_token_response_header().clone(),
-                value(refresh)?,
-            ));
+        let config = engine.config();
+        let mut headers = vec![(CACHE_CONTROL, HeaderValue::from_static("no-store"))];
+        match config.cookies() {
+            Some(cookies) if by_cookie => {
+                // Both cookies live as long as the session, so the browser keeps presenting
+                // the expired access token beside the refresh token, as a header client does.
+                let max_age = session_end.saturating_sub(now);
+                headers.push((SET_COOKIE, cookies.set(TokenKind::Access, &access, max_age)));
+                if let Some(refresh) = refresh {
+                    headers.push((
+                        SET_COOKIE,
+                        cookies.set(TokenKind::Refresh, &refresh, max_age),
+                    ));
+                }
+            }
+            _ => {
+                let value = |token: String| {
+                    HeaderValue::try_from(token)
+                        .map_err(|e| AuthError::new(AuthErrorKind::Internal).with_source(e))
+                };
+                let name = config.access_token_response_header().clone();
+                headers.push((name, value(access)?));
+                if let Some(refresh) = refresh {
+                    let name = config.refresh_token_response_header().clone();
+                    headers.push((name, value(refresh)?));
+                }
+            }
         }
         let minted = Minted::new(headers, engine.clone(), sid, jti, now);
         Ok(Grant::new(claims, Some(minted)))
@@ -212,7 +239,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let allow_anonymous = self.options.allow_anonymous;
-        let (claims, now) = match verdict(&self.engine, request.headers(), allow_anonymous) {
+        let (claims, now) = match verdict(&self.engine, &request, allow_anonymous) {
             Verdict::Refuse(error) => {
                 let how = Refusal::of(request.headers(), self.options);
                 return ResponseFuture::refused(refuse(&self.responder, &error, how));
@@ -221,8 +248,8 @@ where
                 observe::served(RequestOutcome::Anonymous);
                 return ResponseFuture::serving(inner.call(request));
             }
-            Verdict::Refresh(claims, now) => {
-                let refresh = refresh_future(self.engine.clone(), claims, now);
+            Verdict::Refresh(claims, now, by_cookie) => {
+                let refresh = refresh_future(self.engine.clone(), claims, now, by_cookie);
                 return ResponseFuture::authorizing(
                     refresh,
                     inner,

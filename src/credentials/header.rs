@@ -1,48 +1,54 @@
-//! Reading the credentials a request carries, before any token is decoded.
+//! [`HeaderSource`]: `Authorization: Bearer` and the refresh header.
 
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use super::{CredentialSource, b64token};
 use crate::error::{AuthError, Text, invalid_request};
+use crate::token::TokenKind;
 
-/// What a request presents.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Credentials<'a> {
-    /// Neither an access nor a refresh token.
-    None,
-    /// `Authorization: Bearer`, with the refresh token if one came too (used only when the access
-    /// token has expired).
-    Access {
-        access: &'a str,
-        refresh: Option<&'a str>,
-    },
-    /// Only a refresh token.
-    Refresh(&'a str),
+/// The access token in `Authorization: Bearer` (RFC 6750 §2.1) and the refresh token in its own
+/// header (`x-refresh-token` by default). Always enabled.
+///
+/// A malformed or repeated header is `400 invalid_request`; an `Authorization` header of another
+/// scheme (`Basic`, say) carries no bearer token and is left alone.
+///
+/// ```
+/// use http::{HeaderMap, HeaderName};
+/// use tower_jwt_auth::TokenKind;
+/// use tower_jwt_auth::credentials::{CredentialSource, HeaderSource};
+///
+/// let source = HeaderSource::new(HeaderName::from_static("x-refresh-token"));
+/// let mut headers = HeaderMap::new();
+/// headers.insert("authorization", "Bearer a.b.c".parse()?);
+/// assert_eq!(source.find(&headers, TokenKind::Access)?, Some("a.b.c"));
+/// assert_eq!(source.find(&headers, TokenKind::Refresh)?, None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HeaderSource {
+    refresh_header: HeaderName,
 }
 
-/// One character of RFC 6750 §2.1 `b64token` (besides its trailing `=` padding). Branch-free,
-/// so that checking a whole token compiles to a vector loop.
-fn is_b64token_char(b: u8) -> bool {
-    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
-    let digit = b.wrapping_sub(b'0') < 10;
-    letter
-        | digit
-        | (b == b'-')
-        | (b == b'.')
-        | (b == b'_')
-        | (b == b'~')
-        | (b == b'+')
-        | (b == b'/')
+impl HeaderSource {
+    /// Reads refresh tokens from `refresh_header`.
+    #[must_use]
+    pub fn new(refresh_header: HeaderName) -> Self {
+        Self { refresh_header }
+    }
 }
 
-/// RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-/// Its characters are visible ASCII, so a token that passes is also valid UTF-8; this one pass
-/// is the whole check of a well-formed credential.
-fn b64token(token: &[u8]) -> Option<&str> {
-    let padding = token.iter().rev().take_while(|&&b| b == b'=').count();
-    let body = &token[..token.len() - padding];
-    let valid = !body.is_empty() && body.iter().fold(true, |ok, &b| ok & is_b64token_char(b));
-    valid.then(|| std::str::from_utf8(token).ok()).flatten()
+impl CredentialSource for HeaderSource {
+    fn find<'h>(
+        &self,
+        headers: &'h HeaderMap,
+        kind: TokenKind,
+    ) -> Result<Option<&'h str>, AuthError> {
+        match kind {
+            TokenKind::Access => bearer(headers),
+            TokenKind::Refresh => refresh(headers, &self.refresh_header),
+        }
+    }
 }
 
 /// The one value of header `name`, if any; twice is a `400`.
@@ -123,20 +129,6 @@ fn refresh<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a s
     }
 }
 
-/// Reads the `Authorization` and refresh headers; malformed or repeated ones are `400`.
-pub(crate) fn extract<'a>(
-    headers: &'a HeaderMap,
-    refresh_header: &HeaderName,
-) -> Result<Credentials<'a>, AuthError> {
-    let access = bearer(headers)?;
-    let refresh = refresh(headers, refresh_header)?;
-    Ok(match (access, refresh) {
-        (Some(access), refresh) => Credentials::Access { access, refresh },
-        (None, Some(refresh)) => Credentials::Refresh(refresh),
-        (None, None) => Credentials::None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,44 +144,31 @@ mod tests {
         map
     }
 
+    fn extract(map: &HeaderMap) -> Result<(Option<&str>, Option<&str>), AuthError> {
+        let source = HeaderSource::new(REFRESH);
+        Ok((
+            source.find(map, TokenKind::Access)?,
+            source.find(map, TokenKind::Refresh)?,
+        ))
+    }
+
     fn kind(pairs: &[(&HeaderName, &[u8])]) -> AuthErrorKind {
-        extract(&headers(pairs), &REFRESH).unwrap_err().kind()
+        extract(&headers(pairs)).unwrap_err().kind()
     }
 
     #[test]
     fn reads_bearer_and_refresh_tokens() {
         let map = headers(&[(&AUTHORIZATION, b"bearer  a.b.c"), (&REFRESH, b"d.e.f")]);
-        let expected = Credentials::Access {
-            access: "a.b.c",
-            refresh: Some("d.e.f"),
-        };
-        assert_eq!(extract(&map, &REFRESH).unwrap(), expected);
+        assert_eq!(extract(&map).unwrap(), (Some("a.b.c"), Some("d.e.f")));
         let map = headers(&[(&REFRESH, b"d.e.f")]);
-        assert_eq!(
-            extract(&map, &REFRESH).unwrap(),
-            Credentials::Refresh("d.e.f")
-        );
-        assert_eq!(
-            extract(&HeaderMap::new(), &REFRESH).unwrap(),
-            Credentials::None
-        );
-    }
-
-    #[test]
-    fn b64token_characters_are_exactly_rfc_6750s() {
-        for b in 0..=u8::MAX {
-            let expected = b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
-            assert_eq!(is_b64token_char(b), expected, "{b:#04x}");
-        }
-        assert_eq!(b64token(b"a.b-c_d~e+f/g=="), Some("a.b-c_d~e+f/g=="));
-        assert_eq!(b64token(b"=="), None);
-        assert_eq!(b64token(b"a=b"), None);
+        assert_eq!(extract(&map).unwrap(), (None, Some("d.e.f")));
+        assert_eq!(extract(&HeaderMap::new()).unwrap(), (None, None));
     }
 
     #[test]
     fn other_schemes_are_no_credentials() {
         let map = headers(&[(&AUTHORIZATION, b"Basic dXNlcjpwYXNz")]);
-        assert_eq!(extract(&map, &REFRESH).unwrap(), Credentials::None);
+        assert_eq!(extract(&map).unwrap(), (None, None));
     }
 
     #[test]

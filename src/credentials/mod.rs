@@ -1,0 +1,313 @@
+//! Where a request's tokens come from: the [`CredentialSource`] trait, and its two
+//! implementations, [`HeaderSource`] (`Authorization: Bearer` and the refresh header, always
+//! on) and [`CookieSource`] (`HttpOnly` cookies, on with
+//! [`JwtSessionsBuilder::cookies`](crate::JwtSessionsBuilder::cookies)).
+//!
+//! Every enabled source is asked for each kind of token. Two sources that find the same token
+//! agree; two that find *different* tokens of one kind make the request `400 invalid_request`,
+//! as two `Authorization` headers do. A token found by an [ambient](CredentialSource::is_ambient)
+//! source — one the browser attaches by itself, such as a cookie — puts the request under the
+//! cross-site check before any token is decoded.
+//!
+//! Tokens are never read from the query string: URLs end up in access logs, browser history and
+//! `Referer` headers.
+//!
+//! A source of your own, such as a WebSocket subprotocol that carries the access token (browsers
+//! cannot set headers on a WebSocket handshake):
+//!
+//! ```
+//! use http::HeaderMap;
+//! use tower_jwt_auth::credentials::CredentialSource;
+//! use tower_jwt_auth::{AuthError, JwtSessions, TokenKind};
+//!
+//! /// `Sec-WebSocket-Protocol: access_token, <token>`.
+//! #[derive(Debug)]
+//! struct WebSocketProtocol;
+//!
+//! impl CredentialSource for WebSocketProtocol {
+//!     fn find<'h>(&self, headers: &'h HeaderMap, kind: TokenKind) -> Result<Option<&'h str>, AuthError> {
+//!         if kind != TokenKind::Access {
+//!             return Ok(None);
+//!         }
+//!         let Some(value) = headers.get("sec-websocket-protocol") else {
+//!             return Ok(None);
+//!         };
+//!         let value = value.to_str().unwrap_or_default();
+//!         Ok(value.strip_prefix("access_token, ").map(str::trim))
+//!     }
+//! }
+//!
+//! let sessions = JwtSessions::builder()
+//!     .hs256_secret(b"an example secret of 32+ bytes!!")
+//!     .credential_source(WebSocketProtocol)
+//!     .build()?;
+//! # let _ = sessions;
+//! # Ok::<(), tower_jwt_auth::ConfigError>(())
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::HeaderMap;
+
+use crate::error::{AuthError, invalid_request};
+use crate::token::TokenKind;
+
+mod cookie;
+mod header;
+
+pub use cookie::CookieSource;
+pub use header::HeaderSource;
+
+/// A place a request may carry its access or refresh token.
+///
+/// Sources are given to [`JwtSessionsBuilder::credential_source`](crate::JwtSessionsBuilder::credential_source)
+/// and asked, for every request, for each kind of token.
+pub trait CredentialSource: fmt::Debug + Send + Sync + 'static {
+    /// The token of `kind` that `headers` carry, if any. A value that is there but malformed
+    /// should be an [`AuthError`] of kind [`InvalidRequest`](crate::AuthErrorKind::InvalidRequest)
+    /// (`400`), never a panic.
+    fn find<'h>(
+        &self,
+        headers: &'h HeaderMap,
+        kind: TokenKind,
+    ) -> Result<Option<&'h str>, AuthError>;
+
+    /// Whether a browser sends this credential by itself, on requests that other sites start
+    /// (cookies do; headers do not). Requests that carry an ambient credential are checked for
+    /// cross-site origin before anything else (default `false`).
+    fn is_ambient(&self) -> bool {
+        false
+    }
+}
+
+/// One token a request carries, and how it came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Found<'h> {
+    pub(crate) token: &'h str,
+    /// Sent by the browser on its own: the request gets the cross-site check.
+    pub(crate) ambient: bool,
+    /// Came (only) in a cookie: a refresh answers with `Set-Cookie` instead of headers.
+    pub(crate) cookie: bool,
+}
+
+/// What a request presents.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Credentials<'h> {
+    /// Neither an access nor a refresh token.
+    None,
+    /// An access token, with the refresh token if one came too (used only when the access
+    /// token has expired).
+    Access {
+        access: Found<'h>,
+        refresh: Option<Found<'h>>,
+    },
+    /// Only a refresh token.
+    Refresh(Found<'h>),
+}
+
+impl Credentials<'_> {
+    /// Whether any credential came from an ambient source.
+    pub(crate) fn is_ambient(&self) -> bool {
+        match self {
+            Self::None => false,
+            Self::Access { access, refresh } => {
+                access.ambient || refresh.is_some_and(|r| r.ambient)
+            }
+            Self::Refresh(refresh) => refresh.ambient,
+        }
+    }
+}
+
+/// The enabled sources: the built-in ones by value, so the common case costs no dynamic call.
+#[derive(Debug, Clone)]
+pub(crate) struct Sources {
+    headers: Option<HeaderSource>,
+    cookies: Option<CookieSource>,
+    custom: Arc<[Arc<dyn CredentialSource>]>,
+}
+
+impl Sources {
+    pub(crate) fn new(
+        headers: Option<HeaderSource>,
+        cookies: Option<CookieSource>,
+        custom: Vec<Arc<dyn CredentialSource>>,
+    ) -> Self {
+        Self {
+            headers,
+            cookies,
+            custom: custom.into(),
+        }
+    }
+
+    /// Reads every source; a malformed credential, or two different ones of one kind, is `400`.
+    pub(crate) fn extract<'h>(&self, headers: &'h HeaderMap) -> Result<Credentials<'h>, AuthError> {
+        use TokenKind::{Access, Refresh};
+        let (mut access, mut refresh) = (None, None);
+        if let Some(source) = &self.headers {
+            access = merge(access, source.find(headers, Access)?, false, false, Access)?;
+            refresh = merge(
+                refresh,
+                source.find(headers, Refresh)?,
+                false,
+                false,
+                Refresh,
+            )?;
+        }
+        if let Some(source) = &self.cookies {
+            let [a, r] = source.find_both(headers)?;
+            access = merge(access, a, true, true, Access)?;
+            refresh = merge(refresh, r, true, true, Refresh)?;
+        }
+        for source in self.custom.iter() {
+            let ambient = source.is_ambient();
+            access = merge(
+                access,
+                source.find(headers, Access)?,
+                ambient,
+                false,
+                Access,
+            )?;
+            refresh = merge(
+                refresh,
+                source.find(headers, Refresh)?,
+                ambient,
+                false,
+                Refresh,
+            )?;
+        }
+        Ok(match (access, refresh) {
+            (Some(access), refresh) => Credentials::Access { access, refresh },
+            (None, Some(refresh)) => Credentials::Refresh(refresh),
+            (None, None) => Credentials::None,
+        })
+    }
+}
+
+/// Adds what one more source found to what the others did.
+fn merge<'h>(
+    found: Option<Found<'h>>,
+    token: Option<&'h str>,
+    ambient: bool,
+    cookie: bool,
+    kind: TokenKind,
+) -> Result<Option<Found<'h>>, AuthError> {
+    let Some(token) = token else {
+        return Ok(found);
+    };
+    let Some(earlier) = found else {
+        return Ok(Some(Found {
+            token,
+            ambient,
+            cookie,
+        }));
+    };
+    if earlier.token != token {
+        return Err(AuthError::invalid_request(match kind {
+            TokenKind::Access => invalid_request!("two different access tokens"),
+            TokenKind::Refresh => invalid_request!("two different refresh tokens"),
+        }));
+    }
+    // The same token twice: one non-ambient copy shows that the client itself sent it.
+    Ok(Some(Found {
+        token,
+        ambient: earlier.ambient && ambient,
+        cookie: earlier.cookie && cookie,
+    }))
+}
+
+/// One character of RFC 6750 §2.1 `b64token` (besides its trailing `=` padding). Branch-free,
+/// so that checking a whole token compiles to a vector loop.
+fn is_b64token_char(b: u8) -> bool {
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    letter
+        | digit
+        | (b == b'-')
+        | (b == b'.')
+        | (b == b'_')
+        | (b == b'~')
+        | (b == b'+')
+        | (b == b'/')
+}
+
+/// RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+/// Its characters are visible ASCII, so a token that passes is also valid UTF-8; this one pass
+/// is the whole check of a well-formed credential.
+pub(crate) fn b64token(token: &[u8]) -> Option<&str> {
+    let padding = token.iter().rev().take_while(|&&b| b == b'=').count();
+    let body = &token[..token.len() - padding];
+    let valid = !body.is_empty() && body.iter().fold(true, |ok, &b| ok & is_b64token_char(b));
+    valid.then(|| std::str::from_utf8(token).ok()).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+    use http::header::{AUTHORIZATION, COOKIE};
+
+    use super::*;
+    use crate::error::AuthErrorKind;
+
+    fn sources() -> Sources {
+        Sources::new(
+            Some(HeaderSource::new(http::HeaderName::from_static(
+                "x-refresh-token",
+            ))),
+            Some(CookieSource::new("at", "rt")),
+            Vec::new(),
+        )
+    }
+
+    fn headers(pairs: &[(http::HeaderName, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(name.clone(), HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn b64token_characters_are_exactly_rfc_6750s() {
+        for b in 0..=u8::MAX {
+            let expected = b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
+            assert_eq!(is_b64token_char(b), expected, "{b:#04x}");
+        }
+        assert_eq!(b64token(b"a.b-c_d~e+f/g=="), Some("a.b-c_d~e+f/g=="));
+        assert_eq!(b64token(b"=="), None);
+        assert_eq!(b64token(b"a=b"), None);
+    }
+
+    #[test]
+    fn a_cookie_credential_is_ambient_and_answered_by_cookie() {
+        let map = headers(&[(COOKIE, "at=a.b.c; rt=d.e.f")]);
+        let Credentials::Access { access, refresh } = sources().extract(&map).unwrap() else {
+            panic!("expected an access token");
+        };
+        assert!(access.ambient && access.cookie);
+        assert_eq!(refresh.map(|r| r.token), Some("d.e.f"));
+    }
+
+    #[test]
+    fn the_same_token_from_two_sources_counts_as_sent_by_the_client() {
+        let map = headers(&[(COOKIE, "at=a.b.c"), (AUTHORIZATION, "Bearer a.b.c")]);
+        let credentials = sources().extract(&map).unwrap();
+        assert!(!credentials.is_ambient());
+    }
+
+    #[test]
+    fn two_different_tokens_of_one_kind_are_an_invalid_request() {
+        let map = headers(&[(COOKIE, "at=a.b.c"), (AUTHORIZATION, "Bearer x.y.z")]);
+        let error = sources().extract(&map).unwrap_err();
+        assert_eq!(error.kind(), AuthErrorKind::InvalidRequest);
+        assert_eq!(error.description(), "two different access tokens");
+        let map = headers(&[
+            (COOKIE, "rt=a.b.c"),
+            (http::HeaderName::from_static("x-refresh-token"), "x.y.z"),
+        ]);
+        assert_eq!(
+            sources().extract(&map).unwrap_err().description(),
+            "two different refresh tokens"
+        );
+    }
+}
