@@ -26,6 +26,11 @@ fn cookies(c: &mut Criterion) {
     group(c, "cookies", common::cookies());
 }
 
+/// A resource server with fetched and given keys.
+fn remote_keys(c: &mut Criterion) {
+    group(c, "remote_keys", common::remote_keys());
+}
+
 /// A refresh.
 fn refresh(c: &mut Criterion) {
     group(c, "refresh", common::refresh());
@@ -41,5 +46,13 @@ fn hmac(c: &mut Criterion) {
     group(c, "hmac", common::hmac());
 }
 
-criterion_group!(benches, access, cookies, refresh, asymmetric, hmac);
+criterion_group!(
+    benches,
+    access,
+    cookies,
+    remote_keys,
+    refresh,
+    asymmetric,
+    hmac
+);
 criterion_main!(benches);

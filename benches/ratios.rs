@@ -165,6 +165,30 @@ fn main() {
         1.05,
     );
 
+    let remote = measure(common::remote_keys());
+    figures(&remote);
+    report(
+        "remote",
+        "resource server: fetched keys / keys given once",
+        per_round(
+            &remote,
+            &["resource_server_fetched_keys", "resource_server_given_keys"],
+            |f| f[0] / f[1],
+        ),
+        1.05,
+    );
+    println!(
+        "           resource server (fetched keys) / this crate's layer, verify-only: {:.2}",
+        per_round(
+            &remote,
+            &[
+                "resource_server_fetched_keys",
+                "jwt_auth_verify_only_local_key"
+            ],
+            |f| f[0] / f[1],
+        )
+    );
+
     let refresh = measure(common::refresh());
     println!();
     figures(&refresh);

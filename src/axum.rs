@@ -205,3 +205,39 @@ where
         Ok(parts.extensions.get::<Self>().cloned())
     }
 }
+
+/// With the `oidc` feature: the claims a [`ResourceServer`](crate::oidc::ResourceServer)'s layer
+/// verified. A route outside that layer is a `500` that says so.
+#[cfg(feature = "oidc")]
+impl<S: Send + Sync> FromRequestParts<S> for crate::oidc::AccessClaims {
+    type Rejection = (StatusCode, &'static str);
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Self>().cloned().ok_or((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no AccessClaims: the route is not behind a ResourceServer layer",
+        ))
+    }
+}
+
+/// With the `oidc` feature: `Option<AccessClaims>`, `None` for a request let through without a
+/// token ([`allow_anonymous`](crate::oidc::ResourceServerLayer::allow_anonymous)).
+#[cfg(feature = "oidc")]
+impl<S: Send + Sync> OptionalFromRequestParts<S> for crate::oidc::AccessClaims {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Self>().cloned())
+    }
+}
+
+/// An [`AuthError`](crate::AuthError) answered as the layer's default responder answers it: its
+/// status, its RFC 6750 challenge, and `Retry-After` on a `503`. For checks in a handler, such as
+/// [`Requirement::check`](crate::oidc::Requirement::check) (whose own
+/// [`challenge`](crate::oidc::Requirement::challenge) also names the scopes).
+impl IntoResponse for crate::AuthError {
+    fn into_response(self) -> Response {
+        use crate::middleware::{ErrorResponder, Rfc6750};
+        ErrorResponder::<axum_core::body::Body>::respond(&Rfc6750, &self)
+    }
+}

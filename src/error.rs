@@ -121,6 +121,12 @@ pub enum AuthErrorKind {
     /// comes from another origin, not a trusted one: refused as a possible cross-site request
     /// forgery (`403`).
     CrossSiteRequest,
+    /// A token of an identity provider whose signing keys have not arrived yet (`503`, with
+    /// `Retry-After`): the service started while the provider was unreachable.
+    KeysUnavailable,
+    /// A valid token that lacks a scope or role the route requires (`403`,
+    /// `insufficient_scope`).
+    InsufficientScope,
 }
 
 /// A refused request: its [`AuthErrorKind`], which token it concerned, and any underlying cause.
@@ -190,8 +196,12 @@ impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self.kind {
             AuthErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
-            AuthErrorKind::CrossSiteRequest => StatusCode::FORBIDDEN,
-            AuthErrorKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AuthErrorKind::CrossSiteRequest | AuthErrorKind::InsufficientScope => {
+                StatusCode::FORBIDDEN
+            }
+            AuthErrorKind::StoreUnavailable | AuthErrorKind::KeysUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AuthErrorKind::Internal | AuthErrorKind::InvalidCustomClaims => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -208,8 +218,10 @@ impl AuthError {
             | AuthErrorKind::StoreUnavailable
             | AuthErrorKind::Internal
             | AuthErrorKind::InvalidCustomClaims
-            | AuthErrorKind::CrossSiteRequest => None,
+            | AuthErrorKind::CrossSiteRequest
+            | AuthErrorKind::KeysUnavailable => None,
             AuthErrorKind::InvalidRequest => Some("invalid_request"),
+            AuthErrorKind::InsufficientScope => Some("insufficient_scope"),
             _ => Some("invalid_token"),
         }
     }
@@ -274,6 +286,15 @@ impl AuthError {
                 ("the application claims cannot go into a token", None)
             }
             AuthErrorKind::CrossSiteRequest => ("cross-site request refused", None),
+            AuthErrorKind::KeysUnavailable => {
+                ("the issuer's signing keys are not available yet", None)
+            }
+            AuthErrorKind::InsufficientScope => {
+                challenge!(
+                    "insufficient_scope",
+                    "the token lacks a required scope or role"
+                )
+            }
         }
     }
 }

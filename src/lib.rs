@@ -74,6 +74,8 @@ mod id;
 mod issued;
 mod middleware;
 mod observe;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 mod sessions;
 pub mod store;
 mod token;

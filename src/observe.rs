@@ -52,6 +52,11 @@ pub(crate) fn refused(error: &AuthError) {
                 "request refused: the session store failed");
             count_request("unavailable");
         }
+        AuthErrorKind::KeysUnavailable => {
+            tracing::warn!(target: "tower_jwt_auth", outcome = "unavailable", %error,
+                "request refused: no signing keys yet");
+            count_request("unavailable");
+        }
         AuthErrorKind::Internal | AuthErrorKind::InvalidCustomClaims => {
             tracing::error!(target: "tower_jwt_auth", outcome = "error", %error,
                 "request refused by a failure on this side");

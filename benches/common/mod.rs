@@ -372,3 +372,78 @@ pub(crate) fn hmac() -> Vec<(&'static str, Case)> {
         ),
     ]
 }
+
+/// A resource server's request path with keys fetched from a JWKS URL (through an in-memory HTTP
+/// client) against the same with a key set given once, and this crate's own layer verifying the
+/// same EdDSA token with a local public key (verify-only, no pair check).
+pub(crate) fn remote_keys() -> Vec<(&'static str, Case)> {
+    use tower_jwt_auth::oidc::{HttpClient, Issuer, RemoteKeys, ResourceServer};
+
+    let keys = || {
+        JwtKeys::from_pem(
+            Algorithm::EdDSA,
+            &pem("ed25519.pem"),
+            &pem("ed25519.pub.pem"),
+        )
+        .expect("keys")
+    };
+    let sessions = JwtSessions::builder()
+        .keys(keys())
+        .pair_check(false)
+        .build()
+        .expect("configuration");
+    let token = now_or_never(sessions.issue("alice", ()))
+        .expect("issue")
+        .access_token()
+        .to_owned();
+    let jwks = sessions.jwks();
+    let document = serde_json::to_vec(&jwks).expect("JWKS");
+    let provider = service_fn(
+        move |_: Request<http_body_util::Empty<hyper::body::Bytes>>| {
+            let body = http_body_util::Full::new(hyper::body::Bytes::from(document.clone()));
+            std::future::ready(Ok::<_, Infallible>(Response::new(body)))
+        },
+    );
+    // The background task that keeps fetched keys fresh lives on this runtime.
+    let runtime = Box::leak(Box::new(tokio::runtime::Runtime::new().expect("runtime")));
+    let fetched = runtime
+        .block_on(
+            RemoteKeys::jwks("https://idp.example.com/jwks")
+                .http_client(HttpClient::new(provider))
+                .require_at_start(true)
+                .build(),
+        )
+        .expect("fetched keys");
+    let given = RemoteKeys::from_jwk_set(&jwks).expect("keys");
+    let server = |keys| {
+        ResourceServer::builder()
+            .issuer(Issuer::any(keys))
+            .build()
+            .expect("configuration")
+            .layer()
+            .layer(service_fn(hello))
+    };
+    let verify_only = JwtSessions::builder()
+        .key_set(
+            tower_jwt_auth::KeySet::verify_only()
+                .with_verify_key(keys())
+                .expect("one key"),
+        )
+        .pair_check(false)
+        .build()
+        .expect("configuration");
+    vec![
+        (
+            "resource_server_fetched_keys",
+            call(server(fetched), &token, 200),
+        ),
+        (
+            "resource_server_given_keys",
+            call(server(given), &token, 200),
+        ),
+        (
+            "jwt_auth_verify_only_local_key",
+            call(verify_only.layer().layer(service_fn(hello)), &token, 200),
+        ),
+    ]
+}

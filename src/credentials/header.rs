@@ -76,7 +76,7 @@ fn refusal(value: &HeaderValue, unreadable: Text, malformed: Text) -> AuthError 
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     let unreadable = || invalid_request!("the Authorization header is not visible ASCII");
     let Some(value) = single(
         headers,

@@ -58,6 +58,8 @@ mod header;
 
 pub use cookie::CookieSource;
 pub use header::HeaderSource;
+#[cfg(feature = "oidc")]
+pub(crate) use header::bearer;
 
 /// A place a request may carry its access or refresh token.
 ///

@@ -17,21 +17,20 @@ use crate::error::AuthError;
 use crate::id::{SessionId, TokenId};
 use crate::observe::{self, RequestOutcome};
 use crate::store::{AccessCheck, StoreError};
-use crate::token::{Claims, CustomClaims};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// The store's part of authenticating a request.
-pub(crate) type AuthFuture<C> = BoxFuture<Result<Grant<C>, AuthError>>;
+/// The asynchronous part of authenticating a request (the store's, or a key fetch).
+pub(crate) type AuthFuture<T> = BoxFuture<Result<Grant<T>, AuthError>>;
 
 /// An authenticated request's claims and, after a refresh, the tokens for its response.
-pub(crate) struct Grant<C> {
-    claims: Claims<C>,
+pub(crate) struct Grant<T> {
+    claims: T,
     minted: Option<Minted>,
 }
 
-impl<C> Grant<C> {
-    pub(crate) fn new(claims: Claims<C>, minted: Option<Minted>) -> Self {
+impl<T> Grant<T> {
+    pub(crate) fn new(claims: T, minted: Option<Minted>) -> Self {
         Self { claims, minted }
     }
 }
@@ -87,20 +86,21 @@ impl Minted {
 }
 
 /// Response future of [`JwtAuth`](super::JwtAuth): a refusal, the store's check followed by the
-/// inner service, or the inner service alone.
+/// inner service, or the inner service alone. `T` is what goes into the request's extensions
+/// ([`Claims<C>`](crate::Claims) for `JwtAuth`).
 #[pin_project]
-pub struct ResponseFuture<S, ReqB, C, R>
+pub struct ResponseFuture<S, ReqB, T, R>
 where
     S: Service<Request<ReqB>>,
 {
     #[pin]
-    state: State<S, ReqB, C, R>,
+    state: State<S, ReqB, T, R>,
 }
 
 // The request waits in place while the store answers; boxing it would cost an allocation.
 #[allow(clippy::large_enum_variant)]
 #[pin_project(project = StateProj)]
-enum State<S, ReqB, C, R>
+enum State<S, ReqB, T, R>
 where
     S: Service<Request<ReqB>>,
 {
@@ -108,7 +108,7 @@ where
         response: Option<S::Response>,
     },
     Authorizing {
-        auth: AuthFuture<C>,
+        auth: AuthFuture<T>,
         inner: Option<S>,
         request: Option<Request<ReqB>>,
         responder: R,
@@ -129,7 +129,7 @@ where
     },
 }
 
-impl<S, ReqB, C, R> ResponseFuture<S, ReqB, C, R>
+impl<S, ReqB, T, R> ResponseFuture<S, ReqB, T, R>
 where
     S: Service<Request<ReqB>>,
 {
@@ -150,7 +150,7 @@ where
     }
 
     pub(crate) fn authorizing(
-        auth: AuthFuture<C>,
+        auth: AuthFuture<T>,
         inner: S,
         request: Request<ReqB>,
         responder: R,
@@ -169,11 +169,11 @@ where
     }
 }
 
-impl<S, ReqB, C, R, ResB> Future for ResponseFuture<S, ReqB, C, R>
+impl<S, ReqB, T, R, ResB> Future for ResponseFuture<S, ReqB, T, R>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
     ResB: Default,
-    C: CustomClaims,
+    T: Clone + Send + Sync + 'static,
     R: ErrorResponder<ResB>,
 {
     type Output = Result<Response<ResB>, S::Error>;
@@ -252,7 +252,7 @@ where
     }
 }
 
-impl<S, ReqB, C, R> std::fmt::Debug for ResponseFuture<S, ReqB, C, R>
+impl<S, ReqB, T, R> std::fmt::Debug for ResponseFuture<S, ReqB, T, R>
 where
     S: Service<Request<ReqB>>,
 {

@@ -52,3 +52,9 @@ pub use layer::JwtAuthLayer;
 pub use problem::ProblemJson;
 pub use response::{ErrorResponder, Rfc6750};
 pub use service::JwtAuth;
+#[cfg(feature = "oidc")]
+pub(crate) use {
+    future::Grant,
+    layer::Options,
+    response::{Refusal, refuse},
+};

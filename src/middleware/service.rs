@@ -177,7 +177,7 @@ fn refresh_future<C: CustomClaims>(
     claims: Claims<C>,
     now: u64,
     by_cookie: bool,
-) -> AuthFuture<C> {
+) -> AuthFuture<Claims<C>> {
     Box::pin(async move {
         let session_end = claims.expires_at();
         let refreshed = engine.refresh_verified(claims, now).await?;
@@ -228,7 +228,7 @@ where
 {
     type Response = Response<ResB>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, ReqB, C, R>;
+    type Future = ResponseFuture<S, ReqB, Claims<C>, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -273,7 +273,7 @@ where
             }
             PairCheck::Pending(claims) => {
                 let engine = self.engine.clone();
-                let check: AuthFuture<C> =
+                let check: AuthFuture<Claims<C>> =
                     Box::pin(
                         async move { Ok(Grant::new(engine.check_pair(claims, now).await?, None)) },
                     );

@@ -1,0 +1,137 @@
+//! [`AccessClaims`]: what a verified token of an identity provider says.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+/// The claims of an access token verified by a [`ResourceServer`](super::ResourceServer), put in
+/// the request's extensions by its layer (and an axum extractor with the `axum` feature).
+///
+/// The registered claims have accessors; every other claim is reachable by
+/// [`claim`](Self::claim), with a dotted path for nested ones (Keycloak's
+/// `realm_access.roles`).
+///
+/// ```
+/// use tower_jwt_auth::oidc::AccessClaims;
+///
+/// let claims = AccessClaims::from_json(serde_json::json!({
+///     "iss": "https://idp.example.com", "sub": "service-a", "aud": ["api"], "exp": 2000000000,
+///     "scope": "orders:read orders:write", "realm_access": {"roles": ["admin"]}
+/// }))?;
+/// assert!(claims.has_scope("orders:write"));
+/// assert_eq!(claims.strings_at("realm_access.roles"), ["admin"]);
+/// # Ok::<(), tower_jwt_auth::AuthError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct AccessClaims {
+    expires_at: u64,
+    audiences: Vec<String>,
+    scopes: Vec<String>,
+    all: Arc<Map<String, Value>>,
+}
+
+impl AccessClaims {
+    /// The claims of a payload; `exp` must be a number.
+    pub fn from_json(value: Value) -> Result<Self, crate::AuthError> {
+        match value {
+            Value::Object(map) => Self::from_map(map),
+            _ => Err(crate::AuthError::new(crate::AuthErrorKind::Malformed)),
+        }
+    }
+
+    pub(crate) fn from_map(all: Map<String, Value>) -> Result<Self, crate::AuthError> {
+        let invalid = || crate::AuthError::new(crate::AuthErrorKind::InvalidClaims);
+        let expires_at = all
+            .get("exp")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| invalid().because("no numeric exp"))?;
+        let audiences = match all.get("aud") {
+            None => Vec::new(),
+            Some(Value::String(one)) => vec![one.clone()],
+            Some(Value::Array(many)) => many
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<_>>()
+                .ok_or_else(|| invalid().because("an aud that is not strings"))?,
+            Some(_) => return Err(invalid().because("an aud that is not strings")),
+        };
+        // RFC 9068 §2.2.3 / RFC 8693 §4.2: `scope`, space-separated; Microsoft and others send
+        // `scp`, as an array or a string.
+        let scopes = match all.get("scope").or_else(|| all.get("scp")) {
+            None => Vec::new(),
+            Some(Value::String(list)) => list.split_ascii_whitespace().map(str::to_owned).collect(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            Some(_) => return Err(invalid().because("a scope that is not a string or strings")),
+        };
+        Ok(Self {
+            expires_at,
+            audiences,
+            scopes,
+            all: Arc::new(all),
+        })
+    }
+
+    /// `iss`.
+    #[must_use]
+    pub fn issuer(&self) -> Option<&str> {
+        self.all.get("iss").and_then(Value::as_str)
+    }
+
+    /// `sub`: the user, or for a client-credentials token usually the client.
+    #[must_use]
+    pub fn subject(&self) -> Option<&str> {
+        self.all.get("sub").and_then(Value::as_str)
+    }
+
+    /// `aud`, as a list.
+    #[must_use]
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+
+    /// `exp`, seconds since the Unix epoch.
+    #[must_use]
+    pub fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+
+    /// The scopes granted: `scope` split at spaces, or `scp`.
+    #[must_use]
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// Whether `scope` was granted.
+    #[must_use]
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// The claim at a dotted `path` (`realm_access.roles`), if present.
+    #[must_use]
+    pub fn claim(&self, path: &str) -> Option<&Value> {
+        let mut parts = path.split('.');
+        let first = self.all.get(parts.next()?)?;
+        parts.try_fold(first, |value, part| value.get(part))
+    }
+
+    /// The strings at a dotted `path`: an array's strings, or a space-separated string's words.
+    #[must_use]
+    pub fn strings_at(&self, path: &str) -> Vec<&str> {
+        match self.claim(path) {
+            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+            Some(Value::String(words)) => words.split_ascii_whitespace().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every claim of the token.
+    #[must_use]
+    pub fn all(&self) -> &Map<String, Value> {
+        &self.all
+    }
+}

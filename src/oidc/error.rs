@@ -1,0 +1,76 @@
+//! [`KeySourceError`]: why keys could not be fetched or a key source not built.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+/// What went wrong with a key source. New kinds may be added.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeySourceErrorKind {
+    /// A URL that is not `http(s)://host/…`.
+    InvalidUrl,
+    /// Settings that cannot work (refresh bounds out of order, a zero interval).
+    InvalidSettings,
+    /// The provider could not be reached, or answered other than `2xx`.
+    Unreachable,
+    /// The discovery document or the JWK Set is not what the specifications describe, names
+    /// another issuer, or holds no usable key.
+    InvalidDocument,
+}
+
+/// A key source that could not be built, or a fetch that failed.
+#[derive(Debug, Clone)]
+pub struct KeySourceError {
+    kind: KeySourceErrorKind,
+    detail: String,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
+}
+
+impl KeySourceError {
+    pub(crate) fn new(kind: KeySourceErrorKind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn with_source(self, source: impl StdError + Send + Sync + 'static) -> Self {
+        Self {
+            source: Some(Arc::new(source)),
+            ..self
+        }
+    }
+
+    pub(crate) fn with_boxed_source(self, source: Box<dyn StdError + Send + Sync>) -> Self {
+        Self {
+            source: Some(Arc::from(source)),
+            ..self
+        }
+    }
+
+    /// What went wrong.
+    #[must_use]
+    pub fn kind(&self) -> KeySourceErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for KeySourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)?;
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for KeySourceError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}

@@ -1,0 +1,46 @@
+//! Tokens of any identity provider (feature `oidc`): a [`ResourceServer`] verifies access
+//! tokens minted elsewhere — by Keycloak, Auth0, Okta, Entra, Dex, or another service running
+//! this crate — with keys it fetches itself, and a [`Requirement`] checks scopes and roles.
+//!
+//! - [`RemoteKeys`]: keys by OpenID discovery or from a JWKS URL, refreshed in the background,
+//!   swapped without a lock on the request path; an unknown `kid` causes at most one fetch per
+//!   interval; a provider down at start means `503` until the keys arrive, not a crash.
+//! - [`Issuer`]: one trusted `iss` with its keys and token profile (audiences, `typ` policy,
+//!   required claims, leeway); tokens are routed by `iss` before any key is looked at.
+//! - [`ResourceServer::layer`]: the layer, putting [`AccessClaims`] in the request's extensions.
+//! - [`Requirement`]: scopes (`scope` or `scp`) and roles (a claim path) per route, as a layer or
+//!   a check in a handler; `403 insufficient_scope` (gRPC 7) when missing.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Router, routing::{get, post}};
+//! use tower_jwt_auth::oidc::{AccessClaims, Issuer, RemoteKeys, Requirement, ResourceServer};
+//!
+//! let issuer = "https://idp.example.com/realms/main";
+//! let server = ResourceServer::builder()
+//!     .issuer(Issuer::new(issuer, RemoteKeys::discover(issuer).build().await?).audience("orders-api"))
+//!     .build()?;
+//!
+//! let app: Router = Router::new()
+//!     .route("/orders", post(|| async { "created" }))
+//!     .route_layer(Requirement::scope("orders:write").layer())
+//!     .route("/me", get(|claims: AccessClaims| async move { format!("{:?}", claims.subject()) }))
+//!     .route_layer(server.layer());
+//! # Ok(()) }
+//! ```
+
+mod claims;
+mod error;
+mod fetch;
+mod keys;
+mod layer;
+mod scope;
+mod server;
+
+pub use claims::AccessClaims;
+pub use error::{KeySourceError, KeySourceErrorKind};
+pub use fetch::HttpClient;
+pub use keys::{RemoteKeys, RemoteKeysBuilder};
+pub use layer::{ResourceServerAuth, ResourceServerLayer};
+pub use scope::{Require, RequireLayer, Requirement};
+pub use server::{Issuer, ResourceServer, ResourceServerBuilder, TypPolicy};

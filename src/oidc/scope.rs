@@ -1,0 +1,229 @@
+//! [`Requirement`]: scopes and roles a route requires, as a layer ([`RequireLayer`]) or a check
+//! in a handler ([`Requirement::check`]).
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::header::WWW_AUTHENTICATE;
+use http::{HeaderValue, Request, Response, StatusCode};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::claims::AccessClaims;
+use crate::error::{AuthError, AuthErrorKind};
+use crate::middleware::{ErrorResponder, Refusal, ResponseFuture, Rfc6750, refuse};
+
+/// Scopes and roles a route requires of a verified token: all of them.
+///
+/// Scopes are read from `scope` (space-separated) or `scp`; roles from a claim path such as
+/// Keycloak's `realm_access.roles`. A token without one gets `403` with
+/// `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` (RFC 6750 §3.1), or gRPC
+/// status 7 (`PERMISSION_DENIED`) under gRPC.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::{Router, body::Body, routing::post};
+/// use http::Request;
+/// use tower::ServiceExt;
+/// use tower_jwt_auth::oidc::{AccessClaims, Requirement};
+///
+/// let writers = Requirement::scope("orders:write").and_role("realm_access.roles", "clerk");
+/// let app = Router::new()
+///     .route("/orders", post(|| async { "created" }))
+///     .route_layer(writers.layer());
+///
+/// // The resource server's layer puts the claims there; here, a reader's token.
+/// let reader = AccessClaims::from_json(serde_json::json!({"exp": 2000000000, "scope": "orders:read"}))?;
+/// let mut request = Request::post("/orders").body(Body::empty())?;
+/// request.extensions_mut().insert(reader);
+/// let response = app.oneshot(request).await?;
+/// assert_eq!(response.status(), 403);
+/// assert_eq!(
+///     response.headers()["www-authenticate"],
+///     r#"Bearer error="insufficient_scope", error_description="the token lacks a required scope or role", scope="orders:write""#
+/// );
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Requirement {
+    inner: Arc<Rules>,
+}
+
+#[derive(Debug)]
+struct Rules {
+    scopes: Vec<String>,
+    roles: Vec<(String, String)>,
+    challenge: HeaderValue,
+}
+
+impl Requirement {
+    /// Requires `scope`.
+    pub fn scope(scope: impl Into<String>) -> Self {
+        Self::of(vec![scope.into()], Vec::new())
+    }
+
+    /// Requires `role` among the strings at the claim path `path`.
+    pub fn role(path: impl Into<String>, role: impl Into<String>) -> Self {
+        Self::of(Vec::new(), vec![(path.into(), role.into())])
+    }
+
+    /// Requires `scope` too.
+    #[must_use]
+    pub fn and_scope(self, scope: impl Into<String>) -> Self {
+        let mut scopes = self.inner.scopes.clone();
+        scopes.push(scope.into());
+        Self::of(scopes, self.inner.roles.clone())
+    }
+
+    /// Requires `role` at `path` too.
+    #[must_use]
+    pub fn and_role(self, path: impl Into<String>, role: impl Into<String>) -> Self {
+        let mut roles = self.inner.roles.clone();
+        roles.push((path.into(), role.into()));
+        Self::of(self.inner.scopes.clone(), roles)
+    }
+
+    fn of(scopes: Vec<String>, roles: Vec<(String, String)>) -> Self {
+        let mut challenge = String::from(
+            r#"Bearer error="insufficient_scope", error_description="the token lacks a required scope or role""#,
+        );
+        // Only scopes go in the challenge's `scope` (RFC 6750 §3); characters a quoted string
+        // cannot hold are left out rather than let break the header.
+        let listed: Vec<&str> = scopes
+            .iter()
+            .map(String::as_str)
+            .filter(|s| {
+                s.bytes()
+                    .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+            })
+            .collect();
+        if !listed.is_empty() {
+            challenge.push_str(&format!(r#", scope="{}""#, listed.join(" ")));
+        }
+        let challenge =
+            HeaderValue::try_from(challenge).expect("the challenge holds visible ASCII only");
+        Self {
+            inner: Arc::new(Rules {
+                scopes,
+                roles,
+                challenge,
+            }),
+        }
+    }
+
+    /// Whether `claims` meet every scope and role; the error is `403 insufficient_scope`.
+    pub fn check(&self, claims: &AccessClaims) -> Result<(), AuthError> {
+        let scopes = self.inner.scopes.iter().all(|s| claims.has_scope(s));
+        let roles = self
+            .inner
+            .roles
+            .iter()
+            .all(|(path, role)| claims.strings_at(path).contains(&role.as_str()));
+        if scopes && roles {
+            Ok(())
+        } else {
+            Err(AuthError::new(AuthErrorKind::InsufficientScope))
+        }
+    }
+
+    /// The `WWW-Authenticate` value of a refusal, naming the required scopes.
+    #[must_use]
+    pub fn challenge(&self) -> &HeaderValue {
+        &self.inner.challenge
+    }
+
+    /// This requirement as a layer, to go inside the resource server's layer (with axum:
+    /// `route_layer`, added before it).
+    pub fn layer(&self) -> RequireLayer {
+        RequireLayer {
+            requirement: self.clone(),
+            responder: Rfc6750,
+        }
+    }
+}
+
+/// Refuses requests whose [`AccessClaims`] do not meet a [`Requirement`]; made by
+/// [`Requirement::layer`]. A request without claims (the layer is not inside a resource
+/// server's) is `500`.
+#[must_use = "a layer does nothing until it wraps a service"]
+#[derive(Debug, Clone)]
+pub struct RequireLayer<R = Rfc6750> {
+    requirement: Requirement,
+    responder: R,
+}
+
+impl<R> RequireLayer<R> {
+    /// Replace how refusals become responses.
+    pub fn on_error<R2>(self, responder: R2) -> RequireLayer<R2> {
+        RequireLayer {
+            requirement: self.requirement,
+            responder,
+        }
+    }
+}
+
+impl<S, R: Clone> Layer<S> for RequireLayer<R> {
+    type Service = Require<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Require {
+            inner,
+            requirement: self.requirement.clone(),
+            responder: self.responder.clone(),
+        }
+    }
+}
+
+/// The service of a [`RequireLayer`].
+#[derive(Clone)]
+pub struct Require<S, R = Rfc6750> {
+    inner: S,
+    requirement: Requirement,
+    responder: R,
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for Require<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Require")
+            .field("inner", &self.inner)
+            .field("requirement", &self.requirement)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R, ReqB, ResB> Service<Request<ReqB>> for Require<S, R>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    ResB: Default,
+    R: ErrorResponder<ResB>,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqB, AccessClaims, R>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let verdict = match request.extensions().get::<AccessClaims>() {
+            Some(claims) => self.requirement.check(claims),
+            None => Err(AuthError::new(AuthErrorKind::Internal)
+                .because("a requirement outside the resource server's layer")),
+        };
+        let Err(error) = verdict else {
+            return ResponseFuture::serving(inner.call(request));
+        };
+        let how = Refusal::of(request.headers(), Default::default());
+        let mut response = refuse(&self.responder, &error, how);
+        if response.status() == StatusCode::FORBIDDEN {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, self.requirement.challenge().clone());
+        }
+        ResponseFuture::refused(response)
+    }
+}

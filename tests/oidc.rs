@@ -1,0 +1,509 @@
+//! Resource servers against a real OpenID provider: `oidc-provider` (npm, `tests/oidc`) on
+//! 127.0.0.1, issuing client-credentials JWT access tokens for a resource audience. Discovery,
+//! key rotation, a provider down at start, other issuers and audiences, scopes, a flood of
+//! unknown `kid`s, and the example pointed at the demo's JWKS.
+//!
+//! Needs Node.js and `npm ci` in `tests/oidc`; without them the provider tests print `SKIPPED`,
+//! unless `OIDC_TEST=required` (as in `.ci/run`).
+
+#[allow(dead_code)]
+#[path = "../examples/server.rs"]
+mod demo;
+#[allow(dead_code)]
+#[path = "../examples/resource_server.rs"]
+mod resource_server;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tower_jwt_auth::oidc::{
+    AccessClaims, Issuer, KeySourceErrorKind, RemoteKeys, Requirement, ResourceServer,
+};
+use tower_jwt_auth::{Algorithm, JwtKeys, JwtSessions};
+
+const API: &str = "https://api.example.com";
+const OTHER_API: &str = "https://other.example.com";
+
+fn harness_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc")
+}
+
+/// Whether Node.js and oidc-provider are there; prints `SKIPPED name` if not.
+fn provider_available(name: &str) -> bool {
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let installed = harness_dir().join("node_modules/oidc-provider").exists();
+    if node && installed {
+        return true;
+    }
+    let missing = if node {
+        "no oidc-provider (npm ci --prefix tests/oidc)"
+    } else {
+        "no Node.js"
+    };
+    assert!(
+        std::env::var("OIDC_TEST").as_deref() != Ok("required"),
+        "OIDC_TEST=required, but {missing}"
+    );
+    println!("SKIPPED {name}: {missing}");
+    false
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// One oidc-provider process.
+struct Provider {
+    port: u16,
+    keys_file: PathBuf,
+    /// `Cache-Control: max-age` of the JWKS, if any.
+    jwks_max_age: Option<u32>,
+    child: Option<Child>,
+}
+
+impl Provider {
+    fn new() -> Self {
+        let port = free_port();
+        let keys_file = std::env::temp_dir().join(format!("tower-jwt-auth-oidc-{port}.json"));
+        let _ = std::fs::remove_file(&keys_file);
+        Self {
+            port,
+            keys_file,
+            jwks_max_age: None,
+            child: None,
+        }
+    }
+
+    fn issuer(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// (Re)starts the provider publishing `kids`, the first one signing.
+    async fn start(&mut self, kids: &str) {
+        self.stop().await;
+        let mut command = Command::new("node");
+        if let Some(max_age) = self.jwks_max_age {
+            command.env("JWKS_MAX_AGE", max_age.to_string());
+        }
+        let mut child = command
+            .arg("provider.mjs")
+            .current_dir(harness_dir())
+            .env("PORT", self.port.to_string())
+            .env("KEYS_FILE", &self.keys_file)
+            .env("KIDS", kids)
+            .env("RESOURCES", format!("{API},{OTHER_API}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the provider starts within 30 s")
+            .expect("its output");
+        assert_eq!(ready, Some(format!("listening on {}", self.issuer())));
+        self.child = Some(child);
+    }
+
+    async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// A client-credentials access token for `resource` with `scope`.
+    async fn token(&self, scope: &str, resource: &str) -> String {
+        let body = format!(
+            "grant_type=client_credentials&scope={}&resource={}",
+            scope.replace(' ', "%20"),
+            resource.replace(':', "%3A").replace('/', "%2F")
+        );
+        let request = Request::post(format!("{}/token", self.issuer()))
+            .header("authorization", "Basic c2VydmljZTpzZXJ2aWNlLXNlY3JldA==")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        let (status, body) = send(request).await;
+        assert_eq!(status, 200, "{body}");
+        let body: Value = serde_json::from_str(&body).expect("JSON");
+        body["access_token"].as_str().expect("a token").to_owned()
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.keys_file);
+    }
+}
+
+fn client() -> Client<HttpConnector, Body> {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+async fn send(request: Request<Body>) -> (StatusCode, String) {
+    let response = client().request(request).await.expect("response");
+    let (status, _, body) = read(response).await;
+    (status, body)
+}
+
+async fn read(response: Response<hyper::body::Incoming>) -> (StatusCode, http::HeaderMap, String) {
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).expect("UTF-8");
+    (parts.status, parts.headers, text)
+}
+
+/// The application under test: `/me` and `POST /orders` (scope `orders:write`) behind `server`.
+async fn serve(server: &ResourceServer) -> String {
+    let app = Router::new()
+        .route("/orders", post(|| async { "created" }))
+        .route_layer(Requirement::scope("orders:write").layer())
+        .route(
+            "/me",
+            get(|claims: AccessClaims| async move {
+                axum::Json(json!({ "sub": claims.subject(), "scopes": claims.scopes() }))
+            }),
+        )
+        .route_layer(server.layer());
+    serve_router(app).await
+}
+
+async fn serve_router(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+async fn call(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    grpc: bool,
+) -> (StatusCode, http::HeaderMap, String) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(format!("{base}{path}"))
+        .header("authorization", format!("Bearer {token}"));
+    if grpc {
+        request = request.header("content-type", "application/grpc");
+    }
+    let response = client()
+        .request(request.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    read(response).await
+}
+
+/// A token shaped like the provider's, naming `kid` and `iss`, with a signature of nothing.
+fn unsigned(iss: &str, kid: &str) -> String {
+    let header = json!({"alg": "RS256", "typ": "at+jwt", "kid": kid});
+    let payload = json!({"iss": iss, "sub": "x", "aud": API, "exp": 4_000_000_000u64});
+    let part = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    format!(
+        "{}.{}.{}",
+        part(&header),
+        part(&payload),
+        URL_SAFE_NO_PAD.encode([0u8; 256])
+    )
+}
+
+async fn until_ready(keys: &RemoteKeys) {
+    for _ in 0..300 {
+        if keys.is_ready() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no key set within 15 s");
+}
+
+async fn keys_of(provider: &Provider) -> RemoteKeys {
+    let keys = RemoteKeys::discover(provider.issuer())
+        .build()
+        .await
+        .expect("key source");
+    until_ready(&keys).await;
+    keys
+}
+
+#[tokio::test]
+async fn provider_tokens_verify_through_discovery_and_scopes_are_enforced() {
+    if !provider_available("provider_tokens_verify_through_discovery_and_scopes_are_enforced") {
+        return;
+    }
+    let mut provider = Provider::new();
+    provider.start("k1").await;
+    let mut other = Provider::new();
+    other.start("k1").await;
+    let server = ResourceServer::builder()
+        .issuer(Issuer::new(provider.issuer(), keys_of(&provider).await).audience(API))
+        .build()
+        .expect("configuration");
+    let base = serve(&server).await;
+
+    let reader = provider.token("orders:read", API).await;
+    let (status, _, body) = call(&base, "GET", "/me", &reader, false).await;
+    assert_eq!(status, 200, "{body}");
+    let me: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(me, json!({"sub": "service", "scopes": ["orders:read"]}));
+
+    // A valid token without the scope: 403 naming it, and gRPC status 7 under gRPC.
+    let (status, headers, _) = call(&base, "POST", "/orders", &reader, false).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        headers["www-authenticate"],
+        r#"Bearer error="insufficient_scope", error_description="the token lacks a required scope or role", scope="orders:write""#
+    );
+    let (status, headers, _) = call(&base, "POST", "/orders", &reader, true).await;
+    assert_eq!(
+        (status, &headers["grpc-status"]),
+        (StatusCode::OK, &"7".parse().unwrap())
+    );
+    let writer = provider.token("orders:read orders:write", API).await;
+    let (status, _, body) = call(&base, "POST", "/orders", &writer, false).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "created"));
+
+    // Another audience of the same provider, and a provider not trusted at all.
+    let elsewhere = provider.token("orders:read", OTHER_API).await;
+    let (status, headers, _) = call(&base, "GET", "/me", &elsewhere, false).await;
+    assert_eq!(status, 401);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    let stranger = other.token("orders:read", API).await;
+    let (status, _, _) = call(&base, "GET", "/me", &stranger, false).await;
+    assert_eq!(status, 401);
+    // A tampered token of the trusted provider.
+    let mut forged = reader.clone();
+    forged.push('A');
+    assert_eq!(call(&base, "GET", "/me", &forged, false).await.0, 401);
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_fetched_once_and_a_withdrawn_one_refused() {
+    if !provider_available("a_rotated_key_is_fetched_once_and_a_withdrawn_one_refused") {
+        return;
+    }
+    let mut provider = Provider::new();
+    provider.start("k1").await;
+    let keys = keys_of(&provider).await;
+    let server = ResourceServer::builder()
+        .issuer(Issuer::new(provider.issuer(), keys.clone()).audience(API))
+        .build()
+        .expect("configuration");
+    let base = serve(&server).await;
+    let old = provider.token("orders:read", API).await;
+    assert_eq!(call(&base, "GET", "/me", &old, false).await.0, 200);
+    assert_eq!(keys.fetches(), 1);
+
+    // The provider rotates: k2 signs, k1 is still published.
+    provider.start("k2,k1").await;
+    let new = provider.token("orders:read", API).await;
+    assert_eq!(call(&base, "GET", "/me", &new, false).await.0, 200);
+    assert_eq!(keys.fetches(), 2, "one refetch for the new kid");
+    assert_eq!(keys.kids(), ["k1", "k2"]);
+    assert_eq!(call(&base, "GET", "/me", &old, false).await.0, 200);
+    assert_eq!(call(&base, "GET", "/me", &new, false).await.0, 200);
+    assert_eq!(keys.fetches(), 2, "known kids cost no fetch");
+
+    // k1 withdrawn: once the key set is fetched again, its tokens are refused.
+    provider.start("k2").await;
+    keys.refresh().await.expect("refresh");
+    assert_eq!(keys.kids(), ["k2"]);
+    let (status, headers, _) = call(&base, "GET", "/me", &old, false).await;
+    assert_eq!(status, 401);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("unknown key")
+    );
+    assert_eq!(call(&base, "GET", "/me", &new, false).await.0, 200);
+}
+
+#[tokio::test]
+async fn keys_are_refreshed_in_the_background_as_max_age_says() {
+    if !provider_available("keys_are_refreshed_in_the_background_as_max_age_says") {
+        return;
+    }
+    let mut provider = Provider::new();
+    provider.jwks_max_age = Some(1);
+    provider.start("k1").await;
+    let keys = RemoteKeys::discover(provider.issuer())
+        .refresh_bounds(Duration::from_secs(1), Duration::from_secs(60))
+        .build()
+        .await
+        .expect("key source");
+    until_ready(&keys).await;
+    assert_eq!(keys.kids(), ["k1"]);
+    // No request names k2: only the schedule (three quarters of max-age) can find it.
+    provider.start("k2,k1").await;
+    for _ in 0..100 {
+        if keys.kids() == ["k1", "k2"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(keys.kids(), ["k1", "k2"]);
+    assert!(keys.fetches() >= 2);
+}
+
+#[tokio::test]
+async fn a_provider_down_at_start_means_503_until_its_keys_arrive() {
+    if !provider_available("a_provider_down_at_start_means_503_until_its_keys_arrive") {
+        return;
+    }
+    let mut provider = Provider::new();
+    // Start-up can be made to fail instead.
+    let required = RemoteKeys::discover(provider.issuer())
+        .require_at_start(true)
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(required.kind(), KeySourceErrorKind::Unreachable);
+
+    let keys = RemoteKeys::discover(provider.issuer())
+        .retry_interval(Duration::from_millis(100))
+        .build()
+        .await
+        .expect("the service starts without its provider");
+    let server = ResourceServer::builder()
+        .issuer(Issuer::new(provider.issuer(), keys.clone()).audience(API))
+        .build()
+        .expect("configuration");
+    let base = serve(&server).await;
+    let waiting = unsigned(&provider.issuer(), "k1");
+    let (status, headers, _) = call(&base, "GET", "/me", &waiting, false).await;
+    assert_eq!(status, 503);
+    assert_eq!(headers["retry-after"], "1");
+
+    provider.start("k1").await;
+    until_ready(&keys).await;
+    let token = provider.token("orders:read", API).await;
+    assert_eq!(call(&base, "GET", "/me", &token, false).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_kids_causes_at_most_one_fetch_per_interval() {
+    if !provider_available("a_flood_of_unknown_kids_causes_at_most_one_fetch_per_interval") {
+        return;
+    }
+    let mut provider = Provider::new();
+    provider.start("k1").await;
+    let keys = RemoteKeys::discover(provider.issuer())
+        .unknown_kid_interval(Duration::from_secs(600))
+        .build()
+        .await
+        .expect("key source");
+    until_ready(&keys).await;
+    let server = ResourceServer::builder()
+        .issuer(Issuer::new(provider.issuer(), keys.clone()).audience(API))
+        .build()
+        .expect("configuration");
+    let base = serve(&server).await;
+    let before = keys.fetches();
+
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..1_000 {
+        let (base, token) = (
+            base.clone(),
+            unsigned(&provider.issuer(), &format!("made-up-{i}")),
+        );
+        requests.spawn(async move { call(&base, "GET", "/me", &token, false).await.0 });
+        if requests.len() >= 50 {
+            assert_eq!(
+                requests
+                    .join_next()
+                    .await
+                    .expect("a request")
+                    .expect("no panic"),
+                401
+            );
+        }
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(status.expect("no panic"), 401);
+    }
+    assert!(
+        keys.fetches() - before <= 1,
+        "{} fetches for 1,000 unknown kids",
+        keys.fetches() - before
+    );
+}
+
+/// The example, pointed at the demo's JWKS (EdDSA), accepts the demo's access tokens: the fleet
+/// case with no shared secret. Needs no provider.
+#[tokio::test]
+async fn the_example_accepts_the_demos_tokens_through_its_jwks() {
+    let pem = |name: &str| {
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/keys")
+                .join(name),
+        )
+        .expect("test key")
+    };
+    let keys = JwtKeys::from_pem(
+        Algorithm::EdDSA,
+        &pem("ed25519.pem"),
+        &pem("ed25519.pub.pem"),
+    )
+    .expect("keys");
+    let sessions = JwtSessions::builder()
+        .keys(keys)
+        .build()
+        .expect("configuration");
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .build_recorder()
+        .handle();
+    let demo_url = serve_router(demo::app(sessions.clone(), metrics).await).await;
+
+    let keys = RemoteKeys::jwks(format!("{demo_url}/.well-known/jwks.json"))
+        .build()
+        .await
+        .expect("key source");
+    until_ready(&keys).await;
+    let server = ResourceServer::builder()
+        .issuer(Issuer::any(keys))
+        .build()
+        .expect("configuration");
+    let base = serve_router(resource_server::app(&server, None)).await;
+
+    let pair = sessions.issue("alice", ()).await.expect("issued");
+    let (status, _, body) = call(&base, "GET", "/me", pair.access_token(), false).await;
+    assert_eq!(status, 200, "{body}");
+    let me: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(me["sub"], "alice");
+    // A refresh token of the demo is no access token here either.
+    let (status, _, _) = call(&base, "GET", "/me", pair.refresh_token(), false).await;
+    assert_eq!(status, 401);
+    assert_eq!(call(&base, "GET", "/health", "", false).await.0, 200);
+}
