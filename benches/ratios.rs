@@ -116,6 +116,14 @@ fn main() {
         0.6,
     );
     report(
+        "floor",
+        "layer accepting / the hand-written floor",
+        per_round(&access, &["layer_pair_check", "hand_written_floor"], |f| {
+            f[0] / f[1]
+        }),
+        1.0,
+    );
+    report(
         "refusal",
         "reject a bad signature / accept a good token",
         per_round(

@@ -31,7 +31,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tower_jwt_auth::oidc::{
-    AccessClaims, Issuer, KeySourceErrorKind, RemoteKeys, Requirement, ResourceServer,
+    AccessClaims, Issuer, KeySourceErrorKind, RemoteKeys, Requirement, ResourceServer, ScopeName,
+    Scoped,
 };
 use tower_jwt_auth::{Algorithm, JwtKeys, JwtSessions};
 
@@ -174,9 +175,20 @@ async fn read(response: Response<hyper::body::Incoming>) -> (StatusCode, http::H
     (parts.status, parts.headers, text)
 }
 
-/// The application under test: `/me` and `POST /orders` (scope `orders:write`) behind `server`.
+struct OrdersWrite;
+
+impl ScopeName for OrdersWrite {
+    const SCOPE: &'static str = "orders:write";
+}
+
+/// The application under test, behind `server`: `/me`, `POST /orders` (scope `orders:write`, by
+/// a layer) and `POST /orders/guarded` (the same, by an extractor guard).
 async fn serve(server: &ResourceServer) -> String {
+    let guarded = |Scoped(claims, ..): Scoped<OrdersWrite>| async move {
+        format!("created by {}", claims.subject().unwrap_or_default())
+    };
     let app = Router::new()
+        .route("/orders/guarded", post(guarded))
         .route("/orders", post(|| async { "created" }))
         .route_layer(Requirement::scope("orders:write").layer())
         .route(
@@ -287,6 +299,20 @@ async fn provider_tokens_verify_through_discovery_and_scopes_are_enforced() {
     let writer = provider.token("orders:read orders:write", API).await;
     let (status, _, body) = call(&base, "POST", "/orders", &writer, false).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "created"));
+    // The extractor guard answers the same.
+    let (status, headers, _) = call(&base, "POST", "/orders/guarded", &reader, false).await;
+    assert_eq!(status, 403);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .ends_with(r#"scope="orders:write""#)
+    );
+    let (status, _, body) = call(&base, "POST", "/orders/guarded", &writer, false).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "created by service")
+    );
 
     // Another audience of the same provider, and a provider not trusted at all.
     let elsewhere = provider.token("orders:read", OTHER_API).await;

@@ -16,6 +16,8 @@ use tower::{Layer, Service, service_fn};
 use tower_jwt_auth::store::{MemoryStore, PairStore, RefreshRequest, TokenStamp};
 use tower_jwt_auth::{JwtKeys, JwtSessions, SessionId, TokenId};
 
+mod floor;
+
 const SECRET: &[u8] = b"benchmark-secret-of-32-bytes-min";
 
 /// One benchmarked operation.
@@ -164,8 +166,17 @@ pub(crate) fn access() -> Vec<(&'static str, Case)> {
     forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
     let forged = String::from_utf8(forged).expect("ascii");
     let layered = |sessions: &JwtSessions| sessions.layer().layer(service_fn(hello));
+    let floor_sessions = std::sync::Arc::new(floor::Sessions::new());
+    let payload = jsonwebtoken::dangerous::insecure_decode::<RegisteredClaims>(&token)
+        .expect("claims")
+        .claims;
+    floor_sessions.insert(&payload.sid.to_string(), &payload.jti.to_string());
     vec![
         ("bare_service", call(service_fn(hello), &token, 200)),
+        (
+            "hand_written_floor",
+            call(floor::layer(SECRET, floor_sessions), &token, 200),
+        ),
         ("layer_pair_check", call(layered(&fast), &token, 200)),
         ("layer_no_pair_check", call(layered(&unpaired), &token, 200)),
         (

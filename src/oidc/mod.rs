@@ -9,7 +9,8 @@
 //!   required claims, leeway); tokens are routed by `iss` before any key is looked at.
 //! - [`ResourceServer::layer`]: the layer, putting [`AccessClaims`] in the request's extensions.
 //! - [`Requirement`]: scopes (`scope` or `scp`) and roles (a claim path) per route, as a layer or
-//!   a check in a handler; `403 insufficient_scope` (gRPC 7) when missing.
+//!   a check in a handler; `403 insufficient_scope` (gRPC 7) when missing. With axum,
+//!   `Scoped<S>` is the same check as an extractor guard.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,5 +43,7 @@ pub use error::{KeySourceError, KeySourceErrorKind};
 pub use fetch::HttpClient;
 pub use keys::{RemoteKeys, RemoteKeysBuilder};
 pub use layer::{ResourceServerAuth, ResourceServerLayer};
-pub use scope::{Require, RequireLayer, Requirement};
+#[cfg(feature = "axum")]
+pub use scope::Scoped;
+pub use scope::{Require, RequireLayer, Requirement, ScopeName};
 pub use server::{Issuer, ResourceServer, ResourceServerBuilder, TypPolicy};

@@ -227,3 +227,76 @@ where
         ResponseFuture::refused(response)
     }
 }
+
+/// A scope named by a type, for the [`Scoped`] extractor guard.
+pub trait ScopeName: Send + Sync + 'static {
+    /// The scope.
+    const SCOPE: &'static str;
+}
+
+/// An axum extractor guard (features `oidc` and `axum`): the request's [`AccessClaims`], if
+/// they grant `S::SCOPE`; otherwise the handler does not run and the answer is `403` with the
+/// `insufficient_scope` challenge naming the scope.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::{Router, body::Body, routing::post};
+/// use http::Request;
+/// use tower::ServiceExt;
+/// use tower_jwt_auth::oidc::{AccessClaims, ScopeName, Scoped};
+///
+/// struct OrdersWrite;
+/// impl ScopeName for OrdersWrite {
+///     const SCOPE: &'static str = "orders:write";
+/// }
+///
+/// async fn create(Scoped(claims, ..): Scoped<OrdersWrite>) -> String {
+///     format!("created by {:?}", claims.subject())
+/// }
+///
+/// let app = Router::new().route("/orders", post(create));
+/// let reader = AccessClaims::from_json(serde_json::json!({"exp": 2000000000, "scope": "orders:read"}))?;
+/// let mut request = Request::post("/orders").body(Body::empty())?;
+/// request.extensions_mut().insert(reader);
+/// let response = app.oneshot(request).await?;
+/// assert_eq!(response.status(), 403);
+/// assert!(response.headers()["www-authenticate"].to_str()?.ends_with(r#"scope="orders:write""#));
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "axum")]
+pub struct Scoped<S>(pub AccessClaims, pub std::marker::PhantomData<S>);
+
+#[cfg(feature = "axum")]
+impl<S> fmt::Debug for Scoped<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Scoped").field(&self.0).finish()
+    }
+}
+
+#[cfg(feature = "axum")]
+impl<S: ScopeName, St: Send + Sync> axum_core::extract::FromRequestParts<St> for Scoped<S> {
+    type Rejection = axum_core::response::Response;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        state: &St,
+    ) -> Result<Self, Self::Rejection> {
+        use axum_core::response::IntoResponse;
+        let claims =
+            <AccessClaims as axum_core::extract::FromRequestParts<St>>::from_request_parts(
+                parts, state,
+            )
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if claims.has_scope(S::SCOPE) {
+            return Ok(Self(claims, std::marker::PhantomData));
+        }
+        let error = AuthError::new(AuthErrorKind::InsufficientScope);
+        let mut response = error.into_response();
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            Requirement::scope(S::SCOPE).challenge().clone(),
+        );
+        Err(response)
+    }
+}
