@@ -1,7 +1,10 @@
-//! Hello-world axum server for `benches/http.sh`: `MODE=none|layer|jsonwebtoken`.
+//! Hello-world axum server for `benches/http.sh`:
+//! `MODE=none|layer|layer-redis|layer-redis-cache|jsonwebtoken`.
 //!
 //! - `none`: no authentication at all;
 //! - `layer`: behind `JwtAuthLayer` (HS256, pair check on, in-memory store);
+//! - `layer-redis`, `layer-redis-cache` (with `--features redis` and `REDIS_URL`): the same with
+//!   the pair check on Redis, without and with the near cache;
 //! - `jsonwebtoken`: `jsonwebtoken::decode` in `axum::middleware::from_fn`, as hand-written
 //!   middleware usually does it.
 //!
@@ -54,12 +57,29 @@ async fn decode_with_jsonwebtoken(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mode = std::env::var("MODE").unwrap_or_else(|_| "layer".into());
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3100".into());
-    let sessions = JwtSessions::builder().hs256_secret(SECRET).build()?;
+    let builder = JwtSessions::builder().hs256_secret(SECRET);
+    let sessions = match mode.as_str() {
+        #[cfg(feature = "redis")]
+        "layer-redis" | "layer-redis-cache" => {
+            let url = std::env::var("REDIS_URL").map_err(|_| "REDIS_URL is not set")?;
+            let prefix = format!("tjwt-bench:{}", tower_jwt_auth::TokenId::random()?);
+            let mut store = tower_jwt_auth::RedisStore::builder(url).prefix(prefix);
+            if mode == "layer-redis-cache" {
+                store = store.near_cache(100_000);
+            }
+            let store = store.build().await?;
+            while store.near_cache_stats().is_some_and(|s| !s.trusted) {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            builder.store(store).build()?
+        }
+        _ => builder.build()?,
+    };
     let pair = sessions.issue("bench", ()).await?;
     let app = Router::new().route("/", get(|| async { "hello" }));
     let app = match mode.as_str() {
         "none" => app,
-        "layer" => app.layer(sessions.layer()),
+        "layer" | "layer-redis" | "layer-redis-cache" => app.layer(sessions.layer()),
         "jsonwebtoken" => {
             let keys = Arc::new((
                 DecodingKey::from_secret(SECRET),
@@ -70,7 +90,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }))
         }
         other => {
-            return Err(format!("MODE must be none, layer or jsonwebtoken, got {other:?}").into());
+            return Err(format!(
+                "MODE must be none, layer, layer-redis, layer-redis-cache or jsonwebtoken, \
+                 got {other:?}"
+            )
+            .into());
         }
     };
     let listener = tokio::net::TcpListener::bind(&addr).await?;

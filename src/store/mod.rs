@@ -55,7 +55,7 @@ mod redact;
 mod redis;
 
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisStore, RedisStoreBuilder};
+pub use self::redis::{NearCacheStats, RedisStore, RedisStoreBuilder};
 pub(crate) use dyn_store::DynStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]

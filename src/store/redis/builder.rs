@@ -9,7 +9,10 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::cluster::ClusterClientBuilder;
 
 use super::connection::{Connection, Durable};
-use super::{DEFAULT_PREFIX, DEFAULT_TIMEOUT, Inner, MAX_RECONNECT_DELAY, RedisStore, store_error};
+use super::{
+    DEFAULT_PREFIX, DEFAULT_TIMEOUT, Inner, MAX_RECONNECT_DELAY, RedisStore, near_cache,
+    session_key_prefix, store_error,
+};
 use crate::store::redact::redact;
 use crate::store::{StoreError, StoreErrorKind};
 
@@ -54,6 +57,8 @@ pub struct RedisStoreBuilder {
     prefix: String,
     timeout: Duration,
     wait: Option<(u32, Duration)>,
+    /// The near cache's capacity in records, when on.
+    near_cache: Option<usize>,
 }
 
 impl RedisStoreBuilder {
@@ -63,6 +68,7 @@ impl RedisStoreBuilder {
             prefix: DEFAULT_PREFIX.to_owned(),
             timeout: DEFAULT_TIMEOUT,
             wait: None,
+            near_cache: None,
         }
     }
 
@@ -89,6 +95,24 @@ impl RedisStoreBuilder {
     /// other calls. On a cluster every master must have `replicas` replicas. Off by default.
     pub fn wait_for_replicas(mut self, replicas: u32, timeout: Duration) -> Self {
         self.wait = (replicas > 0).then_some((replicas, timeout));
+        self
+    }
+
+    /// The near cache (off by default): access checks read a local copy of the session records
+    /// this server has checked, at most `capacity` of them, and Redis pushes an invalidation the
+    /// moment any server changes one (server-assisted client-side caching: RESP3,
+    /// `CLIENT TRACKING … BCAST`, Redis 6 or later). Refreshes, revocations and logins still go to
+    /// Redis, each one atomic step as ever.
+    ///
+    /// The copy answers only what a newer record could not change (this token is current; the
+    /// session is revoked); anything else goes to Redis. It is trusted only while its tracking
+    /// connection is proven by a heartbeat every 100 ms: a lost, broken or reconnecting tracking
+    /// connection empties it, and every check goes to Redis until tracking is back. So a
+    /// revocation made on another server stops a token here as soon as its invalidation arrives
+    /// (about a millisecond on one network; see BENCHMARKS.md), and never later than 250 ms after
+    /// the last heartbeat. Single Redis only: [`build`](Self::build) refuses it on a cluster.
+    pub fn near_cache(mut self, capacity: usize) -> Self {
+        self.near_cache = (capacity > 0).then_some(capacity);
         self
     }
 
@@ -134,12 +158,26 @@ impl RedisStoreBuilder {
                 ));
             }
         };
+        let near = match (self.near_cache, &self.target) {
+            (None, _) => None,
+            (Some(capacity), Target::Single(url)) => Some(
+                near_cache::start(url, session_key_prefix(&self.prefix), capacity)
+                    .map_err(store_error)?,
+            ),
+            (Some(_), Target::Cluster(_)) => {
+                return Err(StoreError::new(
+                    StoreErrorKind::Unavailable,
+                    "the near cache needs a single Redis; it is not available on a cluster",
+                ));
+            }
+        };
         Ok(RedisStore {
             inner: Arc::new(Inner {
                 connection,
                 prefix: self.prefix,
                 timeout,
                 durable,
+                near,
             }),
         })
     }

@@ -37,12 +37,18 @@ const RECORD_MAX_SECS: u64 = u32::MAX as u64;
 /// so an absurd session end can never make the write fail.
 const MAX_TTL_MS: u64 = (1 << 53) - 1;
 
+/// Every session key starts with this: `<prefix>:v1:s:`.
+fn session_key_prefix(prefix: &str) -> String {
+    format!("{prefix}:{KEYS_VERSION}:s:")
+}
+
 fn script(body: &str) -> Script {
     Script::new(&[include_str!("lib.lua"), body].concat())
 }
 
 mod builder;
 mod connection;
+mod near_cache;
 mod pair_store;
 
 pub use builder::RedisStoreBuilder;
@@ -188,6 +194,19 @@ struct Inner {
     prefix: String,
     timeout: Duration,
     durable: Option<Durable>,
+    near: Option<Arc<near_cache::NearCache>>,
+}
+
+/// What the [near cache](RedisStoreBuilder::near_cache) has done so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NearCacheStats {
+    /// Access checks answered from the local copy, without Redis.
+    pub hits: u64,
+    /// Records let go because Redis (or this server) changed them.
+    pub invalidations: u64,
+    /// Whether the copy is trusted now: tracking is established and its last heartbeat recent.
+    pub trusted: bool,
 }
 
 /// Maps a client error to the store's kinds: a timeout is [`StoreErrorKind::Timeout`], a reply
@@ -264,6 +283,16 @@ impl RedisStore {
         RedisStoreBuilder::new(Target::Cluster(nodes.into_iter().map(Into::into).collect()))
     }
 
+    /// The near cache's counters, if it is on.
+    #[must_use]
+    pub fn near_cache_stats(&self) -> Option<NearCacheStats> {
+        self.inner.near.as_ref().map(|near| NearCacheStats {
+            hits: near.hits(),
+            invalidations: near.invalidations(),
+            trusted: near.is_trusted(),
+        })
+    }
+
     /// The key prefix.
     #[must_use]
     pub fn prefix(&self) -> &str {
@@ -289,7 +318,18 @@ impl RedisStore {
     }
 
     fn session_key_text(&self, sid: &str) -> String {
-        format!("{}:{KEYS_VERSION}:s:{{{sid}}}", self.inner.prefix)
+        format!("{}{{{sid}}}", session_key_prefix(&self.inner.prefix))
+    }
+
+    fn near(&self) -> Option<&near_cache::NearCache> {
+        self.inner.near.as_deref()
+    }
+
+    /// Forgets `sid` in the near cache: this server just changed it.
+    fn forget(&self, sid: SessionId) {
+        if let Some(near) = self.near() {
+            near.invalidate(sid);
+        }
     }
 
     fn connection(&self) -> Connection {

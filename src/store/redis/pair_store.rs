@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use super::near_cache::Cached;
 use super::{
     CREATE, FORMAT, INDEX, MARK, REFRESH, REVOKE, REVOKE_PAGE, RedisStore, corrupt, parse_jti,
     parse_u64, recorded, secs32, store_error, ttl_ms,
@@ -11,6 +12,68 @@ use crate::store::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, StoreError, StoreErrorKind,
     TokenStamp,
 };
+
+impl RedisStore {
+    /// One `HMGET` of what an access check needs, as the near cache keeps it (none for an
+    /// unknown session).
+    async fn read_access_record(&self, sid: SessionId) -> Result<Option<Cached>, StoreError> {
+        self.bounded(async {
+            let (revoked, end, access, format): (
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            ) = ::redis::cmd("HMGET")
+                .arg(self.session_key(sid))
+                .arg("rev")
+                .arg("re")
+                .arg("aj")
+                .arg("v")
+                .query_async(&mut self.connection())
+                .await
+                .map_err(store_error)?;
+            // The same order as SessionRecord::check_access, and the one rule for the flag:
+            // live only when it reads exactly "0" (a tombstone holds the flag alone).
+            let Some(revoked) = revoked else {
+                return Ok(None);
+            };
+            if revoked != "0" {
+                // A tombstone holds the flag alone: revoked is all there is to know.
+                return Ok(Some(Cached {
+                    revoked: true,
+                    end: u64::MAX,
+                    access: TokenId::from_bytes([0; 16]),
+                }));
+            }
+            if format.as_deref() != Some(FORMAT) {
+                return Err(corrupt(
+                    "a stored session has a format this version cannot read",
+                ));
+            }
+            let (Some(end), Some(access)) = (end, access) else {
+                return Err(corrupt("a stored session is incomplete"));
+            };
+            Ok(Some(Cached {
+                revoked: false,
+                end: parse_u64(&end)?,
+                access: parse_jti(&access)?,
+            }))
+        })
+        .await
+    }
+}
+
+/// The access check of a record, in the order of `SessionRecord::check_access`.
+fn decide(record: Option<Cached>, jti: TokenId, now: u64) -> AccessCheck {
+    match record {
+        None => AccessCheck::Unknown,
+        Some(record) if record.revoked => AccessCheck::Revoked,
+        Some(record) if now >= record.end => AccessCheck::Unknown,
+        // TokenId's equality is constant-time.
+        Some(record) if record.access == jti => AccessCheck::Current,
+        Some(_) => AccessCheck::Superseded,
+    }
+}
 
 /// Reads the stamp at `fields[0..3]` (jti, iat, exp) of a refresh script's reply.
 fn stamp(fields: &[String]) -> Result<TokenStamp, StoreError> {
@@ -81,47 +144,28 @@ impl PairStore for RedisStore {
         jti: TokenId,
         now: u64,
     ) -> Result<AccessCheck, StoreError> {
-        self.bounded(async {
-            let (revoked, end, access, format): (
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-            ) = ::redis::cmd("HMGET")
-                .arg(self.session_key(sid))
-                .arg("rev")
-                .arg("re")
-                .arg("aj")
-                .arg("v")
-                .query_async(&mut self.connection())
-                .await
-                .map_err(store_error)?;
-            // The same order as SessionRecord::check_access, and the one rule for the flag:
-            // live only when it reads exactly "0" (a tombstone holds the flag alone).
-            let Some(revoked) = revoked else {
-                return Ok(AccessCheck::Unknown);
-            };
-            if revoked != "0" {
-                return Ok(AccessCheck::Revoked);
+        if let Some(answer) = self.near().and_then(|near| near.check(sid, jti, now)) {
+            return Ok(answer);
+        }
+        // Taken before the read is sent: an invalidation from now on keeps its reply out.
+        let ticket = self.near().and_then(|near| near.begin(sid));
+        let read = self.read_access_record(sid).await;
+        if let (Some(near), Some(ticket)) = (self.near(), ticket) {
+            match &read {
+                Ok(Some(record)) => near.complete(sid, ticket, *record),
+                _ => near.abandon(sid, ticket),
             }
-            if format.as_deref() != Some(FORMAT) {
-                return Err(corrupt(
-                    "a stored session has a format this version cannot read",
-                ));
-            }
-            let (Some(end), Some(access)) = (end, access) else {
-                return Err(corrupt("a stored session is incomplete"));
-            };
-            Ok(if now >= parse_u64(&end)? {
-                AccessCheck::Unknown
-            } else if parse_jti(&access)? == jti {
-                // TokenId's equality is constant-time.
-                AccessCheck::Current
-            } else {
-                AccessCheck::Superseded
-            })
-        })
-        .await
+        }
+        Ok(decide(read?, jti, now))
+    }
+
+    fn check_access_now(
+        &self,
+        sid: SessionId,
+        jti: TokenId,
+        now: u64,
+    ) -> Option<Result<AccessCheck, StoreError>> {
+        self.near()?.check(sid, jti, now).map(Ok)
     }
 
     async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
@@ -148,10 +192,11 @@ impl PairStore for RedisStore {
                 .arg(if request.theft_detection { "1" } else { "0" })
                 // As SessionRecord records it: zero there means "never refreshed".
                 .arg(secs32(request.now).max(1));
-            let reply: Vec<String> = invocation
-                .invoke_async(&mut connection)
-                .await
-                .map_err(store_error)?;
+            let reply: Result<Vec<String>, _> = invocation.invoke_async(&mut connection).await;
+            // Whatever the script did (or, failed mid-way, might have done), this server's
+            // copy is not to be trusted for the session any more.
+            self.forget(request.sid);
+            let reply = reply.map_err(store_error)?;
             let rotation = request.new_refresh.is_some();
             let outcome = match reply.first().map(String::as_str) {
                 Some(code @ ("G" | "R")) if reply.len() == 7 => RefreshOutcome::Granted {
@@ -194,7 +239,9 @@ impl PairStore for RedisStore {
         self.bounded(async {
             let revoked = self
                 .revoke_key(&mut self.revoking_connection(), self.session_key(sid), now)
-                .await?;
+                .await;
+            self.forget(sid);
+            let revoked = revoked?;
             if revoked {
                 self.replicate().await?;
             }
@@ -248,20 +295,21 @@ impl RedisStore {
         let mut tasks = tokio::task::JoinSet::new();
         let mut ids = Vec::with_capacity(members.len());
         for (sid, end) in members {
-            SessionId::from_str(&sid).map_err(|_| corrupt("an indexed session id is malformed"))?;
+            let id = SessionId::from_str(&sid)
+                .map_err(|_| corrupt("an indexed session id is malformed"))?;
             // Saturating: a score is at most a u64 written as a double.
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let ttl = ttl_ms(now, end as u64);
             let (store, key) = (self.clone(), self.session_key_text(&sid));
             tasks.spawn(async move {
-                let revoked: i64 = REVOKE
+                let revoked: Result<i64, _> = REVOKE
                     .key(key)
                     .arg(now)
                     .arg(ttl)
                     .invoke_async(&mut store.revoking_connection())
-                    .await
-                    .map_err(store_error)?;
-                Ok::<_, StoreError>(revoked == 1)
+                    .await;
+                store.forget(id);
+                Ok::<_, StoreError>(revoked.map_err(store_error)? == 1)
             });
             ids.push(sid);
         }

@@ -1,0 +1,376 @@
+//! The Redis store's near cache: the conformance suite with it on, revocations and refreshes made
+//! on another server reaching it, and faults under load (Redis killed and restarted, Redis
+//! hung): every check answers correctly or fails (`503`), and no revoked token is ever current
+//! again. Needs `REDIS_URL` for the shared-Redis tests and `redis-server` for the fault tests;
+//! each prints `SKIPPED <name>` otherwise.
+
+#![cfg(feature = "redis")]
+
+mod support_redis;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use support_redis::{RedisServer, redis_url, unique_prefix};
+use tower_jwt_auth::store::{
+    AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, TokenStamp,
+};
+use tower_jwt_auth::{RedisStore, SessionId, TokenId};
+
+const NOW: u64 = 1_700_000_000;
+
+mod suite {
+    use super::support_redis;
+
+    tower_jwt_auth::pair_store_conformance!({
+        let Some(url) = support_redis::redis_url() else {
+            return;
+        };
+        async move { super::cached_store(&url, &support_redis::unique_prefix()).await }
+    });
+}
+
+/// A store with the near cache on, once its tracking is established.
+async fn cached_store(url: &str, prefix: &str) -> RedisStore {
+    let store = RedisStore::builder(url)
+        .prefix(prefix)
+        .timeout(Duration::from_millis(500))
+        .near_cache(10_000)
+        .build()
+        .await
+        .expect("connect to Redis");
+    until_trusted(&store).await;
+    store
+}
+
+async fn plain_store(url: &str, prefix: &str) -> RedisStore {
+    RedisStore::builder(url)
+        .prefix(prefix)
+        .timeout(Duration::from_millis(500))
+        .build()
+        .await
+        .expect("connect to Redis")
+}
+
+async fn until_trusted(store: &RedisStore) {
+    let start = Instant::now();
+    while !store.near_cache_stats().expect("near cache on").trusted {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "tracking never established"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn stamp(iat: u64, exp: u64) -> TokenStamp {
+    TokenStamp {
+        jti: TokenId::random().expect("random"),
+        iat,
+        exp,
+    }
+}
+
+/// A new session (access token valid for 900 s, session for an hour) and its access token id.
+async fn session(store: &RedisStore) -> (SessionId, TokenId, TokenId) {
+    let sid = SessionId::random().expect("random");
+    let (access, refresh) = (stamp(NOW, NOW + 900), stamp(NOW, NOW + 3_600));
+    store
+        .create_session(NewSession::new(sid, "alice", access, refresh))
+        .await
+        .expect("created");
+    (sid, access.jti, refresh.jti)
+}
+
+fn hits(store: &RedisStore) -> u64 {
+    store.near_cache_stats().expect("near cache on").hits
+}
+
+#[tokio::test]
+async fn checks_are_answered_locally_and_changes_elsewhere_reach_them() {
+    let Some(url) = redis_url() else {
+        return;
+    };
+    let prefix = unique_prefix();
+    let (a, b) = (
+        cached_store(&url, &prefix).await,
+        plain_store(&url, &prefix).await,
+    );
+    let (sid, access, refresh) = session(&b).await;
+
+    assert_eq!(
+        a.check_access(sid, access, NOW).await.unwrap(),
+        AccessCheck::Current
+    );
+    let before = hits(&a);
+    assert_eq!(
+        a.check_access_now(sid, access, NOW).map(Result::unwrap),
+        Some(AccessCheck::Current)
+    );
+    assert_eq!(
+        hits(&a),
+        before + 1,
+        "the second check is answered from the copy"
+    );
+
+    // Another server refreshes: the new token is current here at once (the copy does not know
+    // it, so Redis is asked), the old one once the invalidation arrives.
+    let new_access = stamp(NOW + 950, NOW + 1_850);
+    let outcome = b
+        .refresh(RefreshRequest {
+            sid,
+            refresh_jti: refresh,
+            now: NOW + 950,
+            new_access,
+            new_refresh: None,
+            grace: 0,
+            leeway: 0,
+            theft_detection: true,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(outcome, RefreshOutcome::Granted { .. }));
+    assert_eq!(
+        a.check_access(sid, new_access.jti, NOW + 950)
+            .await
+            .unwrap(),
+        AccessCheck::Current
+    );
+    let start = Instant::now();
+    while a.check_access(sid, access, NOW + 950).await.unwrap() != AccessCheck::Superseded {
+        assert!(
+            start.elapsed() < Duration::from_millis(250),
+            "the refresh never reached the copy"
+        );
+        tokio::task::yield_now().await;
+    }
+
+    // Another server revokes: refused here within the bound, and for good.
+    assert_eq!(
+        a.check_access(sid, new_access.jti, NOW + 950)
+            .await
+            .unwrap(),
+        AccessCheck::Current
+    );
+    assert!(b.revoke_session(sid, NOW + 960).await.unwrap());
+    let start = Instant::now();
+    while a
+        .check_access(sid, new_access.jti, NOW + 960)
+        .await
+        .unwrap()
+        != AccessCheck::Revoked
+    {
+        assert!(
+            start.elapsed() < Duration::from_millis(250),
+            "the revocation never reached the copy"
+        );
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            a.check_access(sid, new_access.jti, NOW + 960)
+                .await
+                .unwrap(),
+            AccessCheck::Revoked
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_local_refresh_or_revocation_is_seen_at_once() {
+    let Some(url) = redis_url() else {
+        return;
+    };
+    let a = cached_store(&url, &unique_prefix()).await;
+    let (sid, access, refresh) = session(&a).await;
+    assert_eq!(
+        a.check_access(sid, access, NOW).await.unwrap(),
+        AccessCheck::Current
+    );
+    assert_eq!(
+        a.check_access(sid, access, NOW).await.unwrap(),
+        AccessCheck::Current
+    );
+    let new_access = stamp(NOW + 950, NOW + 1_850);
+    a.refresh(RefreshRequest {
+        sid,
+        refresh_jti: refresh,
+        now: NOW + 950,
+        new_access,
+        new_refresh: None,
+        grace: 0,
+        leeway: 0,
+        theft_detection: true,
+    })
+    .await
+    .unwrap();
+    // No waiting: this server's own change never leaves a stale copy behind.
+    assert_eq!(
+        a.check_access(sid, access, NOW + 950).await.unwrap(),
+        AccessCheck::Superseded
+    );
+    assert!(a.revoke_session(sid, NOW + 951).await.unwrap());
+    assert_eq!(
+        a.check_access(sid, new_access.jti, NOW + 951)
+            .await
+            .unwrap(),
+        AccessCheck::Revoked
+    );
+}
+
+/// Checks `sid`/`jti` on `store` in a loop until `stop`, recording every answer and counting
+/// the failures in `failures`.
+fn hammer(
+    store: RedisStore,
+    sid: SessionId,
+    jti: TokenId,
+    stop: Arc<AtomicBool>,
+    failures: Arc<AtomicUsize>,
+) -> tokio::task::JoinHandle<Vec<Result<AccessCheck, String>>> {
+    tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let answer = store
+                .check_access(sid, jti, NOW + 10)
+                .await
+                .map_err(|e| format!("{:?}", e.kind()));
+            if answer.is_err() {
+                failures.fetch_add(1, Ordering::Relaxed);
+            }
+            seen.push(answer);
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        seen
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_of_redis_under_load_never_revives_a_revoked_token() {
+    if std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        support_redis::skip("no redis-server");
+        return;
+    }
+    // Persistence on, so the restarted Redis still has every acknowledged revocation.
+    let mut server = RedisServer::start(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let prefix = unique_prefix();
+    let a = cached_store(&server.url(), &prefix).await;
+    let b = plain_store(&server.url(), &prefix).await;
+    let (live, live_access, _) = session(&b).await;
+    let (gone, gone_access, _) = session(&b).await;
+    for (sid, jti) in [(live, live_access), (gone, gone_access)] {
+        assert_eq!(
+            a.check_access(sid, jti, NOW + 10).await.unwrap(),
+            AccessCheck::Current
+        );
+    }
+    assert!(b.revoke_session(gone, NOW + 10).await.unwrap());
+    let start = Instant::now();
+    while a.check_access(gone, gone_access, NOW + 10).await.unwrap() != AccessCheck::Revoked {
+        assert!(
+            start.elapsed() < Duration::from_millis(250),
+            "the revocation never arrived"
+        );
+        tokio::task::yield_now().await;
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let live_answers = hammer(a.clone(), live, live_access, stop.clone(), failures.clone());
+    let gone_answers = hammer(a.clone(), gone, gone_access, stop.clone(), failures.clone());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.kill();
+    let down = Instant::now();
+    // Wait, under load, until the outage is seen: the copy untrusted, the loads failing.
+    while a.near_cache_stats().unwrap().trusted || failures.load(Ordering::Relaxed) < 10 {
+        assert!(
+            down.elapsed() < Duration::from_secs(5),
+            "the outage was never noticed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.restart();
+    until_trusted(&a).await;
+    let start = Instant::now();
+    while a.check_access(live, live_access, NOW + 10).await.ok() != Some(AccessCheck::Current) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no recovery after Redis returned"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The copy fills again.
+    let before = hits(&a);
+    assert_eq!(
+        a.check_access(live, live_access, NOW + 10).await.unwrap(),
+        AccessCheck::Current
+    );
+    assert!(hits(&a) > before, "the copy answers again after the outage");
+    stop.store(true, Ordering::Relaxed);
+    let (live_answers, gone_answers) = (live_answers.await.unwrap(), gone_answers.await.unwrap());
+
+    assert!(
+        gone_answers
+            .iter()
+            .all(|a| a.as_ref().ok() != Some(&AccessCheck::Current)),
+        "a revoked token was accepted"
+    );
+    assert!(
+        live_answers
+            .iter()
+            .all(|a| matches!(a, Ok(AccessCheck::Current) | Err(_))),
+        "a live session got a wrong answer: {live_answers:?}"
+    );
+    assert!(
+        live_answers.iter().any(Result::is_err),
+        "the load saw the outage"
+    );
+    assert!(live_answers.iter().any(Result::is_ok));
+    // Revoked before the crash, revoked after it.
+    assert_eq!(
+        a.check_access(gone, gone_access, NOW + 10).await.unwrap(),
+        AccessCheck::Revoked
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_is_not_trusted_beyond_the_bound() {
+    if std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        support_redis::skip("no redis-server");
+        return;
+    }
+    let server = RedisServer::start(&[]);
+    let a = cached_store(&server.url(), &unique_prefix()).await;
+    let (sid, access, _) = session(&a).await;
+    assert_eq!(
+        a.check_access(sid, access, NOW + 10).await.unwrap(),
+        AccessCheck::Current
+    );
+    server.pause();
+    let hung = Instant::now();
+    while a.near_cache_stats().unwrap().trusted {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The last pong came at most one heartbeat before the freeze; trust ends 250 ms after it.
+    assert!(
+        hung.elapsed() <= Duration::from_millis(400),
+        "{:?}",
+        hung.elapsed()
+    );
+    assert!(a.check_access_now(sid, access, NOW + 10).is_none());
+    assert!(a.check_access(sid, access, NOW + 10).await.is_err());
+    server.resume();
+    until_trusted(&a).await;
+    assert_eq!(
+        a.check_access(sid, access, NOW + 10).await.unwrap(),
+        AccessCheck::Current
+    );
+}
