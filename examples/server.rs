@@ -2,7 +2,8 @@
 //!
 //! Environment: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256; random if unset),
 //! `ACCESS_TTL_SECS`, `REFRESH_TTL_SECS`, `REFRESH_GRACE_SECS`, `REFRESH_ROTATION` (`0`/`1`),
-//! `PAIR_CHECK` (`0`/`1`), `COOKIE_SECURE` (`0`/`1`, default `1`), `JWT_ALG` with `JWT_PRIVATE_KEY`/`JWT_PUBLIC_KEY` (PEM files) for
+//! `PAIR_CHECK` (`0`/`1`), `COOKIE_SECURE` (`0`/`1`, default `1`), `NEAR_CACHE` (`0`/`1`: the
+//! Redis store's near cache), `JWT_ALG` with `JWT_PRIVATE_KEY`/`JWT_PUBLIC_KEY` (PEM files) for
 //! EdDSA, ES256 or RS256, `PAIR_STORE` (`memory`, the default; a `redis://` URL with
 //! `--features redis`; a `postgres://` URL with `--features postgres`, whose table the demo
 //! creates: `PAIR_STORE=postgres://postgres@127.0.0.1/test cargo run --example server --features
@@ -243,7 +244,11 @@ async fn with_store(builder: JwtSessionsBuilder) -> Result<JwtSessionsBuilder, B
     match scheme.as_str() {
         #[cfg(feature = "redis")]
         "redis" | "rediss" | "redis+unix" => {
-            let store = tower_jwt_auth::RedisStore::builder(url)
+            let mut store = tower_jwt_auth::RedisStore::builder(url);
+            if env_flag("NEAR_CACHE", false)? {
+                store = store.near_cache(100_000);
+            }
+            let store = store
                 .build()
                 .await
                 .map_err(|e| format!("cannot use the Redis of PAIR_STORE: {e}"))?;

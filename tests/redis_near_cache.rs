@@ -219,6 +219,19 @@ async fn a_local_refresh_or_revocation_is_seen_at_once() {
     );
 }
 
+#[tokio::test]
+async fn a_cluster_is_refused_before_connecting() {
+    let error = RedisStore::cluster_builder(["redis://127.0.0.1:1"])
+        .near_cache(10)
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "pair store unavailable: the near cache needs a single Redis; it is not available on a cluster"
+    );
+}
+
 /// Checks `sid`/`jti` on `store` in a loop until `stop`, recording every answer and counting
 /// the failures in `failures`.
 fn hammer(

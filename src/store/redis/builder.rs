@@ -120,6 +120,12 @@ impl RedisStoreBuilder {
     /// URL, and with [`StoreErrorKind::Timeout`] (or `Unavailable`) if Redis could not be reached
     /// in time. Once built, lost connections are re-established by themselves.
     pub async fn build(self) -> Result<RedisStore, StoreError> {
+        if self.near_cache.is_some() && matches!(self.target, Target::Cluster(_)) {
+            return Err(StoreError::new(
+                StoreErrorKind::Unavailable,
+                "the near cache needs a single Redis; it is not available on a cluster",
+            ));
+        }
         let timeout = self.timeout;
         let connected = tokio::time::timeout(timeout, async {
             let connection = self.connect().await?;
@@ -159,17 +165,11 @@ impl RedisStoreBuilder {
             }
         };
         let near = match (self.near_cache, &self.target) {
-            (None, _) => None,
             (Some(capacity), Target::Single(url)) => Some(
                 near_cache::start(url, session_key_prefix(&self.prefix), capacity)
                     .map_err(store_error)?,
             ),
-            (Some(_), Target::Cluster(_)) => {
-                return Err(StoreError::new(
-                    StoreErrorKind::Unavailable,
-                    "the near cache needs a single Redis; it is not available on a cluster",
-                ));
-            }
+            _ => None,
         };
         Ok(RedisStore {
             inner: Arc::new(Inner {
