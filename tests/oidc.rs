@@ -533,3 +533,98 @@ async fn the_example_accepts_the_demos_tokens_through_its_jwks() {
     assert_eq!(status, 401);
     assert_eq!(call(&base, "GET", "/health", "", false).await.0, 200);
 }
+
+/// A JWKS served over TLS with a certificate of a private authority: fetched with
+/// `HttpClient::with_root_certificates`, refused by the default client, which does not trust
+/// that authority. Needs no provider.
+#[tokio::test]
+async fn keys_are_fetched_over_https_from_a_private_authority() {
+    use tokio_rustls::rustls;
+    use tower_jwt_auth::oidc::HttpClient;
+
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .expect("server certificate");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+
+    let pem = |name: &str| {
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/keys")
+                .join(name),
+        )
+        .expect("test key")
+    };
+    let keys = JwtKeys::from_pem(
+        Algorithm::EdDSA,
+        &pem("ed25519.pem"),
+        &pem("ed25519.pub.pem"),
+    )
+    .expect("keys");
+    let sessions = JwtSessions::builder()
+        .keys(keys)
+        .build()
+        .expect("configuration");
+    let document = serde_json::to_vec(&sessions.jwks()).expect("JWKS");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("https://{}/jwks", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, document) = (acceptor.clone(), document.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(move |_| {
+                    let body =
+                        http_body_util::Full::new(hyper::body::Bytes::from(document.clone()));
+                    async move { Ok::<_, std::convert::Infallible>(Response::new(body)) }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+
+    let trusted = RemoteKeys::jwks(&url)
+        .http_client(
+            HttpClient::with_root_certificates(certified.cert.pem().as_bytes()).expect("roots"),
+        )
+        .require_at_start(true)
+        .build()
+        .await
+        .expect("keys over https");
+    let server = ResourceServer::builder()
+        .issuer(Issuer::any(trusted))
+        .build()
+        .expect("configuration");
+    let pair = sessions.issue("alice", ()).await.expect("issued");
+    let claims = server.verify(pair.access_token()).await.expect("verified");
+    assert_eq!(claims.subject(), Some("alice"));
+
+    let untrusted = RemoteKeys::jwks(&url)
+        .require_at_start(true)
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(untrusted.kind(), KeySourceErrorKind::Unreachable);
+    // The default client speaks TLS: it is the certificate it refuses.
+    assert!(untrusted.to_string().contains("certificate"), "{untrusted}");
+    assert!(
+        HttpClient::with_root_certificates(b"not a certificate").is_err(),
+        "a PEM without certificates is refused"
+    );
+}

@@ -57,11 +57,18 @@ impl KeySourceError {
     }
 }
 
+/// The whole chain of causes: HTTP clients wrap the reason a fetch failed (a refused
+/// certificate, a refused connection) a level or two down, and these errors end up in logs.
 impl fmt::Display for KeySourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.detail)?;
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
+        let mut cause = self
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static));
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
         }
         Ok(())
     }

@@ -12,6 +12,8 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
 use tower_service::Service;
 
+use super::error::{KeySourceError, KeySourceErrorKind};
+
 type BoxError = Box<dyn StdError + Send + Sync>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -73,6 +75,43 @@ impl HttpClient {
         Self {
             fetch: Arc::new(ServiceFetch(service)),
         }
+    }
+
+    /// hyper-util's client over rustls trusting only the root certificates in `pem` (one or
+    /// more `CERTIFICATE` blocks): for a provider behind a private certificate authority.
+    /// `http://` URLs are fetched too.
+    pub fn with_root_certificates(pem: &[u8]) -> Result<Self, KeySourceError> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+
+        let invalid =
+            |detail: &str| KeySourceError::new(KeySourceErrorKind::InvalidSettings, detail);
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in CertificateDer::pem_slice_iter(pem) {
+            let certificate =
+                certificate.map_err(|_| invalid("the root certificates are not PEM"))?;
+            roots
+                .add(certificate)
+                .map_err(|_| invalid("a root certificate cannot be used"))?;
+        }
+        if roots.is_empty() {
+            return Err(invalid("no root certificate in the PEM"));
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|_| invalid("no TLS version available"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(connector);
+        Ok(Self::new(client))
     }
 
     pub(crate) async fn get(&self, uri: Uri) -> Result<Fetched, BoxError> {

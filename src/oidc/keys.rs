@@ -175,7 +175,8 @@ struct Timing {
 /// The state every clone of a [`RemoteKeys`] shares with its background task.
 struct Shared {
     source: Source,
-    client: HttpClient,
+    /// None for a fixed key set, which is never fetched.
+    client: Option<HttpClient>,
     timing: Timing,
     table: ArcSwapOption<KeyTable>,
     jwks_uri: Mutex<Option<Uri>>,
@@ -388,9 +389,14 @@ impl RemoteKeysBuilder {
     }
 
     fn shared(self) -> Arc<Shared> {
+        let source = self.source.unwrap_or(Source::Fixed);
+        let client = match source {
+            Source::Fixed => None,
+            _ => Some(self.client.unwrap_or_default()),
+        };
         Arc::new(Shared {
-            source: self.source.unwrap_or(Source::Fixed),
-            client: self.client.unwrap_or_default(),
+            source,
+            client,
             timing: self.timing,
             table: ArcSwapOption::empty(),
             jwks_uri: Mutex::new(None),
@@ -420,8 +426,9 @@ impl RemoteKeysBuilder {
         self.source = Ok(source);
         let require = self.require_at_start;
         let shared = self.shared();
+        // After a first fetch here, the task's first refresh comes as any other would.
         let first = if require {
-            Some(shared.fetch().await?)
+            Some(shared.fetch().await? * 3 / 4)
         } else {
             None
         };
@@ -456,7 +463,13 @@ impl Shared {
     }
 
     async fn get(&self, uri: Uri) -> Result<super::fetch::Fetched, KeySourceError> {
-        let fetched = self.client.get(uri.clone()).await.map_err(|e| {
+        let Some(client) = &self.client else {
+            return Err(KeySourceError::new(
+                KeySourceErrorKind::InvalidSettings,
+                "a fixed key set is never fetched",
+            ));
+        };
+        let fetched = client.get(uri.clone()).await.map_err(|e| {
             KeySourceError::new(
                 KeySourceErrorKind::Unreachable,
                 format!("cannot fetch {uri}"),
