@@ -1,7 +1,7 @@
 //! The Redis store's near cache: the conformance suite with it on, revocations and refreshes made
 //! on another server reaching it, and faults under load (Redis killed and restarted, Redis
-//! hung): every check answers correctly or fails (`503`), and no revoked token is ever current
-//! again. Needs `REDIS_URL` for the shared-Redis tests and `redis-server` for the fault tests;
+//! hung, a cluster master killed): every check answers correctly or fails (`503`), and no
+//! revoked token is ever current again. Needs `REDIS_URL` for the shared-Redis tests and `redis-server` for the fault tests;
 //! each prints `SKIPPED <name>` otherwise.
 
 #![cfg(feature = "redis")]
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use support_redis::{RedisServer, redis_url, unique_prefix};
+use support_redis::{RedisCluster, RedisServer, redis_url, unique_prefix};
 use tower_jwt_auth::store::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, TokenStamp,
 };
@@ -233,17 +233,72 @@ async fn a_local_refresh_or_revocation_is_seen_at_once() {
     );
 }
 
-#[tokio::test]
-async fn a_cluster_is_refused_before_connecting() {
-    let error = RedisStore::cluster_builder(["redis://127.0.0.1:1"])
-        .near_cache(10)
-        .build()
-        .await
-        .unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "pair store unavailable: the near cache needs a single Redis; it is not available on a cluster"
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_cluster_every_master_is_tracked() {
+    if redis_url().is_none() {
+        return;
+    }
+    let mut cluster = RedisCluster::start(3);
+    let prefix = unique_prefix();
+    let connect = |near: bool| {
+        let mut builder = RedisStore::cluster_builder(cluster.urls())
+            .prefix(&prefix)
+            .timeout(Duration::from_millis(500));
+        if near {
+            builder = builder.near_cache(10_000);
+        }
+        builder.build()
+    };
+    let a = connect(true).await.expect("server A");
+    let b = connect(false).await.expect("server B");
+    until_trusted(&a).await;
+
+    // Sessions on every master, held by A's copy; B revokes half of them.
+    let mut sessions = Vec::new();
+    for _ in 0..30 {
+        let (sid, access, _) = session(&b).await;
+        until_cached(&a, sid, access, NOW).await;
+        sessions.push((sid, access));
+    }
+    let (revoked, live) = sessions.split_at(15);
+    for &(sid, access) in revoked {
+        assert!(b.revoke_session(sid, NOW + 1).await.unwrap());
+        let start = Instant::now();
+        while a.check_access(sid, access, NOW + 1).await.unwrap() != AccessCheck::Revoked {
+            assert!(
+                start.elapsed() < Duration::from_millis(250),
+                "a revocation on some master never reached the copy"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+
+    // A master dies: its tracking connection with it, so the copy is no longer trusted.
+    cluster.kill_node(0);
+    let down = Instant::now();
+    while a.near_cache_stats().unwrap().trusted {
+        assert!(
+            down.elapsed() < Duration::from_millis(400),
+            "trust outlived a dead master"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut failed = 0;
+    for &(sid, access) in live {
+        match a.check_access(sid, access, NOW + 1).await {
+            Ok(check) => assert_eq!(check, AccessCheck::Current),
+            Err(_) => failed += 1,
+        }
+    }
+    assert!(failed > 0, "the dead master's sessions fail");
+    assert!(failed < live.len(), "the other masters still answer");
+    for &(sid, access) in revoked {
+        let check = a.check_access(sid, access, NOW + 1).await;
+        assert!(
+            check.as_ref().ok() != Some(&AccessCheck::Current),
+            "{check:?}"
+        );
+    }
 }
 
 /// Checks `sid`/`jti` on `store` in a loop until `stop`, recording every answer and counting

@@ -10,8 +10,8 @@ use ::redis::cluster::ClusterClientBuilder;
 
 use super::connection::{Connection, Durable};
 use super::{
-    DEFAULT_PREFIX, DEFAULT_TIMEOUT, Inner, MAX_RECONNECT_DELAY, RedisStore, near_cache,
-    session_key_prefix, store_error,
+    DEFAULT_PREFIX, DEFAULT_TIMEOUT, Inner, MAX_RECONNECT_DELAY, RedisStore, session_key_prefix,
+    store_error, tracking,
 };
 use crate::store::redact::redact;
 use crate::store::{StoreError, StoreErrorKind};
@@ -110,7 +110,9 @@ impl RedisStoreBuilder {
     /// connection empties it, and every check goes to Redis until tracking is back. So a
     /// revocation made on another server stops a token here as soon as its invalidation arrives
     /// (about a millisecond on one network; see BENCHMARKS.md), and never later than 250 ms after
-    /// the last heartbeat. Single Redis only: [`build`](Self::build) refuses it on a cluster.
+    /// the last heartbeat. On a cluster every master gets a tracking connection, and the set of
+    /// masters is read again with every heartbeat: a fail-over or a new master empties the copy
+    /// and tracking starts over.
     pub fn near_cache(mut self, capacity: usize) -> Self {
         self.near_cache = (capacity > 0).then_some(capacity);
         self
@@ -120,12 +122,6 @@ impl RedisStoreBuilder {
     /// URL, and with [`StoreErrorKind::Timeout`] (or `Unavailable`) if Redis could not be reached
     /// in time. Once built, lost connections are re-established by themselves.
     pub async fn build(self) -> Result<RedisStore, StoreError> {
-        if self.near_cache.is_some() && matches!(self.target, Target::Cluster(_)) {
-            return Err(StoreError::new(
-                StoreErrorKind::Unavailable,
-                "the near cache needs a single Redis; it is not available on a cluster",
-            ));
-        }
         let timeout = self.timeout;
         let connected = tokio::time::timeout(timeout, async {
             let connection = self.connect().await?;
@@ -164,12 +160,17 @@ impl RedisStoreBuilder {
                 ));
             }
         };
-        let near = match (self.near_cache, &self.target) {
-            (Some(capacity), Target::Single(url)) => Some(
-                near_cache::start(url, session_key_prefix(&self.prefix), capacity)
-                    .map_err(store_error)?,
-            ),
-            _ => None,
+        let near = match self.near_cache {
+            Some(capacity) => {
+                let nodes = match &self.target {
+                    Target::Single(url) => tracking::Nodes::single(url),
+                    Target::Cluster(urls) => tracking::Nodes::cluster(urls),
+                }
+                .map_err(store_error)?;
+                let prefix = session_key_prefix(&self.prefix);
+                Some(tracking::start(nodes, prefix, capacity))
+            }
+            None => None,
         };
         Ok(RedisStore {
             inner: Arc::new(Inner {

@@ -50,6 +50,7 @@ mod builder;
 mod connection;
 mod near_cache;
 mod pair_store;
+mod tracking;
 
 pub use builder::RedisStoreBuilder;
 use builder::Target;
@@ -141,7 +142,8 @@ static MARK: LazyLock<Script> = LazyLock::new(|| script(include_str!("mark.lua")
 ///   mistaken for theft.
 /// - **revoke** marks a live session revoked; **create** writes a session and its TTL together;
 ///   **index** adds a session to its subject's index and names the sessions over the limit.
-/// - An **access check** is a single `HMGET` (read only; no script needed).
+/// - An **access check** is a single `HMGET` (read only; no script needed), or, with the
+///   [near cache](RedisStoreBuilder::near_cache) holding the session, no round trip at all.
 ///
 /// So an access check and a refresh each cost one round trip; `create_session` costs two (index,
 /// then session; more only to end sessions over the limit) and `revoke_subject` two per page

@@ -3,17 +3,18 @@
 //!
 //! The rules that make a stale answer impossible beyond a stated bound:
 //!
-//! - **Tracked by prefix, on a connection of its own.** One RESP3 connection runs
-//!   `CLIENT TRACKING ON BCAST PREFIX <prefix>:v1:s:`, so Redis pushes the name of every session
-//!   key any client changes (or that expires) to it, whichever connection read the key. The
-//!   reads themselves go over the store's ordinary connection, and its reconnections do not
-//!   matter.
+//! - **Tracked by prefix, on connections of its own** (see `tracking.rs`). One RESP3
+//!   connection per Redis master runs `CLIENT TRACKING ON BCAST PREFIX <prefix>:v1:s:`, so Redis
+//!   pushes the name of every session key any client changes (or that expires), whichever
+//!   connection read the key. The reads themselves go over the store's ordinary connection, and
+//!   its reconnections do not matter. On a cluster the set of masters is read again with every
+//!   heartbeat; any change (a fail-over, a new master) starts tracking over.
 //! - **Reads race invalidations safely.** Before a read is sent, its slot holds a pending ticket;
 //!   an invalidation of the key removes the slot; the reply is kept only if the slot still holds
 //!   that ticket. Redis pushes an invalidation only after a write it executes after the read, so
 //!   an invalidation that matters arrives after the ticket was set, whichever socket is faster.
-//! - **Trusted only while tracking is proven.** The tracking connection is pinged every
-//!   [`HEARTBEAT`]; a pong extends the trust to [`TRUST`] after it. Pushes travel on the same
+//! - **Trusted only while tracking is proven.** Every tracking connection is pinged every
+//!   [`HEARTBEAT`]; their pongs extend the trust to [`TRUST`] after the pings were sent. Pushes travel on the same
 //!   connection as the pong and before it, so every invalidation Redis sent before answering the
 //!   ping has been applied when the trust is extended. A lost, broken or reconnecting tracking
 //!   connection empties the cache and leaves it untrusted (every check goes to Redis) until
@@ -26,12 +27,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use ::redis::aio::MultiplexedConnection;
-use ::redis::{AsyncConnectionConfig, Client, ProtocolVersion, PushInfo, PushKind, Value};
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use ::redis::{PushInfo, PushKind, Value};
 
 use crate::id::{SessionId, TokenId};
 use crate::store::AccessCheck;
@@ -90,7 +89,7 @@ impl NearCache {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn millis(&self) -> u64 {
+    pub(super) fn millis(&self) -> u64 {
         u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
@@ -160,7 +159,7 @@ impl NearCache {
         }
     }
 
-    fn trust_from(&self, pong: u64) {
+    pub(super) fn trust_from(&self, pong: u64) {
         let until = pong.saturating_add(u64::try_from(TRUST.as_millis()).unwrap_or(u64::MAX));
         self.trusted_until.store(until, Ordering::Release);
     }
@@ -176,7 +175,7 @@ impl NearCache {
     }
 
     /// Applies one push message; `false` when the connection is gone.
-    fn apply(&self, push: &PushInfo, key_prefix: &str) -> bool {
+    pub(super) fn apply(&self, push: &PushInfo, key_prefix: &str) -> bool {
         match push.kind {
             PushKind::Disconnection => false,
             PushKind::Invalidate => {
@@ -219,120 +218,6 @@ fn sid_of(key: &Value, key_prefix: &str) -> Option<SessionId> {
         .strip_prefix('{')?
         .strip_suffix('}')?;
     sid.parse().ok()
-}
-
-/// Keeps `cache` tracked for as long as the store lives: connects, subscribes to invalidations
-/// by prefix, pings, and starts over (cache emptied, untrusted) whenever anything fails.
-pub(super) async fn track(cache: Weak<NearCache>, client: Client, key_prefix: String) {
-    let mut backoff = HEARTBEAT;
-    loop {
-        if cache.strong_count() == 0 {
-            return;
-        }
-        if let Some((connection, pushes)) = subscribe(&client, &key_prefix).await {
-            backoff = HEARTBEAT;
-            serve(&cache, connection, pushes, &key_prefix).await;
-        }
-        if let Some(cache) = cache.upgrade() {
-            cache.flush();
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(1));
-    }
-}
-
-async fn subscribe(
-    client: &Client,
-    key_prefix: &str,
-) -> Option<(MultiplexedConnection, UnboundedReceiver<PushInfo>)> {
-    let (sender, pushes) = unbounded_channel();
-    let config = AsyncConnectionConfig::new()
-        .set_push_sender(sender)
-        .set_connection_timeout(Some(Duration::from_secs(1)))
-        .set_response_timeout(Some(TRUST));
-    let mut connection = client
-        .get_multiplexed_async_connection_with_config(&config)
-        .await
-        .map_err(|error| {
-            tracing::warn!(target: "tower_jwt_auth", %error, "near cache: no tracking connection");
-        })
-        .ok()?;
-    let tracking: Result<(), _> = ::redis::cmd("CLIENT")
-        .arg("TRACKING")
-        .arg("ON")
-        .arg("BCAST")
-        .arg("PREFIX")
-        .arg(key_prefix)
-        .query_async(&mut connection)
-        .await;
-    match tracking {
-        Ok(()) => Some((connection, pushes)),
-        Err(error) => {
-            tracing::warn!(target: "tower_jwt_auth", %error, "near cache: CLIENT TRACKING refused");
-            None
-        }
-    }
-}
-
-/// Applies invalidations and pings until the connection fails or the store is gone.
-async fn serve(
-    cache: &Weak<NearCache>,
-    mut connection: MultiplexedConnection,
-    mut pushes: UnboundedReceiver<PushInfo>,
-    key_prefix: &str,
-) {
-    let mut next_ping = tokio::time::Instant::now();
-    loop {
-        if let Ok(push) = tokio::time::timeout_at(next_ping, pushes.recv()).await {
-            let (Some(push), Some(cache)) = (push, cache.upgrade()) else {
-                return;
-            };
-            if !cache.apply(&push, key_prefix) {
-                return;
-            }
-            continue;
-        }
-        // The heartbeat is due.
-        let Some(cache) = cache.upgrade() else {
-            return;
-        };
-        // Trust runs from before the ping: the bound holds however slow the pong.
-        let sent = cache.millis();
-        let pong: Result<String, _> = ::redis::cmd("PING").query_async(&mut connection).await;
-        if pong.is_err() {
-            return;
-        }
-        // Every push sent before the pong is in the channel already: apply them first.
-        while let Ok(push) = pushes.try_recv() {
-            if !cache.apply(&push, key_prefix) {
-                return;
-            }
-        }
-        cache.trust_from(sent);
-        next_ping = tokio::time::Instant::now() + HEARTBEAT;
-    }
-}
-
-/// A client for the tracking connection: the store's address, spoken in RESP3.
-pub(super) fn tracking_client(url: &str) -> ::redis::RedisResult<Client> {
-    let info = Client::open(url)?.get_connection_info().clone();
-    let settings = info
-        .redis_settings()
-        .clone()
-        .set_protocol(ProtocolVersion::RESP3);
-    Client::open(info.set_redis_settings(settings))
-}
-
-/// Starts tracking for a new cache of `capacity` records.
-pub(super) fn start(
-    url: &str,
-    key_prefix: String,
-    capacity: usize,
-) -> ::redis::RedisResult<Arc<NearCache>> {
-    let client = tracking_client(url)?;
-    let cache = Arc::new(NearCache::new(capacity));
-    tokio::spawn(track(Arc::downgrade(&cache), client, key_prefix));
-    Ok(cache)
 }
 
 #[cfg(test)]
