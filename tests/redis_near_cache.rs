@@ -301,6 +301,60 @@ async fn on_a_cluster_every_master_is_tracked() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fail_over_restarts_tracking_on_the_new_masters() {
+    if redis_url().is_none() {
+        return;
+    }
+    let cluster = RedisCluster::start_with(3, 1);
+    let prefix = unique_prefix();
+    let connect = |near: bool| {
+        let mut builder = RedisStore::cluster_builder(cluster.urls())
+            .prefix(&prefix)
+            .timeout(Duration::from_millis(500));
+        if near {
+            builder = builder.near_cache(10_000);
+        }
+        builder.build()
+    };
+    let a = connect(true).await.expect("server A");
+    let b = connect(false).await.expect("server B");
+    until_trusted(&a).await;
+    let mut sessions = Vec::new();
+    for _ in 0..30 {
+        let (sid, access, _) = session(&b).await;
+        until_cached(&a, sid, access, NOW).await;
+        sessions.push((sid, access));
+    }
+    let before = a.near_cache_stats().unwrap().invalidations;
+
+    // A replica takes over its master's slots: the masters A tracks are no longer the masters.
+    cluster.fail_over();
+    let start = Instant::now();
+    while a.near_cache_stats().unwrap().trusted {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "a fail-over went unnoticed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    until_trusted(&a).await;
+    // Tracking covers the new master: revocations of every session reach the copy.
+    for &(sid, access) in &sessions {
+        until_cached(&a, sid, access, NOW).await;
+        assert!(b.revoke_session(sid, NOW + 1).await.unwrap());
+        let start = Instant::now();
+        while a.check_access(sid, access, NOW + 1).await.unwrap() != AccessCheck::Revoked {
+            assert!(
+                start.elapsed() < Duration::from_millis(250),
+                "a revocation after the fail-over never reached the copy"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+    assert!(a.near_cache_stats().unwrap().invalidations > before);
+}
+
 /// Checks `sid`/`jti` on `store` in a loop until `stop`, recording every answer and counting
 /// the failures in `failures`.
 fn hammer(

@@ -222,7 +222,12 @@ pub(crate) struct RedisCluster {
 impl RedisCluster {
     /// Starts the nodes, joins them and waits until every node reports `cluster_state:ok`.
     pub(crate) fn start(masters: usize) -> Self {
-        let nodes: Vec<_> = (0..masters)
+        Self::start_with(masters, 0)
+    }
+
+    /// A cluster of `masters` masters with `replicas` replicas each.
+    pub(crate) fn start_with(masters: usize, replicas: usize) -> Self {
+        let nodes: Vec<_> = (0..masters * (1 + replicas))
             .map(|_| {
                 RedisServer::start(&[
                     "--cluster-enabled",
@@ -241,7 +246,7 @@ impl RedisCluster {
         let output = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .expect("run redis-cli --cluster create");
         assert!(
@@ -269,5 +274,78 @@ impl RedisCluster {
     /// Kills node `index` (SIGKILL).
     pub(crate) fn kill_node(&mut self, index: usize) {
         self.nodes[index].kill();
+    }
+
+    /// Promotes a replica to master with `CLUSTER FAILOVER TAKEOVER` (at once, without a vote:
+    /// the test decides) and waits until the cluster is ok again; returns the promoted node's
+    /// port.
+    pub(crate) fn fail_over(&self) -> u16 {
+        let role = |port: u16| {
+            Command::new("redis-cli")
+                .args(["-p", &port.to_string(), "role"])
+                .output()
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+                .unwrap_or_default()
+        };
+        let replica = self
+            .nodes
+            .iter()
+            .map(RedisServer::port)
+            .find(|&port| role(port) == "slave")
+            .expect("a replica");
+        // A takeover does not wait for replication: wait until the replica has everything.
+        let info = |port: u16, field: &str| {
+            Command::new("redis-cli")
+                .args(["-p", &port.to_string(), "info", "replication"])
+                .output()
+                .ok()
+                .and_then(|o| {
+                    String::from_utf8_lossy(&o.stdout).lines().find_map(|line| {
+                        line.trim()
+                            .strip_prefix(&format!("{field}:"))
+                            .map(str::to_owned)
+                    })
+                })
+                .unwrap_or_default()
+        };
+        let master: u16 = info(replica, "master_port")
+            .parse()
+            .expect("the replica's master");
+        wait_until("the replica to catch up", Duration::from_secs(30), || {
+            info(replica, "master_link_status") == "up"
+                && info(replica, "slave_repl_offset") == info(master, "master_repl_offset")
+        });
+        let output = Command::new("redis-cli")
+            .args([
+                "-p",
+                &replica.to_string(),
+                "cluster",
+                "failover",
+                "takeover",
+            ])
+            .output()
+            .expect("run redis-cli cluster failover");
+        assert!(output.status.success(), "failover refused");
+        wait_until(
+            "the replica to become master",
+            Duration::from_secs(30),
+            || role(replica) == "master",
+        );
+        for node in &self.nodes {
+            let port = node.port().to_string();
+            wait_until("the cluster to be ok", Duration::from_secs(30), || {
+                Command::new("redis-cli")
+                    .args(["-p", &port, "cluster", "info"])
+                    .output()
+                    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
+            });
+        }
+        replica
     }
 }
