@@ -24,6 +24,10 @@
 //! requests refused (see [`CookieSettings`]). Where tokens come from at all is a
 //! [`credentials::CredentialSource`].
 //!
+//! A service that only verifies tokens minted elsewhere (by an identity provider, or by another
+//! service running this crate) uses the `oidc` feature: `oidc::ResourceServer` fetches the
+//! issuer's keys by OpenID discovery or from a JWKS URL and checks scopes and roles.
+//!
 //! The client's side of the scheme is the `client` feature: [`client::JwtClientLayer`] wraps
 //! an HTTP or gRPC client, attaches the access token, refreshes in-band once it has expired (one
 //! request at a time), and reports when the user must log in again.
