@@ -93,7 +93,7 @@ async fn track(cache: Weak<NearCache>, nodes: Nodes, key_prefix: String) {
 type Masters = BTreeSet<(String, u16)>;
 
 /// Established tracking: its connections, the one channel all their pushes arrive on, and, on a
-/// cluster, the masters it covers and the seed to ask again.
+/// cluster, the masters it covers (asked again, through the first connection, every heartbeat).
 struct Tracking {
     connections: Vec<MultiplexedConnection>,
     pushes: UnboundedReceiver<PushInfo>,
