@@ -485,10 +485,8 @@ async fn a_flood_of_unknown_kids_causes_at_most_one_fetch_per_interval() {
     );
 }
 
-/// The example, pointed at the demo's JWKS (EdDSA), accepts the demo's access tokens: the fleet
-/// case with no shared secret. Needs no provider.
-#[tokio::test]
-async fn the_example_accepts_the_demos_tokens_through_its_jwks() {
+/// Sessions signing with the test EdDSA key, as a demo started with `JWT_ALG=EdDSA` does.
+fn eddsa_sessions() -> JwtSessions {
     let pem = |name: &str| {
         std::fs::read(
             Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -503,10 +501,17 @@ async fn the_example_accepts_the_demos_tokens_through_its_jwks() {
         &pem("ed25519.pub.pem"),
     )
     .expect("keys");
-    let sessions = JwtSessions::builder()
+    JwtSessions::builder()
         .keys(keys)
         .build()
-        .expect("configuration");
+        .expect("configuration")
+}
+
+/// The example, pointed at the demo's JWKS (EdDSA), accepts the demo's access tokens: the fleet
+/// case with no shared secret. Needs no provider.
+#[tokio::test]
+async fn the_example_accepts_the_demos_tokens_through_its_jwks() {
+    let sessions = eddsa_sessions();
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .build_recorder()
         .handle();
@@ -554,24 +559,7 @@ async fn keys_are_fetched_over_https_from_a_private_authority() {
         .expect("server certificate");
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
 
-    let pem = |name: &str| {
-        std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/keys")
-                .join(name),
-        )
-        .expect("test key")
-    };
-    let keys = JwtKeys::from_pem(
-        Algorithm::EdDSA,
-        &pem("ed25519.pem"),
-        &pem("ed25519.pub.pem"),
-    )
-    .expect("keys");
-    let sessions = JwtSessions::builder()
-        .keys(keys)
-        .build()
-        .expect("configuration");
+    let sessions = eddsa_sessions();
     let document = serde_json::to_vec(&sessions.jwks()).expect("JWKS");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -104,6 +104,59 @@ async fn until_cached(store: &RedisStore, sid: SessionId, jti: TokenId, now: u64
     }
 }
 
+/// Checks `key` (session, token, time) on `store` until it answers `expected`, within the near
+/// cache's bound of 250 ms.
+async fn until_answer(
+    store: &RedisStore,
+    (sid, jti, now): (SessionId, TokenId, u64),
+    expected: AccessCheck,
+    what: &str,
+) {
+    let start = Instant::now();
+    while store.check_access(sid, jti, now).await.unwrap() != expected {
+        assert!(start.elapsed() < Duration::from_millis(250), "{what}");
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Waits until `store`'s copy is no longer trusted, for at most `limit`.
+async fn until_untrusted(store: &RedisStore, limit: Duration, what: &str) {
+    let start = Instant::now();
+    while store.near_cache_stats().unwrap().trusted {
+        assert!(start.elapsed() < limit, "{what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Two servers on `cluster`: A with the near cache (tracking established), B without.
+async fn cluster_stores(cluster: &RedisCluster) -> (RedisStore, RedisStore) {
+    let prefix = unique_prefix();
+    let connect = |near: bool| {
+        let mut builder = RedisStore::cluster_builder(cluster.urls())
+            .prefix(&prefix)
+            .timeout(Duration::from_millis(500));
+        if near {
+            builder = builder.near_cache(10_000);
+        }
+        builder.build()
+    };
+    let a = connect(true).await.expect("server A");
+    let b = connect(false).await.expect("server B");
+    until_trusted(&a).await;
+    (a, b)
+}
+
+/// `count` sessions created on `b`, each held by `a`'s copy.
+async fn sessions_held(a: &RedisStore, b: &RedisStore, count: usize) -> Vec<(SessionId, TokenId)> {
+    let mut sessions = Vec::new();
+    for _ in 0..count {
+        let (sid, access, _) = session(b).await;
+        until_cached(a, sid, access, NOW).await;
+        sessions.push((sid, access));
+    }
+    sessions
+}
+
 fn hits(store: &RedisStore) -> u64 {
     store.near_cache_stats().expect("near cache on").hits
 }
@@ -151,14 +204,13 @@ async fn checks_are_answered_locally_and_changes_elsewhere_reach_them() {
             .unwrap(),
         AccessCheck::Current
     );
-    let start = Instant::now();
-    while a.check_access(sid, access, NOW + 950).await.unwrap() != AccessCheck::Superseded {
-        assert!(
-            start.elapsed() < Duration::from_millis(250),
-            "the refresh never reached the copy"
-        );
-        tokio::task::yield_now().await;
-    }
+    until_answer(
+        &a,
+        (sid, access, NOW + 950),
+        AccessCheck::Superseded,
+        "the refresh never reached the copy",
+    )
+    .await;
 
     // Another server revokes: refused here within the bound, and for good.
     assert_eq!(
@@ -168,19 +220,13 @@ async fn checks_are_answered_locally_and_changes_elsewhere_reach_them() {
         AccessCheck::Current
     );
     assert!(b.revoke_session(sid, NOW + 960).await.unwrap());
-    let start = Instant::now();
-    while a
-        .check_access(sid, new_access.jti, NOW + 960)
-        .await
-        .unwrap()
-        != AccessCheck::Revoked
-    {
-        assert!(
-            start.elapsed() < Duration::from_millis(250),
-            "the revocation never reached the copy"
-        );
-        tokio::task::yield_now().await;
-    }
+    until_answer(
+        &a,
+        (sid, new_access.jti, NOW + 960),
+        AccessCheck::Revoked,
+        "the revocation never reached the copy",
+    )
+    .await;
     for _ in 0..3 {
         assert_eq!(
             a.check_access(sid, new_access.jti, NOW + 960)
@@ -239,50 +285,30 @@ async fn on_a_cluster_every_master_is_tracked() {
         return;
     }
     let mut cluster = RedisCluster::start(3);
-    let prefix = unique_prefix();
-    let connect = |near: bool| {
-        let mut builder = RedisStore::cluster_builder(cluster.urls())
-            .prefix(&prefix)
-            .timeout(Duration::from_millis(500));
-        if near {
-            builder = builder.near_cache(10_000);
-        }
-        builder.build()
-    };
-    let a = connect(true).await.expect("server A");
-    let b = connect(false).await.expect("server B");
-    until_trusted(&a).await;
+    let (a, b) = cluster_stores(&cluster).await;
 
     // Sessions on every master, held by A's copy; B revokes half of them.
-    let mut sessions = Vec::new();
-    for _ in 0..30 {
-        let (sid, access, _) = session(&b).await;
-        until_cached(&a, sid, access, NOW).await;
-        sessions.push((sid, access));
-    }
+    let sessions = sessions_held(&a, &b, 30).await;
     let (revoked, live) = sessions.split_at(15);
     for &(sid, access) in revoked {
         assert!(b.revoke_session(sid, NOW + 1).await.unwrap());
-        let start = Instant::now();
-        while a.check_access(sid, access, NOW + 1).await.unwrap() != AccessCheck::Revoked {
-            assert!(
-                start.elapsed() < Duration::from_millis(250),
-                "a revocation on some master never reached the copy"
-            );
-            tokio::task::yield_now().await;
-        }
+        until_answer(
+            &a,
+            (sid, access, NOW + 1),
+            AccessCheck::Revoked,
+            "a revocation on some master never reached the copy",
+        )
+        .await;
     }
 
     // A master dies: its tracking connection with it, so the copy is no longer trusted.
     cluster.kill_node(0);
-    let down = Instant::now();
-    while a.near_cache_stats().unwrap().trusted {
-        assert!(
-            down.elapsed() < Duration::from_millis(400),
-            "trust outlived a dead master"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until_untrusted(
+        &a,
+        Duration::from_millis(400),
+        "trust outlived a dead master",
+    )
+    .await;
     let mut failed = 0;
     for &(sid, access) in live {
         match a.check_access(sid, access, NOW + 1).await {
@@ -307,50 +333,25 @@ async fn a_fail_over_restarts_tracking_on_the_new_masters() {
         return;
     }
     let cluster = RedisCluster::start_with(3, 1);
-    let prefix = unique_prefix();
-    let connect = |near: bool| {
-        let mut builder = RedisStore::cluster_builder(cluster.urls())
-            .prefix(&prefix)
-            .timeout(Duration::from_millis(500));
-        if near {
-            builder = builder.near_cache(10_000);
-        }
-        builder.build()
-    };
-    let a = connect(true).await.expect("server A");
-    let b = connect(false).await.expect("server B");
-    until_trusted(&a).await;
-    let mut sessions = Vec::new();
-    for _ in 0..30 {
-        let (sid, access, _) = session(&b).await;
-        until_cached(&a, sid, access, NOW).await;
-        sessions.push((sid, access));
-    }
+    let (a, b) = cluster_stores(&cluster).await;
+    let sessions = sessions_held(&a, &b, 30).await;
     let before = a.near_cache_stats().unwrap().invalidations;
 
     // A replica takes over its master's slots: the masters A tracks are no longer the masters.
     cluster.fail_over();
-    let start = Instant::now();
-    while a.near_cache_stats().unwrap().trusted {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "a fail-over went unnoticed"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until_untrusted(&a, Duration::from_secs(5), "a fail-over went unnoticed").await;
     until_trusted(&a).await;
     // Tracking covers the new master: revocations of every session reach the copy.
     for &(sid, access) in &sessions {
         until_cached(&a, sid, access, NOW).await;
         assert!(b.revoke_session(sid, NOW + 1).await.unwrap());
-        let start = Instant::now();
-        while a.check_access(sid, access, NOW + 1).await.unwrap() != AccessCheck::Revoked {
-            assert!(
-                start.elapsed() < Duration::from_millis(250),
-                "a revocation after the fail-over never reached the copy"
-            );
-            tokio::task::yield_now().await;
-        }
+        until_answer(
+            &a,
+            (sid, access, NOW + 1),
+            AccessCheck::Revoked,
+            "a revocation after the fail-over never reached the copy",
+        )
+        .await;
     }
     assert!(a.near_cache_stats().unwrap().invalidations > before);
 }
@@ -405,14 +406,13 @@ async fn a_crash_of_redis_under_load_never_revives_a_revoked_token() {
         );
     }
     assert!(b.revoke_session(gone, NOW + 10).await.unwrap());
-    let start = Instant::now();
-    while a.check_access(gone, gone_access, NOW + 10).await.unwrap() != AccessCheck::Revoked {
-        assert!(
-            start.elapsed() < Duration::from_millis(250),
-            "the revocation never arrived"
-        );
-        tokio::task::yield_now().await;
-    }
+    until_answer(
+        &a,
+        (gone, gone_access, NOW + 10),
+        AccessCheck::Revoked,
+        "the revocation never arrived",
+    )
+    .await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let failures = Arc::new(AtomicUsize::new(0));
@@ -486,16 +486,13 @@ async fn a_hung_redis_is_not_trusted_beyond_the_bound() {
         AccessCheck::Current
     );
     server.pause();
-    let hung = Instant::now();
-    while a.near_cache_stats().unwrap().trusted {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    // The last pong came at most one heartbeat before the freeze; trust ends 250 ms after it.
-    assert!(
-        hung.elapsed() <= Duration::from_millis(400),
-        "{:?}",
-        hung.elapsed()
-    );
+    // Trust ends 250 ms after the last pings were sent, which was before the freeze.
+    until_untrusted(
+        &a,
+        Duration::from_millis(400),
+        "trust outlived a hung Redis by more than the bound",
+    )
+    .await;
     assert!(a.check_access_now(sid, access, NOW + 10).is_none());
     assert!(a.check_access(sid, access, NOW + 10).await.is_err());
     server.resume();

@@ -360,7 +360,7 @@ impl<C> JwtSessionsBuilder<C> {
         }
         let cookies = s.cookies.map(CookieSettings::validate).transpose()?;
         let sources = Sources::new(
-            Some(HeaderSource::new(refresh_header.clone())),
+            HeaderSource::new(refresh_header.clone()),
             cookies
                 .as_ref()
                 .map(|c| CookieSource::new(c.access_name(), c.refresh_name())),

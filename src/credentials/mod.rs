@@ -122,16 +122,17 @@ impl Credentials<'_> {
 }
 
 /// The enabled sources: the built-in ones by value, so the common case costs no dynamic call.
-#[derive(Debug, Clone)]
+/// The headers are always read.
+#[derive(Debug)]
 pub(crate) struct Sources {
-    headers: Option<HeaderSource>,
+    headers: HeaderSource,
     cookies: Option<CookieSource>,
-    custom: Arc<[Arc<dyn CredentialSource>]>,
+    custom: Box<[Arc<dyn CredentialSource>]>,
 }
 
 impl Sources {
     pub(crate) fn new(
-        headers: Option<HeaderSource>,
+        headers: HeaderSource,
         cookies: Option<CookieSource>,
         custom: Vec<Arc<dyn CredentialSource>>,
     ) -> Self {
@@ -145,17 +146,15 @@ impl Sources {
     /// Reads every source; a malformed credential, or two different ones of one kind, is `400`.
     pub(crate) fn extract<'h>(&self, headers: &'h HeaderMap) -> Result<Credentials<'h>, AuthError> {
         use TokenKind::{Access, Refresh};
-        let (mut access, mut refresh) = (None, None);
-        if let Some(source) = &self.headers {
-            access = merge(access, source.find(headers, Access)?, false, false, Access)?;
-            refresh = merge(
-                refresh,
-                source.find(headers, Refresh)?,
-                false,
-                false,
-                Refresh,
-            )?;
-        }
+        let found = |token: Option<&'h str>| {
+            token.map(|token| Found {
+                token,
+                ambient: false,
+                cookie: false,
+            })
+        };
+        let mut access = found(self.headers.find(headers, Access)?);
+        let mut refresh = found(self.headers.find(headers, Refresh)?);
         if let Some(source) = &self.cookies {
             let [a, r] = source.find_both(headers)?;
             access = merge(access, a, true, true, Access)?;
@@ -253,9 +252,7 @@ mod tests {
 
     fn sources() -> Sources {
         Sources::new(
-            Some(HeaderSource::new(http::HeaderName::from_static(
-                "x-refresh-token",
-            ))),
+            HeaderSource::new(http::HeaderName::from_static("x-refresh-token")),
             Some(CookieSource::new("at", "rt")),
             Vec::new(),
         )

@@ -154,9 +154,7 @@ impl NearCache {
     /// Forgets everything and stops trusting the copy.
     pub(super) fn flush(&self) {
         self.trusted_until.store(0, Ordering::Release);
-        for shard in &*self.shards {
-            shard.lock().unwrap_or_else(PoisonError::into_inner).clear();
-        }
+        self.flush_entries();
     }
 
     pub(super) fn trust_from(&self, pong: u64) {
