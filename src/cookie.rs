@@ -59,6 +59,13 @@ use crate::error::{ConfigError, ConfigErrorKind};
 use crate::token::TokenKind;
 
 /// The `SameSite` attribute of both cookies (RFC 6265bis §4.1.2.7).
+///
+/// ```
+/// use tower_jwt_auth::{CookieSettings, SameSite};
+///
+/// let strict = CookieSettings::new().same_site(SameSite::Strict);
+/// assert_eq!(strict.same_site_policy().to_string(), "Strict");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SameSite {
@@ -95,6 +102,26 @@ impl fmt::Display for SameSite {
 /// `SameSite=Lax`, `Path=/`, no `Domain`, and so the `__Host-` names `__Host-access-token` and
 /// `__Host-refresh-token`, which no subdomain can overwrite. Checked at
 /// [`build`](crate::JwtSessionsBuilder::build).
+///
+/// ```
+/// use tower_jwt_auth::{ConfigErrorKind, CookieSettings, JwtSessions};
+///
+/// // Shared with every subdomain: no `__Host-` names then, `__Secure-` ones.
+/// let shared = JwtSessions::builder()
+///     .hs256_secret(b"an example secret of 32+ bytes!!")
+///     .cookies(CookieSettings::new().domain("example.com"))
+///     .build()?;
+/// assert_eq!(shared.config().cookies().unwrap().access_name(), "__Secure-access-token");
+///
+/// // A name whose prefix the browser would refuse with these settings.
+/// let error = JwtSessions::builder()
+///     .hs256_secret(b"an example secret of 32+ bytes!!")
+///     .cookies(CookieSettings::new().names("__Host-at", "__Host-rt").domain("example.com"))
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(error.kind(), ConfigErrorKind::InvalidCookie);
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct CookieSettings {

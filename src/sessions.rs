@@ -228,6 +228,22 @@ impl<C: CustomClaims> JwtSessions<C> {
     ///
     /// Only a logout sends these: a refused request never clears cookies, since that answer
     /// could arrive after a concurrent refresh had set new ones.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{CookieSettings, JwtSessions};
+    ///
+    /// let sessions = JwtSessions::builder()
+    ///     .hs256_secret(b"an example secret of 32+ bytes!!")
+    ///     .cookies(CookieSettings::new())
+    ///     .build()?;
+    /// let headers = sessions.logout_cookies()?;
+    /// let cleared: Vec<_> = headers.get_all("set-cookie").iter().collect();
+    /// assert_eq!(
+    ///     cleared[0],
+    ///     "__Host-access-token=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn logout_cookies(&self) -> Result<HeaderMap, AuthError> {
         let cookies = self.cookie_settings()?;
         let mut headers = no_store();

@@ -298,6 +298,21 @@ impl<C> JwtSessionsBuilder<C> {
     /// carried with `Set-Cookie`, and refuses unsafe cross-site requests that carry them with
     /// `403`; the login route sets them with [`JwtSessions::login_cookies`]. See
     /// [`CookieSettings`].
+    ///
+    /// ```
+    /// use tower_jwt_auth::{CookieSettings, JwtSessions, SameSite};
+    ///
+    /// let sessions = JwtSessions::builder()
+    ///     .hs256_secret(b"an example secret of 32+ bytes!!")
+    ///     .cookies(
+    ///         CookieSettings::new()
+    ///             .same_site(SameSite::Strict)
+    ///             .trusted_origin("https://admin.example.com"),
+    ///     )
+    ///     .build()?;
+    /// assert_eq!(sessions.config().cookies().unwrap().refresh_name(), "__Host-refresh-token");
+    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
+    /// ```
     pub fn cookies(mut self, cookies: CookieSettings) -> Self {
         self.settings.cookies = Some(cookies);
         self
@@ -305,7 +320,7 @@ impl<C> JwtSessionsBuilder<C> {
 
     /// One more place the layer looks for tokens, after the headers and (in cookie mode) the
     /// cookies (see [`CredentialSource`]). Two sources that find different tokens of one kind
-    /// make the request `400`.
+    /// make the request `400`. The [`credentials`](crate::credentials) module shows one.
     pub fn credential_source(mut self, source: impl CredentialSource) -> Self {
         self.settings.credential_sources.push(Arc::new(source));
         self

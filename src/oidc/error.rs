@@ -19,7 +19,18 @@ pub enum KeySourceErrorKind {
     InvalidDocument,
 }
 
-/// A key source that could not be built, or a fetch that failed.
+/// A key source that could not be built, or a fetch that failed. Its `Display` names the whole
+/// chain of causes.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use tower_jwt_auth::oidc::{KeySourceErrorKind, RemoteKeys};
+///
+/// let error = RemoteKeys::jwks("ftp://idp.example.com/jwks").build().await.unwrap_err();
+/// assert_eq!(error.kind(), KeySourceErrorKind::InvalidUrl);
+/// assert_eq!(error.to_string(), r#""ftp://idp.example.com/jwks" is not an http(s) URL"#);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct KeySourceError {
     kind: KeySourceErrorKind,

@@ -19,6 +19,31 @@ use crate::observe::{self, RequestOutcome};
 /// [`AccessClaims`] in the request's extensions. Refusals go through the
 /// [`ErrorResponder`] (`401` with an RFC 6750 challenge; `503` with `Retry-After` while the keys
 /// have not arrived; gRPC statuses under gRPC). Made by [`ResourceServer::layer`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::{Router, body::Body, routing::get};
+/// use http::Request;
+/// use tower::ServiceExt;
+/// use tower_jwt_auth::oidc::{AccessClaims, Issuer, RemoteKeys, ResourceServer};
+/// # let issuing = tower_jwt_auth::JwtSessions::builder().keys(tower_jwt_auth::JwtKeys::from_pem(
+/// #     tower_jwt_auth::Algorithm::EdDSA,
+/// #     &std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys/ed25519.pem"))?,
+/// #     &std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys/ed25519.pub.pem"))?,
+/// # )?).build()?;
+/// # let jwks = issuing.jwks();
+///
+/// // Keys given once here; `RemoteKeys::discover` or `RemoteKeys::jwks` fetch them.
+/// let server = ResourceServer::builder()
+///     .issuer(Issuer::any(RemoteKeys::from_jwk_set(&jwks)?))
+///     .build()?;
+/// let app = Router::new()
+///     .route("/", get(|claims: Option<AccessClaims>| async move { format!("{:?}", claims.is_some()) }))
+///     .layer(server.layer().allow_anonymous(true));
+/// let response = app.oneshot(Request::new(Body::empty())).await?;
+/// assert_eq!(response.status(), 200); // no token: let through, without claims
+/// # Ok(()) }
+/// ```
 #[must_use = "a layer does nothing until it wraps a service"]
 #[derive(Clone)]
 pub struct ResourceServerLayer<R = Rfc6750> {

@@ -145,7 +145,7 @@ impl Requirement {
 
 /// Refuses requests whose [`AccessClaims`] do not meet a [`Requirement`]; made by
 /// [`Requirement::layer`]. A request without claims (the layer is not inside a resource
-/// server's) is `500`.
+/// server's) is `500`. [`Requirement`]'s example shows it in a router.
 #[must_use = "a layer does nothing until it wraps a service"]
 #[derive(Debug, Clone)]
 pub struct RequireLayer<R = Rfc6750> {

@@ -20,6 +20,18 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, AuthErrorKind, ConfigError, ConfigErrorKind};
 
 /// Which `typ` header an access token may carry.
+///
+/// ```
+/// use tower_jwt_auth::oidc::{Issuer, RemoteKeys, TypPolicy};
+///
+/// let keys = RemoteKeys::from_jwk_set(&tower_jwt_auth::jwk::JwkSet { keys: Vec::new() })?;
+/// // Keycloak does not type its access tokens: accept `JWT` or none, and pin the audience.
+/// let keycloak = Issuer::new("https://idp.example.com/realms/main", keys)
+///     .typ(TypPolicy::AllowJwt)
+///     .audience("orders-api");
+/// # let _ = keycloak;
+/// # Ok::<(), tower_jwt_auth::oidc::KeySourceError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum TypPolicy {

@@ -113,6 +113,18 @@ impl RedisStoreBuilder {
     /// the last heartbeat. On a cluster every master gets a tracking connection, and the set of
     /// masters is read again with every heartbeat: a fail-over or a new master empties the copy
     /// and tracking starts over.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_jwt_auth::RedisStore;
+    ///
+    /// // At most 100,000 records (about 6 MB) on this server.
+    /// let store = RedisStore::builder("redis://127.0.0.1:6379")
+    ///     .near_cache(100_000)
+    ///     .build()
+    ///     .await?;
+    /// # let _ = store; Ok(()) }
+    /// ```
     pub fn near_cache(mut self, capacity: usize) -> Self {
         self.near_cache = (capacity > 0).then_some(capacity);
         self

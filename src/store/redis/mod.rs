@@ -200,6 +200,17 @@ struct Inner {
 }
 
 /// What the [near cache](RedisStoreBuilder::near_cache) has done so far.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use tower_jwt_auth::RedisStore;
+///
+/// let store = RedisStore::builder("redis://127.0.0.1:6379").near_cache(100_000).build().await?;
+/// if let Some(stats) = store.near_cache_stats() {
+///     println!("{} checks answered locally; trusted now: {}", stats.hits, stats.trusted);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct NearCacheStats {
