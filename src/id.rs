@@ -21,7 +21,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
 
 const ID_LEN: usize = 16;
-const ENCODED_LEN: usize = 22;
+/// The length of an identifier in base64url.
+pub(crate) const ENCODED_LEN: usize = 22;
 
 /// The error returned when a string is not a valid identifier (22 characters of base64url).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +61,7 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[[u8; ID_LEN]; N], Random
     Ok(ids)
 }
 
-fn decode_id(s: &str) -> Result<[u8; ID_LEN], ParseIdError> {
+fn decode_id(s: &[u8]) -> Result<[u8; ID_LEN], ParseIdError> {
     if s.len() != ENCODED_LEN {
         return Err(ParseIdError(()));
     }
@@ -70,6 +71,12 @@ fn decode_id(s: &str) -> Result<[u8; ID_LEN], ParseIdError> {
         Ok(ID_LEN) => Ok(bytes),
         _ => Err(ParseIdError(())),
     }
+}
+
+/// An identifier read from its base64url bytes, as a token's payload carries it.
+pub(crate) trait EncodedId: Sized {
+    /// The identifier `encoded` spells, if it spells one.
+    fn from_encoded(encoded: &[u8]) -> Option<Self>;
 }
 
 macro_rules! random_id {
@@ -128,11 +135,17 @@ macro_rules! random_id {
             }
         }
 
+        impl EncodedId for $name {
+            fn from_encoded(encoded: &[u8]) -> Option<Self> {
+                decode_id(encoded).ok().map(Self)
+            }
+        }
+
         impl FromStr for $name {
             type Err = ParseIdError;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                decode_id(s).map(Self)
+                decode_id(s.as_bytes()).map(Self)
             }
         }
 
@@ -170,7 +183,7 @@ impl serde::de::Visitor<'_> for IdVisitor {
     }
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        decode_id(v).map_err(E::custom)
+        decode_id(v.as_bytes()).map_err(E::custom)
     }
 }
 

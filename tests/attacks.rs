@@ -1469,6 +1469,22 @@ async fn attack_payload_with_broken_strings_is_malformed_on_both_paths() {
             }
         }
     }
+    // Bytes that are not UTF-8 make the payload malformed wherever they are, even in a claim
+    // that is skipped (RFC 7519 §7.2).
+    let t = hs256().await;
+    for header in [t.minted_header("HS256"), t.reordered_header("HS256")] {
+        for claim in ["cnf", "role"] {
+            for raw in [&b"\"\xff\""[..], b"{\"jkt\":\"\xc3\x28\"}"] {
+                let text = t.claims().to_string();
+                let mut payload = text.as_bytes()[..text.len() - 1].to_vec();
+                payload.extend_from_slice(format!(",\"{claim}\":").as_bytes());
+                payload.extend_from_slice(raw);
+                payload.push(b'}');
+                let token = craft_bytes(header.as_bytes(), &payload, &hs(SECRET));
+                assert_refused(&t.bearer(&token).await, 401, &invalid_token(MALFORMED));
+            }
+        }
+    }
     // Well-formed values of the wrong type stay what they are: unusable where required, ignored
     // where not.
     let strict = hs256_with(|b| b.audience(AUDIENCE)).await;

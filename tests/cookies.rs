@@ -294,6 +294,43 @@ async fn different_tokens_in_a_cookie_and_a_header_are_a_bad_request() {
     assert_eq!(response.status(), 200);
 }
 
+/// A malformed access cookie is `400`, and so is a refresh cookie that disagrees with the
+/// refresh header even beside a valid access token: cookies are read with every request, and
+/// the header must agree with them.
+#[tokio::test]
+async fn malformed_cookies_and_disagreeing_refresh_credentials_are_a_bad_request() {
+    let server = Server::start(false).await;
+    let (alice, _) = server.login().await;
+    let (other, _) = server.login().await;
+    let challenge = |description: &str| {
+        format!(r#"Bearer error="invalid_request", error_description="{description}""#)
+    };
+    let response = server
+        .send(Method::GET, &[cookie(&[(ACCESS, "not!a!token")])])
+        .await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        challenge("malformed access token cookie")
+    );
+    let response = server
+        .send(
+            Method::GET,
+            &[
+                ("authorization", format!("Bearer {}", alice.access_token())),
+                cookie(&[(REFRESH, alice.refresh_token())]),
+                ("x-refresh-token", other.refresh_token().to_owned()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        challenge("two different refresh tokens")
+    );
+    assert_eq!(server.served(), 0);
+}
+
 #[tokio::test]
 async fn unsafe_cross_site_requests_with_cookies_are_refused_before_the_service() {
     let server = Server::start(false).await;

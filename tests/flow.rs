@@ -259,6 +259,47 @@ async fn s5_repeated_or_empty_credentials_get_400_invalid_request() {
     }
 }
 
+/// The refresh header is read when it is needed: beside a valid access token it is not (the
+/// token wins, whatever the header holds); beside an expired one, or a refused one, a malformed
+/// refresh header is `400` as it is alone.
+#[tokio::test]
+async fn s5_the_refresh_header_counts_only_when_it_is_needed() {
+    let h = Harness::new(|b| b).over_http().await;
+    let pair = h.login("alice", "admin").await;
+    let bearer = format!("Bearer {}", pair.access_token());
+    let malformed = [
+        ("authorization", bearer.as_str()),
+        ("x-refresh-token", "not;a;token"),
+    ];
+    h.send(&malformed).await.served_without_refresh();
+    let refresh = pair.refresh_token();
+    let twice = [
+        ("authorization", bearer.as_str()),
+        ("x-refresh-token", refresh),
+        ("x-refresh-token", refresh),
+    ];
+    h.send(&twice).await.served_without_refresh();
+
+    let forged = format!("{bearer}x");
+    let refused = [
+        ("authorization", forged.as_str()),
+        ("x-refresh-token", "not;a;token"),
+    ];
+    assert_refused(&h.send(&refused).await, 400, Some(MALFORMED_REFRESH_HEADER));
+    h.advance(ACCESS_TTL);
+    assert_refused(
+        &h.send(&malformed).await,
+        400,
+        Some(MALFORMED_REFRESH_HEADER),
+    );
+    assert_refused(&h.send(&twice).await, 400, Some(TWO_REFRESH_HEADERS));
+    let (_, access) = h
+        .both(pair.access_token(), refresh)
+        .await
+        .served_with_new_access();
+    assert_ne!(access, pair.access_token());
+}
+
 #[tokio::test]
 async fn s5_anonymous_option_serves_only_requests_without_credentials() {
     let h = Harness::new(|b| b).allowing_anonymous();

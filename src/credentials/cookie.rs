@@ -3,7 +3,7 @@
 use http::HeaderMap;
 use http::header::COOKIE;
 
-use super::{CredentialSource, b64token};
+use super::{CredentialSource, b64token, unchecked};
 use crate::error::{AuthError, invalid_request};
 use crate::token::TokenKind;
 
@@ -47,10 +47,14 @@ impl CookieSource {
 }
 
 impl CookieSource {
-    /// Both tokens, in one pass over the `Cookie` headers.
+    /// Both tokens, in one pass over the `Cookie` headers. Unless `strict`, the access
+    /// token's syntax is left to its verification, as [`bearer_unchecked`] leaves it.
+    ///
+    /// [`bearer_unchecked`]: super::header::bearer_unchecked
     pub(crate) fn find_both<'h>(
         &self,
         headers: &'h HeaderMap,
+        strict: bool,
     ) -> Result<[Option<&'h str>; 2], AuthError> {
         let mut found = [None, None];
         for header in headers.get_all(COOKIE) {
@@ -62,7 +66,11 @@ impl CookieSource {
                 } else {
                     continue;
                 };
-                let token = b64token(unquote(value)).ok_or_else(|| malformed(kind))?;
+                let token = match (kind, strict) {
+                    (TokenKind::Access, false) => unchecked(unquote(value)),
+                    _ => b64token(unquote(value)),
+                };
+                let token = token.ok_or_else(|| malformed(kind))?;
                 let slot = &mut found[index(kind)];
                 // The same cookie set for two paths or domains: the browser sends both, and
                 // which one is meant cannot be told.
@@ -82,7 +90,7 @@ impl CredentialSource for CookieSource {
         headers: &'h HeaderMap,
         kind: TokenKind,
     ) -> Result<Option<&'h str>, AuthError> {
-        Ok(self.find_both(headers)?[index(kind)])
+        Ok(self.find_both(headers, true)?[index(kind)])
     }
 
     fn is_ambient(&self) -> bool {
@@ -117,7 +125,7 @@ fn pairs(header: &[u8]) -> Pairs<'_> {
 }
 
 /// Iterator of [`pairs`]: each `;` is found with `memchr`, many bytes at a time, since most of
-/// a `Cookie` header is values that are only skipped.
+/// a `Cookie` header is values that are only skipped; each `=` by a plain scan of the name.
 struct Pairs<'h> {
     rest: Option<&'h [u8]>,
 }
@@ -132,7 +140,8 @@ impl<'h> Iterator for Pairs<'h> {
             self.rest = end.map(|end| &rest[end + 1..]);
             let piece = end.map_or(rest, |end| &rest[..end]);
             let piece = piece.trim_ascii_start();
-            if let Some(eq) = memchr::memchr(b'=', piece) {
+            // Names are short: a plain scan finds `=` sooner than setting up `memchr`.
+            if let Some(eq) = piece.iter().position(|&b| b == b'=') {
                 return Some((piece[..eq].trim_ascii_end(), piece[eq + 1..].trim_ascii()));
             }
         }

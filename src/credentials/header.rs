@@ -3,7 +3,7 @@
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::{CredentialSource, b64token};
+use super::{CredentialSource, b64token, unchecked};
 use crate::error::{AuthError, Text, invalid_request};
 use crate::token::TokenKind;
 
@@ -76,7 +76,24 @@ fn refusal(value: &HeaderValue, unreadable: Text, malformed: Text) -> AuthError 
     }
 }
 
+/// The bearer token of the `Authorization` header, checked as RFC 6750 §2.1 `b64token`.
 pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    bearer_read(headers, b64token)
+}
+
+/// [`bearer`] without the `b64token` check, for a caller that verifies the token at once: a
+/// token that verifies is base64url, and so a `b64token`. A refused one must still be answered
+/// with `bearer`'s error, if it has one.
+pub(crate) fn bearer_unchecked(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    bearer_read(headers, unchecked)
+}
+
+/// The bearer token of the single `Authorization` header, as `read` takes it from the bytes
+/// after the scheme; a token `read` refuses gets the `400` of [`bearer`].
+fn bearer_read(
+    headers: &HeaderMap,
+    read: impl FnOnce(&[u8]) -> Option<&str>,
+) -> Result<Option<&str>, AuthError> {
     let unreadable = || invalid_request!("the Authorization header is not visible ASCII");
     let Some(value) = single(
         headers,
@@ -100,7 +117,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
         };
     }
     let start = rest.iter().take_while(|&&b| b == b' ').count();
-    match b64token(&rest[start..]) {
+    match read(&rest[start..]) {
         Some(token) => Ok(Some(token)),
         None => Err(refusal(
             value,

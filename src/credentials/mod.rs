@@ -143,20 +143,48 @@ impl Sources {
         }
     }
 
-    /// Reads every source; a malformed credential, or two different ones of one kind, is `400`.
+    /// What a request that is verified at once needs, read quickly: the syntax of the access
+    /// token (from `Authorization` or its cookie) is left to its verification, and beside an
+    /// access token the refresh header is left unread unless another source found a refresh
+    /// token it must agree with ([`Self::refresh_header`] reads it once the access token has
+    /// expired). Neither can change whether the credentials are ambient. A request refused
+    /// after this reading must be answered with the error of [`Self::extract_strict`], if it
+    /// has one.
     pub(crate) fn extract<'h>(&self, headers: &'h HeaderMap) -> Result<Credentials<'h>, AuthError> {
+        self.read(headers, false)
+    }
+
+    /// Reads every source, every credential checked; a malformed credential, or two different
+    /// ones of one kind, is `400`.
+    pub(crate) fn extract_strict<'h>(
+        &self,
+        headers: &'h HeaderMap,
+    ) -> Result<Credentials<'h>, AuthError> {
+        self.read(headers, true)
+    }
+
+    /// The refresh token [`extract`](Self::extract) left unread beside an access token when
+    /// no other source found one: the refresh header's.
+    pub(crate) fn refresh_header<'h>(
+        &self,
+        headers: &'h HeaderMap,
+    ) -> Result<Option<Found<'h>>, AuthError> {
+        Ok(found(self.headers.find(headers, TokenKind::Refresh)?))
+    }
+
+    fn read<'h>(&self, headers: &'h HeaderMap, strict: bool) -> Result<Credentials<'h>, AuthError> {
         use TokenKind::{Access, Refresh};
-        let found = |token: Option<&'h str>| {
-            token.map(|token| Found {
-                token,
-                ambient: false,
-                cookie: false,
-            })
+        let mut access = found(match strict {
+            true => header::bearer(headers)?,
+            false => header::bearer_unchecked(headers)?,
+        });
+        // Strictly, in its place, so that errors come in order; quickly, after the others.
+        let mut refresh = match strict {
+            true => found(self.headers.find(headers, Refresh)?),
+            false => None,
         };
-        let mut access = found(self.headers.find(headers, Access)?);
-        let mut refresh = found(self.headers.find(headers, Refresh)?);
         if let Some(source) = &self.cookies {
-            let [a, r] = source.find_both(headers)?;
+            let [a, r] = source.find_both(headers, strict)?;
             access = merge(access, a, true, true, Access)?;
             refresh = merge(refresh, r, true, true, Refresh)?;
         }
@@ -177,12 +205,28 @@ impl Sources {
                 Refresh,
             )?;
         }
+        // Merging is order-free. The refresh header is needed now without an access token, or
+        // to be compared with another source's refresh token; otherwise it could change
+        // nothing yet.
+        if !strict && (access.is_none() || refresh.is_some()) {
+            let token = self.headers.find(headers, Refresh)?;
+            refresh = merge(refresh, token, false, false, Refresh)?;
+        }
         Ok(match (access, refresh) {
             (Some(access), refresh) => Credentials::Access { access, refresh },
             (None, Some(refresh)) => Credentials::Refresh(refresh),
             (None, None) => Credentials::None,
         })
     }
+}
+
+/// A token the headers carry: sent by the client itself, not by the browser on its own.
+fn found(token: Option<&str>) -> Option<Found<'_>> {
+    token.map(|token| Found {
+        token,
+        ambient: false,
+        cookie: false,
+    })
 }
 
 /// Adds what one more source found to what the others did.
@@ -242,6 +286,15 @@ pub(crate) fn b64token(token: &[u8]) -> Option<&str> {
     valid.then(|| std::str::from_utf8(token).ok()).flatten()
 }
 
+/// A token whose syntax its verification will prove: any non-empty UTF-8. One that verifies is
+/// base64url, and so a [`b64token`]; a caller that refuses it answers with the strict reading.
+fn unchecked(token: &[u8]) -> Option<&str> {
+    match token {
+        [] => None,
+        token => std::str::from_utf8(token).ok(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use http::HeaderValue;
@@ -292,6 +345,63 @@ mod tests {
         let map = headers(&[(COOKIE, "at=a.b.c"), (AUTHORIZATION, "Bearer a.b.c")]);
         let credentials = sources().extract(&map).unwrap();
         assert!(!credentials.is_ambient());
+    }
+
+    /// Beside an access token, the quick reading leaves the refresh header for later unless a
+    /// refresh cookie must be compared with it; the strict reading reads everything.
+    #[test]
+    fn the_refresh_header_is_read_when_it_can_matter() {
+        let refresh_header = http::HeaderName::from_static("x-refresh-token");
+        let map = headers(&[
+            (AUTHORIZATION, "Bearer a.b.c"),
+            (refresh_header.clone(), "d.e.f"),
+        ]);
+        let Credentials::Access { refresh, .. } = sources().extract(&map).unwrap() else {
+            panic!("expected an access token");
+        };
+        assert_eq!(refresh, None);
+        let later = sources().refresh_header(&map).unwrap();
+        assert_eq!(later.map(|r| (r.token, r.ambient)), Some(("d.e.f", false)));
+        let Credentials::Access { refresh, .. } = sources().extract_strict(&map).unwrap() else {
+            panic!("expected an access token");
+        };
+        assert_eq!(refresh.map(|r| r.token), Some("d.e.f"));
+
+        // A refresh cookie beside it: the header is read at once, and must agree.
+        let map = headers(&[
+            (AUTHORIZATION, "Bearer a.b.c"),
+            (COOKIE, "rt=d.e.f"),
+            (refresh_header.clone(), "x.y.z"),
+        ]);
+        let error = sources().extract(&map).unwrap_err();
+        assert_eq!(error.description(), "two different refresh tokens");
+        let map = headers(&[
+            (AUTHORIZATION, "Bearer a.b.c"),
+            (COOKIE, "rt=d.e.f"),
+            (refresh_header, "d.e.f"),
+        ]);
+        let credentials = sources().extract(&map).unwrap();
+        assert!(
+            !credentials.is_ambient(),
+            "the client sent the refresh token itself"
+        );
+    }
+
+    /// The quick reading leaves the access token's syntax to its verification; the strict one
+    /// refuses it.
+    #[test]
+    fn only_the_strict_reading_checks_the_access_tokens_syntax() {
+        for map in [
+            headers(&[(AUTHORIZATION, "Bearer a!b")]),
+            headers(&[(COOKIE, "at=a!b")]),
+        ] {
+            let Credentials::Access { access, .. } = sources().extract(&map).unwrap() else {
+                panic!("expected an access token");
+            };
+            assert_eq!(access.token, "a!b");
+            let error = sources().extract_strict(&map).unwrap_err();
+            assert_eq!(error.kind(), AuthErrorKind::InvalidRequest);
+        }
     }
 
     #[test]

@@ -27,8 +27,9 @@ use crate::token::{Claims, CustomClaims, TokenKind};
 ///   **expired**: the refresh token is checked, a new access token is minted and the request is
 ///   served with its claims; the new token comes back in `x-access-token` with
 ///   `Cache-Control: no-store` (S6, S7). A valid access token always wins, so clients that send
-///   both headers never refresh needlessly (and never trip the theft rule). Both tokens must name
-///   one session, or the request is `400`.
+///   both headers never refresh needlessly (and never trip the theft rule); beside one, the
+///   refresh header is not even read. Both tokens must name one session, or the request is
+///   `400`.
 /// - In cookie mode the same tokens may come in cookies instead; a refresh a cookie carried is
 ///   answered with `Set-Cookie`, and an unsafe request that carries a cookie credential from
 ///   another origin is `403` (see [`CookieSettings`](crate::CookieSettings)).
@@ -70,6 +71,15 @@ impl<S, C, R> JwtAuth<S, C, R> {
     }
 }
 
+impl<S: Clone, C, R> JwtAuth<S, C, R> {
+    /// The service `poll_ready` readied, for a future that calls it later; a clone stays.
+    /// A request served at once calls `inner` in place and clones nothing.
+    fn take_inner(&mut self) -> S {
+        let clone = self.inner.clone();
+        std::mem::replace(&mut self.inner, clone)
+    }
+}
+
 impl<S: Clone, C, R: Clone> Clone for JwtAuth<S, C, R> {
     fn clone(&self) -> Self {
         Self {
@@ -106,6 +116,22 @@ enum Verdict<C> {
 /// What the request alone decides: the credentials read, the cross-site check passed, the
 /// tokens verified, their sessions matched.
 fn verdict<C: CustomClaims, B>(
+    engine: &Engine,
+    request: &Request<B>,
+    allow_anonymous: bool,
+) -> Verdict<C> {
+    match read_and_verify(engine, request, allow_anonymous) {
+        // The credentials were read quickly; a refusal names the first defect a full reading
+        // finds, as if it had been made before anything was verified.
+        Verdict::Refuse(error) => {
+            let strict = engine.sources().extract_strict(request.headers());
+            Verdict::Refuse(strict.err().unwrap_or(error))
+        }
+        verdict => verdict,
+    }
+}
+
+fn read_and_verify<C: CustomClaims, B>(
     engine: &Engine,
     request: &Request<B>,
     allow_anonymous: bool,
@@ -150,9 +176,21 @@ fn verdict<C: CustomClaims, B>(
             };
             // The clock is read only once the signature holds.
             let now = engine.now();
-            match (engine.check_time(TokenKind::Access, &claims, now), r) {
-                (Ok(()), _) => Verdict::Access(claims, now),
-                (Err(e), Some(token)) if e.kind() == AuthErrorKind::Expired => {
+            let expired = match engine.check_time(TokenKind::Access, &claims, now) {
+                Ok(()) => return Verdict::Access(claims, now),
+                Err(e) if e.kind() == AuthErrorKind::Expired && engine.can_mint() => e,
+                Err(e) => return Verdict::Refuse(e),
+            };
+            // A refresh header is read only now that it is needed.
+            let r = match r {
+                Some(r) => Some(r),
+                None => match engine.sources().refresh_header(request.headers()) {
+                    Ok(r) => r,
+                    Err(error) => return Verdict::Refuse(error),
+                },
+            };
+            match r {
+                Some(token) => {
                     match refresh(token) {
                         // Both credentials must name one session: a request is never
                         // served as someone other than the access token it carries.
@@ -164,7 +202,7 @@ fn verdict<C: CustomClaims, B>(
                         verdict => verdict,
                     }
                 }
-                (Err(error), _) => Verdict::Refuse(error),
+                None => Verdict::Refuse(expired),
             }
         }
     }
@@ -235,9 +273,6 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
-        // The clone may not be ready; keep the service that poll_ready readied.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let allow_anonymous = self.options.allow_anonymous;
         let (claims, now) = match verdict(&self.engine, &request, allow_anonymous) {
             Verdict::Refuse(error) => {
@@ -246,15 +281,17 @@ where
             }
             Verdict::Anonymous => {
                 observe::served(RequestOutcome::Anonymous);
-                return ResponseFuture::serving(inner.call(request));
+                return ResponseFuture::serving(self.inner.call(request));
             }
             Verdict::Refresh(claims, now, by_cookie) => {
                 let refresh = refresh_future(self.engine.clone(), claims, now, by_cookie);
+                let inner = self.take_inner();
+                let responder = self.responder.clone();
                 return ResponseFuture::authorizing(
                     refresh,
                     inner,
                     request,
-                    self.responder.clone(),
+                    responder,
                     self.options,
                 );
             }
@@ -265,7 +302,7 @@ where
             PairCheck::Decided(Ok(claims)) => {
                 observe::served(RequestOutcome::Accepted);
                 request.extensions_mut().insert(claims);
-                ResponseFuture::serving(inner.call(request))
+                ResponseFuture::serving(self.inner.call(request))
             }
             PairCheck::Decided(Err(error)) => {
                 let how = Refusal::of(request.headers(), self.options);
@@ -277,6 +314,7 @@ where
                     Box::pin(
                         async move { Ok(Grant::new(engine.check_pair(claims, now).await?, None)) },
                     );
+                let inner = self.take_inner();
                 let responder = self.responder.clone();
                 ResponseFuture::authorizing(check, inner, request, responder, self.options)
             }

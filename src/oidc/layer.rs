@@ -133,8 +133,6 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let refused = |error: &AuthError, request: &Request<ReqB>| {
             let how = Refusal::of(request.headers(), self.options);
             ResponseFuture::refused(refuse(&self.responder, error, how))
@@ -143,7 +141,7 @@ where
             Ok(Some(token)) => token,
             Ok(None) if self.options.allow_anonymous => {
                 observe::served(RequestOutcome::Anonymous);
-                return ResponseFuture::serving(inner.call(request));
+                return ResponseFuture::serving(self.inner.call(request));
             }
             Ok(None) => {
                 return refused(&AuthError::new(AuthErrorKind::MissingCredentials), &request);
@@ -154,7 +152,7 @@ where
             Verification::Done(Ok(claims)) => {
                 observe::served(RequestOutcome::Accepted);
                 request.extensions_mut().insert(claims);
-                ResponseFuture::serving(inner.call(request))
+                ResponseFuture::serving(self.inner.call(request))
             }
             Verification::Done(Err(error)) => refused(&error, &request),
             Verification::UnknownKid(keys, seen) => {
@@ -165,6 +163,9 @@ where
                         .verify_after_refetch(&token)
                         .map(|claims| Grant::new(claims, None))
                 });
+                // The service poll_ready readied goes into the future; a clone stays.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
                 let responder = self.responder.clone();
                 ResponseFuture::authorizing(verify, inner, request, responder, self.options)
             }

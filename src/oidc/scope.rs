@@ -207,15 +207,14 @@ where
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        // Decided at once: the service poll_ready readied is called in place.
         let verdict = match request.extensions().get::<AccessClaims>() {
             Some(claims) => self.requirement.check(claims),
             None => Err(AuthError::new(AuthErrorKind::Internal)
                 .because("a requirement outside the resource server's layer")),
         };
         let Err(error) = verdict else {
-            return ResponseFuture::serving(inner.call(request));
+            return ResponseFuture::serving(self.inner.call(request));
         };
         let how = Refusal::of(request.headers(), Default::default());
         let mut response = refuse(&self.responder, &error, how);

@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Header;
 
+use super::mac::HmacKey;
 use super::{Claims, CustomClaims, JwtKeys, KeySet, TokenKind, mint, verify};
 use crate::error::{AuthError, AuthErrorKind};
 
@@ -22,6 +23,9 @@ pub(super) struct CompiledKey {
     /// The base64url header segment of each kind, as minted; for an HMAC key, the whole header
     /// check of every token it minted.
     header_segment: [String; 2],
+    /// For an HMAC key, the key with the whole blocks of each kind's `header_segment.`
+    /// absorbed, and their length.
+    minted_mac: Option<[(HmacKey, usize); 2]>,
 }
 
 impl CompiledKey {
@@ -37,10 +41,16 @@ impl CompiledKey {
             // A Header always serialises; an empty segment would simply never match.
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&h).unwrap_or_default())
         });
+        let minted_mac = keys.hmac_key().map(|mac| {
+            header_segment
+                .each_ref()
+                .map(|segment| mac.absorbed(format!("{segment}.").as_bytes()))
+        });
         Self {
             keys,
             header,
             header_segment,
+            minted_mac,
         }
     }
 
@@ -58,6 +68,14 @@ impl CompiledKey {
         message
             .strip_prefix(self.header_segment(kind))?
             .strip_prefix('.')
+    }
+
+    /// For an HMAC key, the key that signs a token of `kind` minted with its header from the
+    /// returned offset on: the start of the header is absorbed already.
+    pub(super) fn minted_mac(&self, kind: TokenKind) -> Option<(&HmacKey, usize)> {
+        self.minted_mac
+            .as_ref()
+            .map(|macs| (&macs[kind as usize].0, macs[kind as usize].1))
     }
 }
 

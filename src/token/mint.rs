@@ -88,13 +88,14 @@ pub(super) fn mint<C: Serialize>(
     claims: &Claims<C>,
 ) -> Result<String, AuthError> {
     let json = payload_json(claims, policy.issuer.as_deref(), policy.audience.as_deref())?;
-    if let Some(hmac_key) = key.keys.hmac_key() {
+    if let Some((mac, absorbed)) = key.minted_mac(kind) {
         let segment = key.header_segment(kind);
         let mut token = String::with_capacity(segment.len() + json.len() * 4 / 3 + 92);
         token.push_str(segment);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&json, &mut token);
-        let tag = hmac_key.sign(token.as_bytes());
+        // The key has absorbed the start of the header already.
+        let tag = mac.sign(&token.as_bytes()[absorbed..]);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut token);
         return Ok(token);

@@ -24,6 +24,7 @@ mod keys;
 mod keyset;
 mod mac;
 mod mint;
+mod payload;
 mod probe;
 mod verify;
 

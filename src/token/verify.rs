@@ -7,20 +7,15 @@
 //! before the signature holds, and no error repeats the token's text: each names the defect in
 //! this crate's words.
 
-use std::borrow::Cow;
-use std::fmt;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
-use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
 
 use super::codec::{CompiledKey, CompiledSet, Policy};
 use super::mac::HmacKey;
+use super::payload::{self, Lenient, Payload};
 use super::{Claims, CustomClaims, TokenKind};
 use crate::error::{AuthError, AuthErrorKind};
-use crate::id::{SessionId, TokenId};
 
 fn reject(kind: AuthErrorKind, token: TokenKind) -> AuthError {
     AuthError::token(kind, token)
@@ -30,14 +25,15 @@ fn malformed(token: TokenKind, defect: &'static str) -> AuthError {
     reject(AuthErrorKind::Malformed, token).because(defect)
 }
 
-/// How many `.` separators `token` holds. Counted in byte-wide lanes (chunks short enough for
-/// a `u8` count), which vectorises several times wider than a `usize` count.
-fn dots(token: &[u8]) -> usize {
-    token
-        .chunks(255)
-        .map(|chunk| chunk.iter().fold(0u8, |n, &b| n + u8::from(b == b'.')))
-        .map(usize::from)
-        .sum()
+/// The token split at its last dot, if it has exactly two: (`header.payload`, `signature`).
+fn split(token: &str) -> Option<(&str, &str)> {
+    let bytes = token.as_bytes();
+    let first = memchr::memchr(b'.', bytes)?;
+    let second = first + 1 + memchr::memchr(b'.', &bytes[first + 1..])?;
+    if memchr::memchr(b'.', &bytes[second + 1..]).is_some() {
+        return None;
+    }
+    Some((&token[..second], &token[second + 1..]))
 }
 
 /// Verifies everything but the time window, which [`Policy::check_time`] checks.
@@ -51,21 +47,19 @@ pub(super) fn verify<C: CustomClaims>(
     if token.len() > policy.max_token_len {
         return Err(malformed(kind, "longer than the configured maximum"));
     }
-    if dots(token.as_bytes()) != 2 {
-        return Err(malformed(kind, "not three dot-separated segments"));
-    }
-    // The one dot after the header is near the end: a signature is at most 683 characters.
-    let (message, signature) = token
-        .rsplit_once('.')
-        .ok_or_else(|| malformed(kind, "not three dot-separated segments"))?;
+    let (message, signature) =
+        split(token).ok_or_else(|| malformed(kind, "not three dot-separated segments"))?;
     let minted = set.keys.iter().find_map(|key| {
-        let hmac = key.keys.hmac_key()?;
-        Some((hmac, key.minted_header(kind, message)?))
+        let (mac, absorbed) = key.minted_mac(kind)?;
+        let payload = key.minted_header(kind, message)?;
+        // The header matched, so the absorbed bytes are its first ones.
+        Some((mac, message.get(absorbed..)?, payload))
     });
     let payload = match minted {
-        // Every token this crate minted with an HMAC key: its header needs no parsing.
-        Some((hmac, payload)) => {
-            verify_hmac(hmac, kind, message, signature)?;
+        // Every token this crate minted with an HMAC key: its header needs no parsing, and the
+        // key has absorbed it already.
+        Some((mac, unabsorbed, payload)) => {
+            verify_hmac(mac, kind, unabsorbed, signature)?;
             payload
         }
         None => verify_parsed(set, kind, token, message, signature)?,
@@ -76,15 +70,16 @@ pub(super) fn verify<C: CustomClaims>(
         0..=512 => policy.claims_of::<C, 384>(kind, payload),
         513..=1360 => policy.claims_of::<C, 1020>(kind, payload),
         _ => {
-            let json = URL_SAFE_NO_PAD
+            let mut json = URL_SAFE_NO_PAD
                 .decode(payload)
                 .map_err(|_| malformed(kind, "the payload is not base64url"))?;
-            policy.claims(kind, &json)
+            policy.claims(kind, &mut json)
         }
     }
 }
 
-/// An HMAC tag over `message`, compared in constant time; a truncated tag is refused.
+/// The HMAC tag `key` gives `message` (what it has not absorbed yet), compared in constant
+/// time; a truncated tag is refused.
 fn verify_hmac(
     key: &HmacKey,
     kind: TokenKind,
@@ -189,7 +184,7 @@ impl Policy {
         let len = URL_SAFE_NO_PAD
             .decode_slice(payload, &mut buf)
             .map_err(|_| malformed(kind, "the payload is not base64url"))?;
-        self.claims(kind, &buf[..len])
+        self.claims(kind, &mut buf[..len])
     }
 
     /// The claims of a verified payload, with `iss` and `aud` checked as configured. Every
@@ -198,9 +193,14 @@ impl Policy {
     fn claims<C: CustomClaims>(
         &self,
         kind: TokenKind,
-        json: &[u8],
+        json: &mut [u8],
     ) -> Result<Claims<C>, AuthError> {
-        let payload: Payload<'_, C> = serde_json::from_slice(json).map_err(|e| {
+        // RFC 7519 §7.2: the payload is UTF-8 JSON, all of it; serde checks only the strings it
+        // keeps, not those it skips (`cnf`).
+        if std::str::from_utf8(json).is_err() {
+            return Err(malformed(kind, "the payload is not UTF-8"));
+        }
+        let payload: Payload<'_, C> = payload::read(json).map_err(|e| {
             malformed(
                 kind,
                 match e.classify() {
@@ -252,133 +252,5 @@ impl Policy {
             return Err(reject(AuthErrorKind::NotYetValid, kind));
         }
         Ok(())
-    }
-}
-
-/// The payload as verification reads it: [`Claims`] plus every other reserved claim (see
-/// [`RESERVED_CLAIMS`](super::claims::RESERVED_CLAIMS)), in one pass.
-#[derive(Deserialize)]
-#[serde(bound(deserialize = "C: DeserializeOwned"))]
-struct Payload<'a, C> {
-    sub: String,
-    sid: SessionId,
-    jti: TokenId,
-    iat: u64,
-    exp: u64,
-    #[serde(default)]
-    nbf: Option<u64>,
-    #[serde(default, borrow)]
-    iss: Lenient<'a>,
-    #[serde(default, borrow)]
-    aud: Lenient<'a>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    cnf: IgnoredAny,
-    #[serde(flatten)]
-    custom: C,
-}
-
-/// A claim read the way `jsonwebtoken` validates `iss` and `aud`: `null` counts as absent and a
-/// value of the wrong type as present-but-unusable, never as a parse failure of the whole token.
-/// A *syntax* error (a lone surrogate, invalid UTF-8, an out-of-range number) still fails the
-/// whole token, as a strict parse of the same bytes does.
-#[derive(Debug, Default)]
-enum Lenient<'a> {
-    #[default]
-    Absent,
-    Unusable,
-    Present(OneOrMany<'a>),
-}
-
-/// A string, or an array of strings (RFC 7519 allows both for `aud`; `jsonwebtoken` for `iss`).
-#[derive(Debug)]
-enum OneOrMany<'a> {
-    One(Cow<'a, str>),
-    Many(Vec<Cow<'a, str>>),
-}
-
-impl OneOrMany<'_> {
-    fn contains(&self, wanted: &str) -> bool {
-        match self {
-            OneOrMany::One(value) => value == wanted,
-            OneOrMany::Many(values) => values.iter().any(|v| v == wanted),
-        }
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(LenientVisitor)
-    }
-}
-
-/// Reads any JSON value strictly (every string checked, every number in range) and keeps it
-/// only if it is a string or an array of strings.
-struct LenientVisitor;
-
-impl<'de> Visitor<'de> for LenientVisitor {
-    type Value = Lenient<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Self::Value, E> {
-        Ok(Lenient::Present(OneOrMany::One(Cow::Borrowed(value))))
-    }
-
-    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
-        Ok(Lenient::Present(OneOrMany::One(Cow::Owned(
-            value.to_owned(),
-        ))))
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Lenient::Absent)
-    }
-
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(Lenient::Absent)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Lenient::Unusable)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Lenient::Unusable)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Lenient::Unusable)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Lenient::Unusable)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut values = Vec::new();
-        let mut usable = true;
-        while let Some(item) = seq.next_element::<Lenient<'de>>()? {
-            match item {
-                Lenient::Present(OneOrMany::One(value)) if usable => values.push(value),
-                _ => usable = false,
-            }
-        }
-        Ok(if usable {
-            Lenient::Present(OneOrMany::Many(values))
-        } else {
-            Lenient::Unusable
-        })
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<Lenient<'de>, Lenient<'de>>()?.is_some() {}
-        Ok(Lenient::Unusable)
     }
 }

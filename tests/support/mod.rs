@@ -67,6 +67,8 @@ pub(crate) mod challenge {
         r#"Bearer error="invalid_request", error_description="more than one Authorization header""#;
     pub(crate) const TWO_REFRESH_HEADERS: &str =
         r#"Bearer error="invalid_request", error_description="more than one refresh token header""#;
+    pub(crate) const MALFORMED_REFRESH_HEADER: &str =
+        r#"Bearer error="invalid_request", error_description="malformed refresh token header""#;
     pub(crate) const MIXED_SESSIONS: &str = r#"Bearer error="invalid_request", error_description="the access and refresh tokens belong to different sessions""#;
     pub(crate) const EMPTY_BEARER: &str =
         r#"Bearer error="invalid_request", error_description="malformed Bearer credentials""#;
