@@ -158,10 +158,9 @@ impl Scanner<'_> {
         // Claims are short: a plain scan finds the quote sooner than setting up `memchr`.
         let len = self.json[start..].iter().position(|&b| b == b'"')?;
         let body = &self.json[start..start + len];
-        if body
-            .iter()
-            .fold(false, |odd, &b| odd | (b == b'\\') | (b < 0x20))
-        {
+        if body.iter().fold(false, |serde_only, &b| {
+            serde_only | (b == b'\\') | (b < 0x20)
+        }) {
             return None;
         }
         std::str::from_utf8(body).ok()?;
