@@ -232,6 +232,31 @@ mod tests {
         Claims::new("alice".into(), SessionId::from_bytes([2; 16]), stamp, ())
     }
 
+    /// The minted path hashes part of the header once per key; every tag must still be the
+    /// HMAC of the whole `header.payload`, for each hash's block size.
+    #[test]
+    fn minted_tags_are_the_hmac_of_the_whole_message() {
+        use aws_lc_rs::hmac;
+        use jsonwebtoken::Algorithm;
+        let secret = [7u8; 64];
+        for (algorithm, reference) in [
+            (Algorithm::HS256, hmac::HMAC_SHA256),
+            (Algorithm::HS384, hmac::HMAC_SHA384),
+            (Algorithm::HS512, hmac::HMAC_SHA512),
+        ] {
+            let keys = JwtKeys::hmac(algorithm, &secret).unwrap();
+            let codec = TokenCodec::new(KeySet::signing(keys), None, None, 0, 8192);
+            for kind in [TokenKind::Access, TokenKind::Refresh] {
+                let token = codec.encode(kind, &claims(200)).unwrap();
+                let (message, tag) = token.rsplit_once('.').unwrap();
+                let expected = hmac::sign(&hmac::Key::new(reference, &secret), message.as_bytes());
+                assert_eq!(URL_SAFE_NO_PAD.decode(tag).unwrap(), expected.as_ref());
+                let back: Claims<()> = codec.decode(kind, &token, 150).unwrap();
+                assert_eq!(back, claims(200), "{algorithm:?} {kind:?}");
+            }
+        }
+    }
+
     #[test]
     fn round_trips_and_enforces_type() {
         let codec = codec();
