@@ -3,9 +3,11 @@
 //! on) and [`CookieSource`] (`HttpOnly` cookies, on with
 //! [`JwtSessionsBuilder::cookies`](crate::JwtSessionsBuilder::cookies)).
 //!
-//! Every enabled source is asked for each kind of token. Two sources that find the same token
-//! agree; two that find *different* tokens of one kind make the request `400 invalid_request`,
-//! as two `Authorization` headers do. A token found by an [ambient](CredentialSource::is_ambient)
+//! Every enabled source is asked for each kind of token, except that beside an access token
+//! the refresh header is read only once it can matter: when the access token has expired, or
+//! when another source found a refresh token it must agree with. Two sources that find the
+//! same token agree; two that find *different* tokens of one kind make the request
+//! `400 invalid_request`, as two `Authorization` headers do. A token found by an [ambient](CredentialSource::is_ambient)
 //! source — one the browser attaches by itself, such as a cookie — puts the request under the
 //! cross-site check before any token is decoded.
 //!
