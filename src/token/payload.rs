@@ -25,17 +25,17 @@ use crate::id::{ENCODED_LEN, EncodedId, SessionId, TokenId};
 pub(super) fn read<C: DeserializeOwned>(
     json: &mut [u8],
 ) -> Result<Payload<'_, C>, serde_json::Error> {
-    let minted = Minted::scan(json);
-    let custom = minted.as_ref().and_then(|minted| minted.custom::<C>(json));
+    let registered = Registered::scan(json);
+    let custom = registered.as_ref().and_then(|r| r.custom::<C>(json));
     let json: &[u8] = json;
-    match minted.zip(custom) {
-        Some((minted, custom)) => Ok(minted.into_payload(json, custom)),
+    match registered.zip(custom) {
+        Some((registered, custom)) => Ok(registered.into_payload(json, custom)),
         None => serde_json::from_slice(json),
     }
 }
 
 /// The registered claims of a payload with the minted layout, and where the rest begins.
-struct Minted {
+struct Registered {
     sub: String,
     sid: SessionId,
     jti: TokenId,
@@ -48,7 +48,7 @@ struct Minted {
     rest: usize,
 }
 
-impl Minted {
+impl Registered {
     /// The registered claims, if `json` starts with them exactly as minted.
     fn scan(json: &[u8]) -> Option<Self> {
         let mut at = Scanner { json, at: 0 };
@@ -417,7 +417,7 @@ mod tests {
     /// reader answered.
     fn agree<C: DeserializeOwned + std::fmt::Debug>(json: &[u8]) -> Result<bool, TestCaseError> {
         let mut copy = json.to_vec();
-        let fast = Minted::scan(&copy).is_some_and(|m| m.custom::<C>(&mut copy).is_some());
+        let fast = Registered::scan(&copy).is_some_and(|m| m.custom::<C>(&mut copy).is_some());
         prop_assert_eq!(&copy, json, "the payload is left as it was");
         let read = read::<C>(&mut copy)
             .map(|p| seen(&p))
