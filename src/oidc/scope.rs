@@ -194,7 +194,7 @@ impl<S: fmt::Debug, R> fmt::Debug for Require<S, R> {
 
 impl<S, R, ReqB, ResB> Service<Request<ReqB>> for Require<S, R>
 where
-    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
     ResB: Default,
     R: ErrorResponder<ResB>,
 {
