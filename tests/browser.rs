@@ -8,6 +8,8 @@
 #[allow(dead_code)]
 #[path = "../examples/server.rs"]
 mod demo;
+#[path = "support_http/mod.rs"]
+mod support_http;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -53,15 +55,6 @@ fn browser() -> Option<PathBuf> {
     None
 }
 
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_page_works_in_chromium() {
     let Some(chromium) = browser() else {
@@ -78,13 +71,14 @@ async fn the_demo_page_works_in_chromium() {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .build_recorder()
         .handle();
-    let demo_url = serve(demo::app(sessions, metrics).await).await;
+    let demo_url = support_http::serve(demo::app(sessions, metrics).await).await;
     // Another origin of the same site (another port): the browser sends the SameSite=Lax
     // cookies along with its form, so only the cross-site check stands in the way.
     let form = format!(
         r#"<form method="post" action="{demo_url}/logout"><button id="forge">Win</button></form>"#
     );
-    let other_url = serve(Router::new().route("/", get(move || async move { Html(form) }))).await;
+    let other_url =
+        support_http::serve(Router::new().route("/", get(move || async move { Html(form) }))).await;
 
     let mut node = Command::new("node")
         .arg("demo.mjs")

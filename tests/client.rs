@@ -2,6 +2,8 @@
 //! served, refresh tokens offered, new tokens minted) is counted by a recorder in front of its
 //! layer, so every assertion is about the wire.
 
+#[path = "support_http/mod.rs"]
+mod support_http;
 #[allow(dead_code)]
 #[path = "../examples/tonic.rs"]
 mod tonic_example;
@@ -112,12 +114,7 @@ async fn serve(sessions: &JwtSessions, seen: &Seen) -> String {
         .with_state(seen.clone())
         .layer(sessions.layer())
         .layer(from_fn_with_state(seen.clone(), record));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+    support_http::serve(app).await
 }
 
 fn sessions(clock: &ManualClock, configure: impl FnOnce(Builder) -> Builder) -> JwtSessions {

@@ -3,6 +3,9 @@
 //! clear cookies, the cross-site check (and headers that are exempt from it), and a CORS
 //! preflight through tower-http's `CorsLayer` in front of the layer.
 
+#[path = "support_http/mod.rs"]
+mod support_http;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -86,11 +89,7 @@ impl Server {
             .layer(sessions.layer())
             .with_state(app.clone());
         let router = wrap(router);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let url = support_http::serve(router).await;
         Self {
             url,
             app,

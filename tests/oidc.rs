@@ -12,6 +12,8 @@ mod demo;
 #[allow(dead_code)]
 #[path = "../examples/resource_server.rs"]
 mod resource_server;
+#[path = "support_http/mod.rs"]
+mod support_http;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -198,16 +200,7 @@ async fn serve(server: &ResourceServer) -> String {
             }),
         )
         .route_layer(server.layer());
-    serve_router(app).await
-}
-
-async fn serve_router(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+    support_http::serve(app).await
 }
 
 async fn call(
@@ -515,7 +508,7 @@ async fn the_example_accepts_the_demos_tokens_through_its_jwks() {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .build_recorder()
         .handle();
-    let demo_url = serve_router(demo::app(sessions.clone(), metrics).await).await;
+    let demo_url = support_http::serve(demo::app(sessions.clone(), metrics).await).await;
 
     let keys = RemoteKeys::jwks(format!("{demo_url}/.well-known/jwks.json"))
         .build()
@@ -526,7 +519,7 @@ async fn the_example_accepts_the_demos_tokens_through_its_jwks() {
         .issuer(Issuer::any(keys))
         .build()
         .expect("configuration");
-    let base = serve_router(resource_server::app(&server, None)).await;
+    let base = support_http::serve(resource_server::app(&server, None)).await;
 
     let pair = sessions.issue("alice", ()).await.expect("issued");
     let (status, _, body) = call(&base, "GET", "/me", pair.access_token(), false).await;

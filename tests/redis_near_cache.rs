@@ -157,6 +157,21 @@ async fn sessions_held(a: &RedisStore, b: &RedisStore, count: usize) -> Vec<(Ses
     sessions
 }
 
+/// A refresh of session `sid` with refresh token `refresh` at `new_access.iat`, minting
+/// `new_access`: no rotation, no grace, theft detection on.
+fn refresh_request(sid: SessionId, refresh: TokenId, new_access: TokenStamp) -> RefreshRequest {
+    RefreshRequest {
+        sid,
+        refresh_jti: refresh,
+        now: new_access.iat,
+        new_access,
+        new_refresh: None,
+        grace: 0,
+        leeway: 0,
+        theft_detection: true,
+    }
+}
+
 fn hits(store: &RedisStore) -> u64 {
     store.near_cache_stats().expect("near cache on").hits
 }
@@ -185,16 +200,7 @@ async fn checks_are_answered_locally_and_changes_elsewhere_reach_them() {
     // it, so Redis is asked), the old one once the invalidation arrives.
     let new_access = stamp(NOW + 950, NOW + 1_850);
     let outcome = b
-        .refresh(RefreshRequest {
-            sid,
-            refresh_jti: refresh,
-            now: NOW + 950,
-            new_access,
-            new_refresh: None,
-            grace: 0,
-            leeway: 0,
-            theft_detection: true,
-        })
+        .refresh(refresh_request(sid, refresh, new_access))
         .await
         .unwrap();
     assert!(matches!(outcome, RefreshOutcome::Granted { .. }));
@@ -253,18 +259,9 @@ async fn a_local_refresh_or_revocation_is_seen_at_once() {
         AccessCheck::Current
     );
     let new_access = stamp(NOW + 950, NOW + 1_850);
-    a.refresh(RefreshRequest {
-        sid,
-        refresh_jti: refresh,
-        now: NOW + 950,
-        new_access,
-        new_refresh: None,
-        grace: 0,
-        leeway: 0,
-        theft_detection: true,
-    })
-    .await
-    .unwrap();
+    a.refresh(refresh_request(sid, refresh, new_access))
+        .await
+        .unwrap();
     // No waiting: this server's own change never leaves a stale copy behind.
     assert_eq!(
         a.check_access(sid, access, NOW + 950).await.unwrap(),

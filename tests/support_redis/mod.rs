@@ -103,6 +103,19 @@ fn answers_ping(port: u16) -> bool {
     ok
 }
 
+/// Waits until every node of a cluster reports `cluster_state:ok`.
+fn until_ok(nodes: &[RedisServer]) {
+    for node in nodes {
+        let port = node.port().to_string();
+        wait_until("the cluster to be ok", Duration::from_secs(30), || {
+            Command::new("redis-cli")
+                .args(["-p", &port, "cluster", "info"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
+        });
+    }
+}
+
 /// Polls `ready` every 20 ms for at most `limit`; the only waiting the tests do.
 pub(crate) fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -254,15 +267,7 @@ impl RedisCluster {
             "cluster create failed: {}",
             String::from_utf8_lossy(&output.stdout)
         );
-        for node in &nodes {
-            let port = node.port().to_string();
-            wait_until("the cluster to be ok", Duration::from_secs(30), || {
-                Command::new("redis-cli")
-                    .args(["-p", &port, "cluster", "info"])
-                    .output()
-                    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
-            });
-        }
+        until_ok(&nodes);
         Self { nodes }
     }
 
@@ -337,15 +342,7 @@ impl RedisCluster {
             Duration::from_secs(30),
             || role(replica) == "master",
         );
-        for node in &self.nodes {
-            let port = node.port().to_string();
-            wait_until("the cluster to be ok", Duration::from_secs(30), || {
-                Command::new("redis-cli")
-                    .args(["-p", &port, "cluster", "info"])
-                    .output()
-                    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
-            });
-        }
+        until_ok(&self.nodes);
         replica
     }
 }
