@@ -8,6 +8,9 @@
 //! reserved claim among the application's) goes to serde whole. The hand reader answers only
 //! for inputs it reads exactly as serde does, so both give the same claims, or the same
 //! refusal, for every payload.
+//!
+//! Before either, the whole payload must be UTF-8 (RFC 7519 §7.2): serde checks only the
+//! strings it keeps, not those it skips (an unknown claim, `cnf`).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -19,18 +22,28 @@ use serde::{Deserialize, Deserializer};
 
 use crate::id::{ENCODED_LEN, EncodedId, SessionId, TokenId};
 
+/// Why a payload could not be read.
+#[derive(Debug)]
+pub(super) enum ReadError {
+    /// Some of it is not UTF-8.
+    NotUtf8,
+    /// It is not the JSON object of a token's claims.
+    Json(serde_json::Error),
+}
+
 /// The payload of a verified token, read by hand if it has the minted layout, else by serde.
 /// `json` is borrowed mutably only to read the application's claims in place; it is left as
 /// it was.
-pub(super) fn read<C: DeserializeOwned>(
-    json: &mut [u8],
-) -> Result<Payload<'_, C>, serde_json::Error> {
+pub(super) fn read<C: DeserializeOwned>(json: &mut [u8]) -> Result<Payload<'_, C>, ReadError> {
+    if std::str::from_utf8(json).is_err() {
+        return Err(ReadError::NotUtf8);
+    }
     let registered = Registered::scan(json);
     let custom = registered.as_ref().and_then(|r| r.custom::<C>(json));
     let json: &[u8] = json;
     match registered.zip(custom) {
         Some((registered, custom)) => Ok(registered.into_payload(json, custom)),
-        None => serde_json::from_slice(json),
+        None => serde_json::from_slice(json).map_err(ReadError::Json),
     }
 }
 
@@ -49,7 +62,7 @@ struct Registered {
 }
 
 impl Registered {
-    /// The registered claims, if `json` starts with them exactly as minted.
+    /// The registered claims, if `json` (UTF-8) starts with them exactly as minted.
     fn scan(json: &[u8]) -> Option<Self> {
         let mut at = Scanner { json, at: 0 };
         at.literal(b"{\"sub\":")?;
@@ -76,6 +89,7 @@ impl Registered {
             None => None,
         };
         Some(Self {
+            // UTF-8 between two ASCII quotes of a UTF-8 payload: the check cannot fail.
             sub: std::str::from_utf8(&json[sub]).ok()?.to_owned(),
             sid,
             jti,
@@ -115,7 +129,7 @@ impl Registered {
     /// The payload, borrowing `iss` and `aud` from `json`, the payload scanned.
     fn into_payload<C>(self, json: &[u8], custom: C) -> Payload<'_, C> {
         let claim = |range: Option<Range<usize>>| match range {
-            // The scan checked the bytes, so the empty fallback is never taken.
+            // UTF-8 between two ASCII quotes of a UTF-8 payload: the fallback is never taken.
             Some(range) => Lenient::Present(OneOrMany::One(Cow::Borrowed(
                 std::str::from_utf8(&json[range]).unwrap_or_default(),
             ))),
@@ -151,7 +165,7 @@ impl Scanner<'_> {
     }
 
     /// A string with nothing serde would unescape or refuse: no backslash escape, no control
-    /// character, nothing that is not UTF-8.
+    /// character (the payload is UTF-8 throughout).
     fn string(&mut self) -> Option<Range<usize>> {
         self.literal(b"\"")?;
         let start = self.at;
@@ -163,7 +177,6 @@ impl Scanner<'_> {
         }) {
             return None;
         }
-        std::str::from_utf8(body).ok()?;
         self.at = start + len + 1;
         Some(start..start + len)
     }
@@ -417,14 +430,21 @@ mod tests {
     /// reader answered.
     fn agree<C: DeserializeOwned + std::fmt::Debug>(json: &[u8]) -> Result<bool, TestCaseError> {
         let mut copy = json.to_vec();
-        let fast = Registered::scan(&copy).is_some_and(|m| m.custom::<C>(&mut copy).is_some());
+        let utf8 = std::str::from_utf8(json).is_ok();
+        let fast =
+            utf8 && Registered::scan(&copy).is_some_and(|m| m.custom::<C>(&mut copy).is_some());
         prop_assert_eq!(&copy, json, "the payload is left as it was");
-        let read = read::<C>(&mut copy)
-            .map(|p| seen(&p))
-            .map_err(|e| e.to_string());
-        let serde = serde_json::from_slice::<Payload<'_, C>>(json)
-            .map(|p| seen(&p))
-            .map_err(|e| e.to_string());
+        let read = read::<C>(&mut copy).map(|p| seen(&p)).map_err(|e| match e {
+            ReadError::NotUtf8 => "not UTF-8".to_owned(),
+            ReadError::Json(e) => e.to_string(),
+        });
+        // serde, and the rule it does not apply to the strings it skips.
+        let serde = match utf8 {
+            false => Err("not UTF-8".to_owned()),
+            true => serde_json::from_slice::<Payload<'_, C>>(json)
+                .map(|p| seen(&p))
+                .map_err(|e| e.to_string()),
+        };
         prop_assert_eq!(read, serde, "{}", String::from_utf8_lossy(json));
         Ok(fast)
     }

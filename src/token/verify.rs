@@ -13,7 +13,7 @@ use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 
 use super::codec::{CompiledKey, CompiledSet, Policy};
 use super::mac::HmacKey;
-use super::payload::{self, Lenient, Payload};
+use super::payload::{self, Lenient, Payload, ReadError};
 use super::{Claims, CustomClaims, TokenKind};
 use crate::error::{AuthError, AuthErrorKind};
 
@@ -195,19 +195,15 @@ impl Policy {
         kind: TokenKind,
         json: &mut [u8],
     ) -> Result<Claims<C>, AuthError> {
-        // RFC 7519 §7.2: the payload is UTF-8 JSON, all of it; serde checks only the strings it
-        // keeps, not those it skips (`cnf`).
-        if std::str::from_utf8(json).is_err() {
-            return Err(malformed(kind, "the payload is not UTF-8"));
-        }
         let payload: Payload<'_, C> = payload::read(json).map_err(|e| {
             malformed(
                 kind,
-                match e.classify() {
-                    serde_json::error::Category::Data => {
+                match e {
+                    ReadError::NotUtf8 => "the payload is not UTF-8",
+                    ReadError::Json(e) if e.classify() == serde_json::error::Category::Data => {
                         "a claim is missing, repeated or of the wrong type"
                     }
-                    _ => "the payload is not a JSON object",
+                    ReadError::Json(_) => "the payload is not a JSON object",
                 },
             )
         })?;
