@@ -109,6 +109,18 @@ impl Origin {
             port,
         })
     }
+
+    /// Whether a request for `uri` goes to this origin: an absolute URI of its scheme, host and
+    /// port, or a relative one (a path alone, as a tonic `Channel` sends), which goes wherever
+    /// the wrapped client is bound.
+    pub(super) fn serves(&self, uri: &Uri) -> bool {
+        let Some(authority) = uri.authority() else {
+            return true;
+        };
+        uri.scheme().and_then(Protocol::of) == Some(self.protocol)
+            && authority.host().eq_ignore_ascii_case(&self.host)
+            && port_of(authority, self.protocol) == Some(self.port)
+    }
 }
 
 /// An origin as written: `http` or `https`, a host and a port, and at most a trailing `/`.
@@ -156,6 +168,10 @@ mod tests {
         text.parse().expect(text)
     }
 
+    fn serves(origin_text: &str, uri: &str) -> bool {
+        origin(origin_text).serves(&uri.parse().expect(uri))
+    }
+
     #[test]
     fn default_ports_and_the_hosts_case_are_normalised() {
         assert_eq!(origin("https://a.example"), origin("https://a.example:443"));
@@ -169,6 +185,34 @@ mod tests {
         assert_ne!(origin("https://a.example"), origin("http://a.example"));
         assert_ne!(origin("https://a.example"), origin("https://a.example:80"));
         assert_ne!(origin("https://a.example"), origin("https://a.example."));
+    }
+
+    #[test]
+    fn requests_are_this_origins_by_the_same_rule() {
+        let ours = "https://API.example.com";
+        for uri in [
+            "https://api.example.com/me",
+            "https://api.example.com:443/me?x=1",
+            "HTTPS://Api.Example.COM/me",
+            "https://user@api.example.com/me",
+            "/grpc.health.v1.Health/Check",
+        ] {
+            assert!(serves(ours, uri), "{uri}");
+        }
+        for uri in [
+            "http://api.example.com/me",
+            "https://api.example.com:8443/me",
+            "https://api.example.com:abc/me",
+            "https://api.example.com.evil.example/me",
+            "https://evil.example/avatar.png",
+            "https://api.example.com@evil.example/me",
+            "api.example.com:443",
+        ] {
+            assert!(!serves(ours, uri), "{uri}");
+        }
+        assert!(serves("http://127.0.0.1:3000", "http://127.0.0.1:3000/me"));
+        assert!(!serves("http://127.0.0.1:3000", "http://127.0.0.1:3001/me"));
+        assert!(!serves("http://127.0.0.1:3000", "http://localhost:3000/me"));
     }
 
     #[test]
