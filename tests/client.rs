@@ -18,7 +18,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::{Next, from_fn_with_state};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -28,6 +28,7 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 use tower::{Layer, ServiceBuilder, ServiceExt};
+use tower_http::follow_redirect::{FollowRedirectLayer, RequestUri};
 use tower_jwt_auth::client::{ClientError, ClientTokens, JwtClient, JwtClientLayer};
 use tower_jwt_auth::{AuthError, AuthErrorKind, JwtSessions, ManualClock, TokenPair};
 
@@ -117,11 +118,19 @@ async fn slow(State(seen): State<Seen>, request: Request) -> &'static str {
     "slow"
 }
 
-/// The server: `/me` (GET and POST) and `/slow` behind the layer, the recorder in front.
+/// An open redirect, as many servers have one: `/redirect?to=URL` answers `303` to `URL`.
+async fn redirect(request: Request) -> Redirect {
+    let query = request.uri().query().unwrap_or_default();
+    Redirect::to(query.strip_prefix("to=").expect("to=URL"))
+}
+
+/// The server: `/me` (GET and POST), `/slow` and `/redirect` behind the layer, the recorder in
+/// front.
 async fn serve(sessions: &JwtSessions, seen: &Seen) -> String {
     let app = Router::new()
         .route("/me", get(me).post(me))
         .route("/slow", get(slow))
+        .route("/redirect", get(redirect))
         .with_state(seen.clone())
         .layer(sessions.layer())
         .layer(from_fn_with_state(seen.clone(), record));
@@ -694,6 +703,57 @@ async fn tokens_in_a_response_of_another_origin_are_never_taken() {
         other.carried(),
         [Carried::bare("/swap"), Carried::bare("/swap")]
     );
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_carries_no_token() {
+    let clock = ManualClock::new(NOW);
+    let Served {
+        seen, url, pair, ..
+    } = served(&clock, |b| b.refresh_rotation(true)).await;
+    let other = other_origin(&clock).await;
+    let (tokens, layer) = logged_in(&pair, &clock, &url);
+    let plain = client(layer.clone());
+    // Redirects followed outside the layer, as its docs say: each hop passes through it.
+    let client = ServiceBuilder::new()
+        .layer(FollowRedirectLayer::new())
+        .layer(layer)
+        .service(Client::builder(TokioExecutor::new()).build_http::<Body>());
+    let away = format!("{url}/redirect?to={}/swap", other.url);
+    let follow = || {
+        let request = http::Request::get(&away)
+            .body(Body::empty())
+            .expect("request");
+        client.clone().oneshot(request)
+    };
+
+    let response = follow().await.expect("followed");
+    let landed = &response
+        .extensions()
+        .get::<RequestUri>()
+        .expect("followed")
+        .0;
+    assert_eq!(landed.to_string(), format!("{}/swap", other.url));
+    assert_eq!(seen.bearers(), [pair.access_token()], "the server's hop");
+    assert_eq!(other.carried(), [Carried::bare("/swap")]);
+    assert_eq!(tokens.access_token().as_deref(), Some(pair.access_token()));
+
+    // Expired: the server's hop carries the refresh and gets the new tokens; the other
+    // origin's hop carries nothing and its tokens are not taken.
+    clock.advance(ACCESS_TTL);
+    assert_eq!(follow().await.expect("followed").status(), 200);
+    assert_eq!(
+        other.carried(),
+        [Carried::bare("/swap"), Carried::bare("/swap")]
+    );
+    assert_eq!(seen.offered(), [pair.refresh_token()]);
+    let minted = seen.minted.lock().unwrap().clone();
+    assert_eq!(tokens.access_token().as_ref(), minted.first());
+    let rotated = seen.rotated.lock().unwrap()[0].clone();
+    clock.advance(ACCESS_TTL);
+    assert_eq!(get_me(&plain, &url).await.expect("served").status(), 200);
+    assert_eq!(seen.offered(), [pair.refresh_token().to_owned(), rotated]);
+    assert_eq!(seen.refused(), 0);
 }
 
 #[tokio::test]

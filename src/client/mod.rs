@@ -59,6 +59,35 @@
 //! wherever the wrapped client is bound, so it counts as the origin's: a tonic `Channel` sends
 //! such URIs, the endpoint it connects to supplying the rest, and so does a connection of
 //! hyper's own. Bind the layer to the origin of that endpoint.
+//!
+//! # Redirects
+//!
+//! The layer does not follow redirects: a `3xx` comes back as it is. To follow them, put the
+//! redirect-following layer outside this one, as below: each hop is then a request of its own
+//! through this layer, so a redirect to another origin goes there without the tokens, and what
+//! that origin answers is not taken. Never put it inside: there it would see each request with
+//! the tokens already added, send them on to wherever the redirect points (tower-http's
+//! default policy drops `Authorization` across origins, but not the refresh header), and hand
+//! back the other origin's answer, tokens and all, as the server's.
+//!
+//! ```no_run
+//! use http_body_util::Empty;
+//! use hyper::body::Bytes;
+//! use hyper_util::client::legacy::Client;
+//! use hyper_util::rt::TokioExecutor;
+//! use tower::ServiceBuilder;
+//! use tower_http::follow_redirect::FollowRedirectLayer;
+//! use tower_jwt_auth::client::{ClientTokens, JwtClientLayer};
+//!
+//! # fn run(tokens: ClientTokens) -> Result<(), Box<dyn std::error::Error>> {
+//! let client = ServiceBuilder::new()
+//!     .layer(FollowRedirectLayer::new()) // outside: sees no token
+//!     .layer(JwtClientLayer::new(tokens, "http://127.0.0.1:3000".parse()?))
+//!     .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
+//! # let _ = client;
+//! # Ok(())
+//! # }
+//! ```
 
 mod error;
 mod layer;
