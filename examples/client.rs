@@ -22,7 +22,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_jwt_auth::client::{ClientTokens, JwtClientLayer};
+use tower_jwt_auth::client::{ClientTokens, JwtClientLayer, Origin};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -52,13 +52,17 @@ async fn login(base: &str) -> Result<Pair, BoxError> {
 async fn run() -> Result<(), BoxError> {
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let base = format!("http://{addr}");
+    // The tokens go to the server that issued them, and nowhere else.
+    let origin: Origin = base
+        .parse()
+        .map_err(|e| format!("ADDR={addr:?} is not a host and port: {e}"))?;
     let pair = login(&base).await?;
     println!("logged in as alice");
 
     let tokens = ClientTokens::new();
     tokens.set(pair.access_token, pair.refresh_token)?;
     let refreshes = Arc::new(AtomicUsize::new(0));
-    let layer = JwtClientLayer::new(tokens.clone())
+    let layer = JwtClientLayer::new(tokens.clone(), origin)
         .on_refresh({
             let tokens = tokens.clone();
             let refreshes = refreshes.clone();

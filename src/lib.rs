@@ -29,8 +29,9 @@
 //! issuer's keys by OpenID discovery or from a JWKS URL and checks scopes and roles.
 //!
 //! The client's side of the scheme is the `client` feature: [`client::JwtClientLayer`] wraps
-//! an HTTP or gRPC client, attaches the access token, refreshes in-band once it has expired (one
-//! request at a time), and reports when the user must log in again.
+//! an HTTP or gRPC client, attaches the access token to the requests for the server's origin
+//! (and to no other), refreshes in-band once it has expired (one request at a time), and
+//! reports when the user must log in again.
 //!
 //! # Example
 //!

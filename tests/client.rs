@@ -1,6 +1,7 @@
 //! The client half against the real server layer on 127.0.0.1: what the server sees (requests
 //! served, refresh tokens offered, new tokens minted) is counted by a recorder in front of its
-//! layer, so every assertion is about the wire.
+//! layer, and what another origin (another port) is sent is recorded there, so every assertion
+//! is about the wire.
 
 #[path = "support_http/mod.rs"]
 mod support_http;
@@ -8,6 +9,7 @@ mod support_http;
 #[path = "../examples/tonic.rs"]
 mod tonic_example;
 
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +18,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::{Next, from_fn_with_state};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -25,9 +27,10 @@ use tokio::sync::Notify;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
-use tower::{ServiceBuilder, ServiceExt};
+use tower::{Layer, ServiceBuilder, ServiceExt};
+use tower_http::follow_redirect::{FollowRedirectLayer, RequestUri};
 use tower_jwt_auth::client::{ClientError, ClientTokens, JwtClient, JwtClientLayer};
-use tower_jwt_auth::{JwtSessions, ManualClock, TokenPair};
+use tower_jwt_auth::{AuthError, AuthErrorKind, JwtSessions, ManualClock, TokenPair};
 
 const SECRET: &[u8] = b"client test secret of 32 bytes!!";
 const NOW: u64 = 1_700_000_000;
@@ -38,6 +41,8 @@ const ACCESS_TTL: Duration = Duration::from_secs(900);
 struct Seen {
     /// Requests that reached the application, by path.
     served: Arc<Mutex<Vec<String>>>,
+    /// Every access token a request carried.
+    bearers: Arc<Mutex<Vec<String>>>,
     /// Every refresh token a request offered.
     offered: Arc<Mutex<Vec<String>>>,
     /// Every access token a response minted.
@@ -59,6 +64,9 @@ impl Seen {
     fn served(&self) -> usize {
         self.served.lock().unwrap().len()
     }
+    fn bearers(&self) -> Vec<String> {
+        self.bearers.lock().unwrap().clone()
+    }
     fn offered(&self) -> Vec<String> {
         self.offered.lock().unwrap().clone()
     }
@@ -71,6 +79,10 @@ impl Seen {
 }
 
 async fn record(State(seen): State<Seen>, request: Request, next: Next) -> Response {
+    if let Some(bearer) = text(request.headers().get("authorization")) {
+        let token = bearer.strip_prefix("Bearer ").unwrap_or(&bearer).to_owned();
+        seen.bearers.lock().unwrap().push(token);
+    }
     if let Some(refresh) = text(request.headers().get("x-refresh-token")) {
         seen.offered.lock().unwrap().push(refresh);
     }
@@ -106,11 +118,19 @@ async fn slow(State(seen): State<Seen>, request: Request) -> &'static str {
     "slow"
 }
 
-/// The server: `/me` (GET and POST) and `/slow` behind the layer, the recorder in front.
+/// An open redirect, as many servers have one: `/redirect?to=URL` answers `303` to `URL`.
+async fn redirect(request: Request) -> Redirect {
+    let query = request.uri().query().unwrap_or_default();
+    Redirect::to(query.strip_prefix("to=").expect("to=URL"))
+}
+
+/// The server: `/me` (GET and POST), `/slow` and `/redirect` behind the layer, the recorder in
+/// front.
 async fn serve(sessions: &JwtSessions, seen: &Seen) -> String {
     let app = Router::new()
         .route("/me", get(me).post(me))
         .route("/slow", get(slow))
+        .route("/redirect", get(redirect))
         .with_state(seen.clone())
         .layer(sessions.layer())
         .layer(from_fn_with_state(seen.clone(), record));
@@ -158,13 +178,14 @@ async fn served(clock: &ManualClock, configure: impl FnOnce(Builder) -> Builder)
     }
 }
 
-/// A client holding `pair`, judging expiry by `clock`.
-fn logged_in(pair: &TokenPair, clock: &ManualClock) -> (ClientTokens, JwtClientLayer) {
+/// A client holding `pair` for the server at `url`, judging expiry by `clock`.
+fn logged_in(pair: &TokenPair, clock: &ManualClock, url: &str) -> (ClientTokens, JwtClientLayer) {
     let tokens = ClientTokens::new();
     tokens
         .set(pair.access_token(), pair.refresh_token())
         .expect("a readable token");
-    let layer = JwtClientLayer::new(tokens.clone()).clock(clock.clone());
+    let origin = url.parse().expect("the server's origin");
+    let layer = JwtClientLayer::new(tokens.clone(), origin).clock(clock.clone());
     (tokens, layer)
 }
 
@@ -176,14 +197,21 @@ fn counter() -> (Arc<AtomicUsize>, impl Fn() + Send + Sync + 'static) {
     })
 }
 
+async fn get_at(
+    client: &HttpClient,
+    uri: &str,
+) -> Result<http::Response<hyper::body::Incoming>, ClientError<hyper_util::client::legacy::Error>> {
+    let request = http::Request::get(uri)
+        .body(Body::empty())
+        .expect("request");
+    client.clone().oneshot(request).await
+}
+
 async fn get_me(
     client: &HttpClient,
     url: &str,
 ) -> Result<http::Response<hyper::body::Incoming>, ClientError<hyper_util::client::legacy::Error>> {
-    let request = http::Request::get(format!("{url}/me"))
-        .body(Body::empty())
-        .expect("request");
-    client.clone().oneshot(request).await
+    get_at(client, &format!("{url}/me")).await
 }
 
 #[tokio::test]
@@ -193,7 +221,7 @@ async fn an_expired_access_token_is_refreshed_in_band_and_the_request_is_sent_on
         seen, url, pair, ..
     } = served(&clock, |b| b).await;
     let (refreshed, on_refresh) = counter();
-    let (tokens, layer) = logged_in(&pair, &clock);
+    let (tokens, layer) = logged_in(&pair, &clock, &url);
     let client = client(layer.on_refresh(on_refresh));
 
     assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
@@ -231,7 +259,7 @@ async fn fifty_requests_meeting_an_expired_token_cause_one_refresh() {
         seen, url, pair, ..
     } = served(&clock, |b| b.refresh_rotation(true)).await;
     let (refreshed, on_refresh) = counter();
-    let (_, layer) = logged_in(&pair, &clock);
+    let (_, layer) = logged_in(&pair, &clock, &url);
     let client = client(layer.on_refresh(on_refresh));
 
     clock.advance(ACCESS_TTL);
@@ -260,7 +288,7 @@ async fn a_refused_refresh_requires_login_and_calls_back_once() {
         pair,
     } = served(&clock, |b| b.refresh_ttl(Duration::from_secs(3600))).await;
     let (asked, on_login_required) = counter();
-    let (tokens, layer) = logged_in(&pair, &clock);
+    let (tokens, layer) = logged_in(&pair, &clock, &url);
     let client = client(layer.on_login_required(on_login_required));
 
     clock.advance(Duration::from_secs(3600));
@@ -301,7 +329,7 @@ async fn a_refused_refresh_can_come_back_as_the_servers_response() {
     let clock = ManualClock::new(NOW);
     let Served { url, pair, .. } =
         served(&clock, |b| b.refresh_ttl(Duration::from_secs(3600))).await;
-    let (_, layer) = logged_in(&pair, &clock);
+    let (_, layer) = logged_in(&pair, &clock, &url);
     let client = client(layer.login_required_as_response(true));
 
     clock.advance(Duration::from_secs(3600));
@@ -322,7 +350,7 @@ async fn with_rotation_the_rotated_refresh_token_is_kept_and_the_old_never_sent_
     let Served {
         seen, url, pair, ..
     } = served(&clock, |b| b.refresh_rotation(true)).await;
-    let (_, layer) = logged_in(&pair, &clock);
+    let (_, layer) = logged_in(&pair, &clock, &url);
     let client = client(layer);
 
     for _ in 0..3 {
@@ -352,7 +380,7 @@ async fn a_cancelled_refresh_still_keeps_the_rotated_token() {
     let seen = Seen::default();
     let url = serve(&sessions, &seen).await;
     let pair = sessions.issue("alice", ()).await.expect("issue");
-    let (tokens, layer) = logged_in(&pair, &clock);
+    let (tokens, layer) = logged_in(&pair, &clock, &url);
     let client = client(layer);
 
     clock.advance(ACCESS_TTL);
@@ -386,9 +414,9 @@ async fn a_copy_of_the_refresh_token_used_first_ends_both_sessions() {
     let clock = ManualClock::new(NOW);
     let Served { url, pair, .. } = served(&clock, |b| b).await;
     let (asked, on_login_required) = counter();
-    let (honest_tokens, honest) = logged_in(&pair, &clock);
+    let (honest_tokens, honest) = logged_in(&pair, &clock, &url);
     let honest = client(honest.on_login_required(on_login_required));
-    let (_, thief) = logged_in(&pair, &clock);
+    let (_, thief) = logged_in(&pair, &clock, &url);
     let thief = client(thief);
 
     // The thief refreshes first, then the honest client, after the grace window.
@@ -417,7 +445,7 @@ async fn a_client_clock_behind_the_servers_costs_one_401_and_one_resend() {
         seen, url, pair, ..
     } = served(&server_clock, |b| b).await;
     let client_clock = ManualClock::new(NOW - 60);
-    let (_, layer) = logged_in(&pair, &client_clock);
+    let (_, layer) = logged_in(&pair, &client_clock, &url);
     let client = client(layer);
 
     // The server's clock says expired; the client's (a minute behind) says valid.
@@ -451,7 +479,7 @@ async fn a_tonic_channel_refreshes_the_same_way() {
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     tokio::spawn(tonic_example::serve(sessions.clone(), listener));
-    let channel = Channel::from_shared(url)
+    let channel = Channel::from_shared(url.clone())
         .expect("URL")
         .connect()
         .await
@@ -459,7 +487,7 @@ async fn a_tonic_channel_refreshes_the_same_way() {
 
     let pair = sessions.issue("alice", ()).await.expect("issue");
     let (refreshed, on_refresh) = counter();
-    let (tokens, layer) = logged_in(&pair, &clock);
+    let (tokens, layer) = logged_in(&pair, &clock, &url);
     let mut health = HealthClient::new(
         ServiceBuilder::new()
             .layer(layer.on_refresh(on_refresh))
@@ -495,7 +523,7 @@ async fn a_server_clock_behind_the_clients_is_offered_the_refresh_once_per_token
     } = served(&server_clock, |b| b).await;
     let client_clock = ManualClock::new(NOW);
     let (refreshed, on_refresh) = counter();
-    let (_, layer) = logged_in(&pair, &client_clock);
+    let (_, layer) = logged_in(&pair, &client_clock, &url);
     let client = client(layer.on_refresh(on_refresh));
 
     // Inside the client's margin, while the server (six seconds behind) still takes the token.
@@ -518,4 +546,284 @@ async fn a_server_clock_behind_the_clients_is_offered_the_refresh_once_per_token
     assert_eq!(seen.offered().len(), 2);
     assert_eq!(seen.refreshes(), 1);
     assert_eq!(refreshed.load(Ordering::SeqCst), 1);
+}
+
+/// What a request to another origin carried.
+#[derive(Debug, Clone, PartialEq)]
+struct Carried {
+    path: String,
+    authorization: Option<String>,
+    refresh: Option<String>,
+}
+
+impl Carried {
+    /// A request to `path` with no credential on it.
+    fn bare(path: &str) -> Self {
+        Self {
+            path: path.to_owned(),
+            authorization: None,
+            refresh: None,
+        }
+    }
+}
+
+/// Another origin (another port of 127.0.0.1), and what each request to it carried.
+struct Other {
+    url: String,
+    carried: Arc<Mutex<Vec<Carried>>>,
+}
+
+impl Other {
+    fn carried(&self) -> Vec<Carried> {
+        self.carried.lock().unwrap().clone()
+    }
+}
+
+/// Serves another origin: it answers `/deny` with the `401` the server sends for an expired
+/// access token, and anything else with tokens of its own to swap in (mallory's, from a server
+/// with another key).
+async fn other_origin(clock: &ManualClock) -> Other {
+    let mallory = JwtSessions::builder()
+        .hs256_secret(b"another origin's secret, 32 B!!!")
+        .clock(clock.clone())
+        .build()
+        .expect("configuration")
+        .issue("mallory", ())
+        .await
+        .expect("issue");
+    let carried = Arc::new(Mutex::new(Vec::new()));
+    let answer = |State((carried, mallory)): State<(Arc<Mutex<Vec<Carried>>>, TokenPair)>,
+                  request: Request| async move {
+        let headers = request.headers();
+        carried.lock().unwrap().push(Carried {
+            path: request.uri().path().to_owned(),
+            authorization: text(headers.get("authorization")),
+            refresh: text(headers.get("x-refresh-token")),
+        });
+        if request.uri().path() == "/deny" {
+            let expired = AuthError::new(AuthErrorKind::Expired);
+            let challenge = expired.challenge_header().expect("a challenge");
+            return (
+                http::StatusCode::UNAUTHORIZED,
+                [("www-authenticate", challenge)],
+            )
+                .into_response();
+        }
+        let swap = [
+            ("x-access-token", mallory.access_token().to_owned()),
+            ("x-refresh-token", mallory.refresh_token().to_owned()),
+        ];
+        (swap, "another origin").into_response()
+    };
+    let app = Router::new()
+        .fallback(answer)
+        .with_state((carried.clone(), mallory));
+    Other {
+        url: support_http::serve(app).await,
+        carried,
+    }
+}
+
+#[tokio::test]
+async fn a_request_to_another_origin_carries_no_token() {
+    let clock = ManualClock::new(NOW);
+    let Served {
+        seen, url, pair, ..
+    } = served(&clock, |b| b).await;
+    let other = other_origin(&clock).await;
+    let (tokens, layer) = logged_in(&pair, &clock, &url);
+    let client = client(layer);
+    let avatar = format!("{}/avatar.png", other.url);
+
+    assert_eq!(
+        get_at(&client, &avatar).await.expect("answered").status(),
+        200
+    );
+    // Expired: a request for the server's origin would carry the refresh token now.
+    clock.advance(ACCESS_TTL);
+    assert_eq!(
+        get_at(&client, &avatar).await.expect("answered").status(),
+        200
+    );
+    assert_eq!(
+        other.carried(),
+        [Carried::bare("/avatar.png"), Carried::bare("/avatar.png")]
+    );
+    assert!(seen.offered().is_empty(), "no refresh was made on the way");
+
+    // The session's own server is still sent the session's own tokens.
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert_eq!(seen.bearers(), [pair.access_token()]);
+    assert_eq!(seen.offered(), [pair.refresh_token()]);
+
+    // Logged out, another origin's request still goes: it never needed the session.
+    tokens.clear();
+    assert_eq!(
+        get_at(&client, &avatar).await.expect("answered").status(),
+        200
+    );
+    assert_eq!(other.carried().len(), 3);
+}
+
+#[tokio::test]
+async fn tokens_in_a_response_of_another_origin_are_never_taken() {
+    let clock = ManualClock::new(NOW);
+    let Served {
+        seen, url, pair, ..
+    } = served(&clock, |b| b.refresh_rotation(true)).await;
+    let other = other_origin(&clock).await;
+    let (refreshed, on_refresh) = counter();
+    let (tokens, layer) = logged_in(&pair, &clock, &url);
+    let client = client(layer.on_refresh(on_refresh));
+    let swap = format!("{}/swap", other.url);
+
+    get_at(&client, &swap).await.expect("answered");
+    assert_eq!(tokens.access_token().as_deref(), Some(pair.access_token()));
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert_eq!(
+        seen.bearers(),
+        [pair.access_token()],
+        "alice's, not mallory's"
+    );
+
+    // Expired: another origin's new tokens are no refresh either.
+    clock.advance(ACCESS_TTL);
+    get_at(&client, &swap).await.expect("answered");
+    assert_eq!(tokens.access_token().as_deref(), Some(pair.access_token()));
+    assert_eq!(refreshed.load(Ordering::SeqCst), 0);
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert_eq!(
+        seen.offered(),
+        [pair.refresh_token()],
+        "alice's, not mallory's"
+    );
+    assert_eq!(refreshed.load(Ordering::SeqCst), 1);
+    assert_eq!(seen.refused(), 0);
+    assert_eq!(
+        other.carried(),
+        [Carried::bare("/swap"), Carried::bare("/swap")]
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_carries_no_token() {
+    let clock = ManualClock::new(NOW);
+    let Served {
+        seen, url, pair, ..
+    } = served(&clock, |b| b.refresh_rotation(true)).await;
+    let other = other_origin(&clock).await;
+    let (tokens, layer) = logged_in(&pair, &clock, &url);
+    let plain = client(layer.clone());
+    // Redirects followed outside the layer, as its docs say: each hop passes through it.
+    let client = ServiceBuilder::new()
+        .layer(FollowRedirectLayer::new())
+        .layer(layer)
+        .service(Client::builder(TokioExecutor::new()).build_http::<Body>());
+    let away = format!("{url}/redirect?to={}/swap", other.url);
+    let follow = || {
+        let request = http::Request::get(&away)
+            .body(Body::empty())
+            .expect("request");
+        client.clone().oneshot(request)
+    };
+
+    let response = follow().await.expect("followed");
+    let landed = &response
+        .extensions()
+        .get::<RequestUri>()
+        .expect("followed")
+        .0;
+    assert_eq!(landed.to_string(), format!("{}/swap", other.url));
+    assert_eq!(seen.bearers(), [pair.access_token()], "the server's hop");
+    assert_eq!(other.carried(), [Carried::bare("/swap")]);
+    assert_eq!(tokens.access_token().as_deref(), Some(pair.access_token()));
+
+    // Expired: the server's hop carries the refresh and gets the new tokens; the other
+    // origin's hop carries nothing and its tokens are not taken.
+    clock.advance(ACCESS_TTL);
+    assert_eq!(follow().await.expect("followed").status(), 200);
+    assert_eq!(
+        other.carried(),
+        [Carried::bare("/swap"), Carried::bare("/swap")]
+    );
+    assert_eq!(seen.offered(), [pair.refresh_token()]);
+    let minted = seen.minted.lock().unwrap().clone();
+    assert_eq!(tokens.access_token().as_ref(), minted.first());
+    let rotated = seen.rotated.lock().unwrap()[0].clone();
+    clock.advance(ACCESS_TTL);
+    assert_eq!(get_me(&plain, &url).await.expect("served").status(), 200);
+    assert_eq!(seen.offered(), [pair.refresh_token().to_owned(), rotated]);
+    assert_eq!(seen.refused(), 0);
+}
+
+#[tokio::test]
+async fn a_401_from_another_origin_never_triggers_a_refresh() {
+    let clock = ManualClock::new(NOW);
+    let Served {
+        seen, url, pair, ..
+    } = served(&clock, |b| b).await;
+    let other = other_origin(&clock).await;
+    let (asked, on_login_required) = counter();
+    let (tokens, layer) = logged_in(&pair, &clock, &url);
+    let client = client(layer.on_login_required(on_login_required));
+    let deny = format!("{}/deny", other.url);
+
+    // "The access token expired" while the client's clock says it is valid: handed back once,
+    // not sent again with the refresh.
+    assert_eq!(
+        get_at(&client, &deny).await.expect("answered").status(),
+        401
+    );
+    assert_eq!(other.carried(), [Carried::bare("/deny")]);
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert!(
+        seen.offered().is_empty(),
+        "the token is still taken as valid"
+    );
+
+    // Expired: another origin's 401 is no refused refresh.
+    clock.advance(ACCESS_TTL);
+    assert_eq!(
+        get_at(&client, &deny).await.expect("answered").status(),
+        401
+    );
+    assert_eq!(asked.load(Ordering::SeqCst), 0);
+    assert_eq!(tokens.access_token().as_deref(), Some(pair.access_token()));
+    assert_eq!(get_me(&client, &url).await.expect("served").status(), 200);
+    assert_eq!(seen.offered(), [pair.refresh_token()]);
+    assert_eq!(seen.refreshes(), 1);
+    assert_eq!(
+        other.carried(),
+        [Carried::bare("/deny"), Carried::bare("/deny")]
+    );
+}
+
+#[tokio::test]
+async fn the_origin_is_compared_as_browsers_compare_it() {
+    let clock = ManualClock::new(NOW);
+    let pair = sessions(&clock, |b| b)
+        .issue("alice", ())
+        .await
+        .expect("issue");
+    let (_, layer) = logged_in(&pair, &clock, "HTTPS://API.example.com:443/");
+    let client = layer.layer(tower::service_fn(
+        |request: http::Request<String>| async move {
+            let carried = request.headers().contains_key("authorization");
+            Ok::<_, Infallible>(http::Response::new(carried))
+        },
+    ));
+    for (uri, ours) in [
+        ("https://api.example.com/me", true),
+        ("https://Api.Example.COM:443/me", true),
+        ("/grpc.health.v1.Health/Check", true),
+        ("http://api.example.com/me", false),
+        ("https://api.example.com:8443/me", false),
+        ("https://api.example.com.evil.example/me", false),
+    ] {
+        let request = http::Request::get(uri)
+            .body(String::new())
+            .expect("request");
+        let response = client.clone().oneshot(request).await.expect("answered");
+        assert_eq!(*response.body(), ours, "{uri}");
+    }
 }

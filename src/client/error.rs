@@ -1,5 +1,6 @@
 //! [`ClientError`]: why the client layer could not send a request, or the inner client's own
-//! error; [`UnreadableToken`]: why tokens could not be set.
+//! error; [`UnreadableToken`]: why tokens could not be set; [`InvalidOrigin`]: why a layer
+//! cannot be bound to an origin.
 
 use std::fmt;
 
@@ -74,3 +75,46 @@ impl fmt::Display for UnreadableToken {
 }
 
 impl std::error::Error for UnreadableToken {}
+
+/// Why a text or URI is not an [`Origin`](super::Origin). Never names the input itself: a URI
+/// can carry a password.
+///
+/// ```
+/// use tower_jwt_auth::client::{InvalidOrigin, Origin};
+///
+/// let error = "https://api.example.com/v1".parse::<Origin>().unwrap_err();
+/// assert_eq!(error, InvalidOrigin::HasPath);
+/// assert_eq!(
+///     error.to_string(),
+///     "not an origin: an origin is a scheme and a host, with no path, query or fragment",
+/// );
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InvalidOrigin {
+    /// Not a URI, or its port is not a number.
+    Malformed,
+    /// No scheme or no host: a relative URI, or a host alone (`api.example.com`).
+    NotAbsolute,
+    /// A scheme other than `http` and `https`.
+    UnsupportedScheme,
+    /// A path other than `/`, a query or a fragment.
+    HasPath,
+    /// User info (`user:password@`) before the host.
+    HasUserInfo,
+}
+
+impl fmt::Display for InvalidOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let why = match self {
+            Self::Malformed => "unreadable as a URI, or its port is not a number",
+            Self::NotAbsolute => "no scheme or no host (an origin reads `https://host[:port]`)",
+            Self::UnsupportedScheme => "the scheme is neither http nor https",
+            Self::HasPath => "an origin is a scheme and a host, with no path, query or fragment",
+            Self::HasUserInfo => "an origin is a scheme and a host, with no user info",
+        };
+        write!(f, "not an origin: {why}")
+    }
+}
+
+impl std::error::Error for InvalidOrigin {}

@@ -7,6 +7,7 @@ use std::time::Duration;
 use http::HeaderName;
 use tower_layer::Layer;
 
+use super::origin::Origin;
 use super::service::JwtClient;
 use super::tokens::ClientTokens;
 use crate::clock::{Clock, SystemClock};
@@ -18,6 +19,7 @@ type Callback = Arc<dyn Fn() + Send + Sync>;
 #[derive(Clone)]
 pub(super) struct Settings {
     pub(super) tokens: ClientTokens,
+    pub(super) origin: Origin,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) skew: u64,
     pub(super) refresh_header: HeaderName,
@@ -42,11 +44,12 @@ impl Settings {
     }
 }
 
-/// Keeps a session alive for the client it wraps: every request carries the access token
-/// (`Authorization: Bearer`, marked sensitive); once that has expired, the next request carries
-/// the refresh token too, so the server refreshes in-band and serves that same request (no
-/// request is sent twice); the new tokens a response brings are stored before the next request
-/// can use the old ones.
+/// Keeps a session alive for the client it wraps, on the one [`Origin`] the session belongs to:
+/// every request for it carries the access token (`Authorization: Bearer`, marked sensitive);
+/// once that has expired, the next request carries the refresh token too, so the server
+/// refreshes in-band and serves that same request (no request is sent twice); the new tokens a
+/// response brings are stored before the next request can use the old ones. A request for any
+/// other origin goes out as it came and its response comes back unread.
 ///
 /// Works over any `Service<http::Request<B>>` client: `hyper-util`'s `Client`, a tonic
 /// `Channel`, an axum router in tests. Header names default to the server's defaults;
@@ -58,7 +61,7 @@ impl Settings {
 /// use tower_jwt_auth::client::{ClientTokens, JwtClientLayer};
 ///
 /// let tokens = ClientTokens::new();
-/// let layer = JwtClientLayer::new(tokens.clone())
+/// let layer = JwtClientLayer::new(tokens.clone(), "https://api.example.com".parse()?)
 ///     .skew(Duration::from_secs(5))
 ///     .on_login_required(|| eprintln!("please log in again"));
 /// let client = ServiceBuilder::new()
@@ -67,6 +70,7 @@ impl Settings {
 ///         Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
 ///     }));
 /// # let _ = client;
+/// # Ok::<(), tower_jwt_auth::client::InvalidOrigin>(())
 /// ```
 #[derive(Clone)]
 #[must_use = "a layer does nothing until it wraps a service"]
@@ -78,6 +82,7 @@ impl fmt::Debug for JwtClientLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtClientLayer")
             .field("tokens", &self.settings.tokens)
+            .field("origin", &self.settings.origin)
             .field("skew", &self.settings.skew)
             .field("refresh_header", &self.settings.refresh_header)
             .finish_non_exhaustive()
@@ -85,12 +90,14 @@ impl fmt::Debug for JwtClientLayer {
 }
 
 impl JwtClientLayer {
-    /// A layer keeping `tokens` alive, with the server's default header names, a skew margin
-    /// of 5 seconds and the system clock.
-    pub fn new(tokens: ClientTokens) -> Self {
+    /// A layer keeping `tokens` alive on `origin`, the server's (take it from the login's URL
+    /// with [`Origin::of`]), with the server's default header names, a skew margin of 5
+    /// seconds and the system clock.
+    pub fn new(tokens: ClientTokens, origin: Origin) -> Self {
         Self {
             settings: Arc::new(Settings {
                 tokens,
+                origin,
                 clock: Arc::new(SystemClock),
                 skew: 5,
                 refresh_header: HeaderName::from_static("x-refresh-token"),

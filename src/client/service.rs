@@ -29,13 +29,16 @@ pub type ResponseFuture<R, E> =
 /// let server = tower::service_fn(|_: http::Request<String>| async {
 ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
 /// });
-/// let client: JwtClient<_> = JwtClientLayer::new(ClientTokens::new()).layer(server);
+/// let origin = "https://api.example.com".parse().unwrap();
+/// let client: JwtClient<_> = JwtClientLayer::new(ClientTokens::new(), origin).layer(server);
 /// // No tokens yet: the request fails without reaching the server.
-/// let request = http::Request::new(String::new());
+/// let request = http::Request::get("https://api.example.com/me").body(String::new()).unwrap();
 /// assert!(matches!(client.oneshot(request).await, Err(ClientError::LoginRequired)));
 /// # }
 /// ```
 ///
+/// - A request for another origin than the layer's goes out as it came, and its response comes
+///   back unread: no token is added to it or taken from it, whatever its status.
 /// - An unexpired access token goes alone, in `Authorization: Bearer`.
 /// - An expired one (within the skew margin) goes with the refresh token, so the server
 ///   refreshes in-band; exactly one request at a time does that, and the others wait for its
@@ -109,6 +112,12 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        if !self.settings.origin.serves(request.uri()) {
+            // The session's tokens are not for another origin, and its answer is not the
+            // server's word.
+            let response = self.inner.call(request);
+            return Box::pin(async move { response.await.map_err(ClientError::Inner) });
+        }
         // The clone may not be ready; keep the service that poll_ready readied.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
