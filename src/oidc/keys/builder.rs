@@ -1,0 +1,126 @@
+//! [`RemoteKeysBuilder`]: the settings of a [`RemoteKeys`], checked when it is built.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+
+use super::{RemoteKeys, Shared, Source, Timing, refresh_loop};
+use crate::oidc::error::{KeySourceError, KeySourceErrorKind};
+use crate::oidc::fetch::HttpClient;
+
+/// Builds a [`RemoteKeys`]; made by [`RemoteKeys::discover`] and [`RemoteKeys::jwks`].
+#[must_use = "a builder does nothing until `build` is called"]
+#[derive(Debug)]
+pub struct RemoteKeysBuilder {
+    source: Result<Source, KeySourceError>,
+    client: Option<HttpClient>,
+    timing: Timing,
+    require_at_start: bool,
+}
+
+impl RemoteKeysBuilder {
+    pub(super) fn new(source: Result<Source, KeySourceError>) -> Self {
+        Self {
+            source,
+            client: None,
+            timing: Timing {
+                min_refresh: Duration::from_secs(60),
+                max_refresh: Duration::from_secs(86_400),
+                default_refresh: Duration::from_secs(300),
+                unknown_kid_interval: Duration::from_secs(10),
+                retry: Duration::from_secs(1),
+            },
+            require_at_start: false,
+        }
+    }
+
+    /// The HTTP client (default [`HttpClient::default`]).
+    pub fn http_client(mut self, client: HttpClient) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The bounds within which `Cache-Control: max-age` sets the refresh (default 1 minute and
+    /// 1 day).
+    pub fn refresh_bounds(mut self, min: Duration, max: Duration) -> Self {
+        self.timing.min_refresh = min;
+        self.timing.max_refresh = max;
+        self
+    }
+
+    /// How long a key set without `max-age` is kept (default 5 minutes), within the bounds.
+    pub fn default_refresh(mut self, every: Duration) -> Self {
+        self.timing.default_refresh = every;
+        self
+    }
+
+    /// The least time between two fetches caused by unknown `kid`s (default 10 s).
+    pub fn unknown_kid_interval(mut self, interval: Duration) -> Self {
+        self.timing.unknown_kid_interval = interval;
+        self
+    }
+
+    /// The wait after a failed fetch, doubled after each further failure up to a minute
+    /// (default 1 s).
+    pub fn retry_interval(mut self, retry: Duration) -> Self {
+        self.timing.retry = retry;
+        self
+    }
+
+    /// Fail [`build`](Self::build) if the first key set cannot be fetched (default off: the
+    /// service starts, answers `503` and keeps trying).
+    pub fn require_at_start(mut self, required: bool) -> Self {
+        self.require_at_start = required;
+        self
+    }
+
+    pub(super) fn shared(self) -> Arc<Shared> {
+        let source = self.source.unwrap_or(Source::Fixed);
+        let client = match source {
+            Source::Fixed => None,
+            _ => Some(self.client.unwrap_or_default()),
+        };
+        Arc::new(Shared {
+            source,
+            client,
+            timing: self.timing,
+            table: ArcSwapOption::empty(),
+            jwks_uri: Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(0),
+            last_unknown_kid_fetch: Mutex::new(None),
+            fetches: AtomicU64::new(0),
+        })
+    }
+
+    /// Checks the settings, starts the background task (on the current tokio runtime) and,
+    /// with [`require_at_start`](Self::require_at_start), waits for the first key set.
+    pub async fn build(mut self) -> Result<RemoteKeys, KeySourceError> {
+        let source = std::mem::replace(&mut self.source, Ok(Source::Fixed))?;
+        let t = self.timing;
+        if t.min_refresh.is_zero() || t.min_refresh > t.max_refresh || t.retry.is_zero() {
+            return Err(KeySourceError::new(
+                KeySourceErrorKind::InvalidSettings,
+                format!(
+                    "refresh bounds ({} s to {} s) and retry interval ({} ms) must be positive and ordered",
+                    t.min_refresh.as_secs(),
+                    t.max_refresh.as_secs(),
+                    t.retry.as_millis()
+                ),
+            ));
+        }
+        self.source = Ok(source);
+        let require = self.require_at_start;
+        let shared = self.shared();
+        // After a first fetch here, the task's first refresh comes as any other would.
+        let first = if require {
+            Some(shared.fetch().await? * 3 / 4)
+        } else {
+            None
+        };
+        tokio::spawn(refresh_loop(Arc::downgrade(&shared), first));
+        Ok(RemoteKeys { shared })
+    }
+}
