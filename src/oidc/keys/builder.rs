@@ -6,17 +6,34 @@ use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 
+use super::flight::Flights;
 use super::{RemoteKeys, Shared, Source, Timing, refresh_loop};
 use crate::oidc::error::{KeySourceError, KeySourceErrorKind};
-use crate::oidc::fetch::HttpClient;
+use crate::oidc::fetch::{HttpClient, Timeouts};
 
 /// Builds a [`RemoteKeys`]; made by [`RemoteKeys::discover`] and [`RemoteKeys::jwks`].
+///
+/// ```no_run
+/// # async fn run() -> Result<(), tower_jwt_auth::oidc::KeySourceError> {
+/// use std::time::Duration;
+/// use tower_jwt_auth::oidc::RemoteKeys;
+///
+/// // A provider across the world: more time to answer, and to a token naming a new key.
+/// let keys = RemoteKeys::discover("https://idp.example.com/realms/main")
+///     .timeout(Duration::from_secs(20))
+///     .unknown_kid_wait(Duration::from_secs(5))
+///     .require_at_start(true)
+///     .build()
+///     .await?;
+/// # let _ = keys; Ok(()) }
+/// ```
 #[must_use = "a builder does nothing until `build` is called"]
 #[derive(Debug)]
 pub struct RemoteKeysBuilder {
     source: Result<Source, KeySourceError>,
     client: Option<HttpClient>,
     timing: Timing,
+    timeouts: Timeouts,
     require_at_start: bool,
 }
 
@@ -30,7 +47,12 @@ impl RemoteKeysBuilder {
                 max_refresh: Duration::from_secs(86_400),
                 default_refresh: Duration::from_secs(300),
                 unknown_kid_interval: Duration::from_secs(10),
+                unknown_kid_wait: Duration::from_secs(2),
                 retry: Duration::from_secs(1),
+            },
+            timeouts: Timeouts {
+                connect: Duration::from_secs(5),
+                response: Duration::from_secs(10),
             },
             require_at_start: false,
         }
@@ -56,9 +78,34 @@ impl RemoteKeysBuilder {
         self
     }
 
+    /// The most time connecting to the provider may take, with the clients this crate makes
+    /// (default 5 s). A client of your own ([`HttpClient::new`]) connects as its connector
+    /// says, within the [`timeout`](Self::timeout) all the same.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.connect = timeout;
+        self
+    }
+
+    /// The most time one request to the provider — the discovery document, the key set — may
+    /// take, from its start to the last byte of its response, whatever the client (default
+    /// 10 s). A request that takes longer fails with [`KeySourceErrorKind::TimedOut`]; the keys
+    /// in use stay.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.response = timeout;
+        self
+    }
+
     /// The least time between two fetches caused by unknown `kid`s (default 10 s).
     pub fn unknown_kid_interval(mut self, interval: Duration) -> Self {
         self.timing.unknown_kid_interval = interval;
+        self
+    }
+
+    /// The most a request naming an unknown `kid` waits for the fetch it causes or finds under
+    /// way (default 2 s): past it, the request is refused as naming an unknown key (`401`), and
+    /// the fetch goes on for the requests after it. Zero refuses at once.
+    pub fn unknown_kid_wait(mut self, wait: Duration) -> Self {
+        self.timing.unknown_kid_wait = wait;
         self
     }
 
@@ -69,8 +116,8 @@ impl RemoteKeysBuilder {
         self
     }
 
-    /// Fail [`build`](Self::build) if the first key set cannot be fetched (default off: the
-    /// service starts, answers `503` and keeps trying).
+    /// Fail [`build`](Self::build) if the first key set cannot be fetched within the timeouts
+    /// (default off: the service starts, answers `503` and keeps trying).
     pub fn require_at_start(mut self, required: bool) -> Self {
         self.require_at_start = required;
         self
@@ -80,7 +127,7 @@ impl RemoteKeysBuilder {
         let source = self.source.unwrap_or(Source::Fixed);
         let client = match source {
             Source::Fixed => None,
-            _ => Some(self.client.unwrap_or_default()),
+            _ => Some(self.client.unwrap_or_default().fetcher(self.timeouts)),
         };
         Arc::new(Shared {
             source,
@@ -88,9 +135,8 @@ impl RemoteKeysBuilder {
             timing: self.timing,
             table: ArcSwapOption::empty(),
             jwks_uri: Mutex::new(None),
-            fetching: tokio::sync::Mutex::new(()),
+            flights: Flights::new(),
             generation: AtomicU64::new(0),
-            last_unknown_kid_fetch: Mutex::new(None),
             fetches: AtomicU64::new(0),
         })
     }
@@ -109,6 +155,13 @@ impl RemoteKeysBuilder {
                     t.max_refresh.as_secs(),
                     t.retry.as_millis()
                 ),
+            ));
+        }
+        let Timeouts { connect, response } = self.timeouts;
+        if connect.is_zero() || response.is_zero() {
+            return Err(KeySourceError::new(
+                KeySourceErrorKind::InvalidSettings,
+                format!("timeouts ({connect:?} to connect, {response:?} in all) must be positive"),
             ));
         }
         self.source = Ok(source);

@@ -1,10 +1,11 @@
 //! [`RemoteKeys`]: an identity provider's signing keys, fetched by OpenID discovery or from a
-//! JWKS URL, kept fresh in the background and swapped without a lock on the request path.
+//! JWKS URL, kept fresh in the background and swapped without a lock on the request path; one
+//! fetch at a time, bounded in time, with no lock held while it runs.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use http::Uri;
@@ -12,15 +13,21 @@ use http::header::CACHE_CONTROL;
 use jsonwebtoken::jwk::JwkSet;
 
 use self::discovery::{discovery_uri, parse_uri};
+use self::flight::{Asker, Flight, Flights};
 use self::table::KeyTable;
 use super::error::{KeySourceError, KeySourceErrorKind};
-use super::fetch::HttpClient;
+use super::fetch::{Fetched, Fetcher};
 
 mod builder;
 mod discovery;
+mod flight;
 mod table;
 
 pub use builder::RemoteKeysBuilder;
+
+/// The longest wait between two attempts after failed fetches, unless the retry interval is
+/// longer.
+const MAX_RETRY: Duration = Duration::from_secs(60);
 
 /// Where the keys come from.
 #[derive(Debug, Clone)]
@@ -32,13 +39,14 @@ enum Source {
     Fixed,
 }
 
-/// How often keys are fetched.
+/// How often keys are fetched, and how long a request waits for them.
 #[derive(Debug, Clone, Copy)]
 struct Timing {
     min_refresh: Duration,
     max_refresh: Duration,
     default_refresh: Duration,
     unknown_kid_interval: Duration,
+    unknown_kid_wait: Duration,
     retry: Duration,
 }
 
@@ -46,16 +54,13 @@ struct Timing {
 struct Shared {
     source: Source,
     /// None for a fixed key set, which is never fetched.
-    client: Option<HttpClient>,
+    client: Option<Fetcher>,
     timing: Timing,
     table: ArcSwapOption<KeyTable>,
     jwks_uri: Mutex<Option<Uri>>,
-    /// One fetch at a time, whoever asks: the background task or an unknown `kid`.
-    fetching: tokio::sync::Mutex<()>,
+    flights: Flights,
     /// Bumped by every key set swapped in.
     generation: AtomicU64,
-    /// When an unknown `kid` last caused a fetch.
-    last_unknown_kid_fetch: Mutex<Option<Instant>>,
     fetches: AtomicU64,
 }
 
@@ -63,13 +68,24 @@ struct Shared {
 /// ([`discover`](Self::discover)) or from a JWKS URL ([`jwks`](Self::jwks)).
 ///
 /// - The key set in use is swapped atomically: a request reads it without a lock.
-/// - A background task fetches it again before the cached copy expires: after three quarters of
-///   the response's `Cache-Control: max-age`, held within
+/// - Every request to the provider is bounded in time: connecting within
+///   [`connect_timeout`](RemoteKeysBuilder::connect_timeout) (default 5 s), the whole response
+///   within [`timeout`](RemoteKeysBuilder::timeout) (default 10 s), or it fails with
+///   [`KeySourceErrorKind::TimedOut`].
+/// - One fetch at a time, whoever asks (the background task, [`refresh`](Self::refresh), an
+///   unknown `kid`): the others wait for it to end, and no lock is held while it runs.
+/// - A background task fetches the key set again before the cached copy expires: after three
+///   quarters of the response's `Cache-Control: max-age`, held within
 ///   [`refresh_bounds`](RemoteKeysBuilder::refresh_bounds) (default 1 minute to 1 day; 5 minutes
-///   without `max-age`). A failed fetch keeps the keys in use and is retried, sooner at first.
-/// - A token naming an unknown `kid` triggers a fetch, but at most one at a time and at most one
-///   per [`unknown_kid_interval`](RemoteKeysBuilder::unknown_kid_interval) (default 10 s), so a
-///   flood of made-up `kid`s cannot make the service hammer the provider.
+///   without `max-age`). A failed fetch keeps the keys in use and is retried after
+///   [`retry_interval`](RemoteKeysBuilder::retry_interval), doubled after each further failure
+///   up to a minute.
+/// - A token naming an unknown `kid` triggers a fetch, but at most one per
+///   [`unknown_kid_interval`](RemoteKeysBuilder::unknown_kid_interval) (default 10 s), so a
+///   flood of made-up `kid`s cannot make the service hammer the provider. Its request waits for
+///   that fetch at most [`unknown_kid_wait`](RemoteKeysBuilder::unknown_kid_wait) (default 2 s),
+///   then is refused as naming an unknown key while the fetch goes on; a request naming a known
+///   key never waits.
 /// - Keys are parsed one by one: a key this crate cannot use is skipped with a warning.
 /// - A provider that is down at start does not stop the service from starting: until the first
 ///   key set arrives, requests get `503` with `Retry-After`, unless
@@ -152,9 +168,18 @@ impl RemoteKeys {
     }
 
     /// Fetches the key set now (after the fetch under way, if one is), whatever the schedule:
-    /// for an operator who knows a key was withdrawn.
+    /// for an operator who knows a key was withdrawn. Bounded by the timeouts, as every fetch.
     pub async fn refresh(&self) -> Result<(), KeySourceError> {
-        self.shared.fetch().await.map(drop)
+        let shared = &self.shared;
+        // A fetch started before this call may have read the key set before the change.
+        let before = shared.flights.started();
+        loop {
+            let number = shared.join_or_start(Asker::Owner);
+            let outcome = shared.flights.ended(number).await;
+            if number > before {
+                return outcome.map(drop);
+            }
+        }
     }
 
     pub(crate) fn table(&self) -> arc_swap::Guard<Option<Arc<KeyTable>>> {
@@ -165,44 +190,59 @@ impl RemoteKeys {
         self.shared.generation.load(Ordering::Acquire)
     }
 
-    /// After a token named a `kid` the set of generation `seen` lacks: fetches again, unless
-    /// another fetch swapped a set in meanwhile or an unknown `kid` caused one too recently.
+    /// After a token named a `kid` the set of generation `seen` lacks: waits, at most the
+    /// unknown-`kid` wait, for the fetch under way or for one started now — unless another
+    /// fetch swapped a set in meanwhile or an unknown `kid` started one too recently.
     pub(crate) async fn refetch_for_unknown_kid(&self, seen: u64) {
         let shared = &self.shared;
-        if matches!(shared.source, Source::Fixed) {
-            return;
-        }
-        let _one = shared.fetching.lock().await;
-        if shared.generation.load(Ordering::Acquire) != seen {
-            return;
-        }
+        if matches!(shared.source, Source::Fixed)
+            || shared.generation.load(Ordering::Acquire) != seen
         {
-            let mut last = shared
-                .last_unknown_kid_fetch
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if last.is_some_and(|at| at.elapsed() < shared.timing.unknown_kid_interval) {
-                return;
-            }
-            *last = Some(Instant::now());
+            return;
         }
-        if let Err(error) = shared.fetch_locked().await {
-            tracing::warn!(target: "tower_jwt_auth", %error, "fetching keys for an unknown kid failed");
+        let interval = shared.timing.unknown_kid_interval;
+        let number = shared.join_or_start(Asker::UnknownKid { interval });
+        let waited =
+            tokio::time::timeout(shared.timing.unknown_kid_wait, shared.flights.ended(number));
+        if waited.await.is_err() {
+            tracing::debug!(target: "tower_jwt_auth",
+                "the fetch for an unknown kid goes on past the wait; the token is refused");
         }
     }
 }
 
 impl Shared {
-    async fn fetch(&self) -> Result<Duration, KeySourceError> {
-        let _one = self.fetching.lock().await;
-        self.fetch_locked().await
+    /// Fetches the key set, or waits for the fetch under way; returns how long it may be kept.
+    async fn fetch(self: &Arc<Self>) -> Result<Duration, KeySourceError> {
+        let number = self.join_or_start(Asker::Owner);
+        self.flights.ended(number).await
+    }
+
+    /// The number of the fetch to wait for: the one under way, or one started now in a task of
+    /// its own, which ends (within the timeouts) even if no one waits for it any more.
+    fn join_or_start(self: &Arc<Self>, asker: Asker) -> u64 {
+        match self.flights.join_or_start(asker) {
+            Flight::Wait(number) => number,
+            Flight::Run(ticket) => {
+                let number = ticket.number();
+                let shared = Arc::clone(self);
+                tokio::spawn(async move {
+                    let outcome = shared.fetch_now().await;
+                    if let Err(error) = &outcome {
+                        tracing::warn!(target: "tower_jwt_auth", %error, "fetching keys failed");
+                    }
+                    ticket.end(outcome);
+                });
+                number
+            }
+        }
     }
 
     /// Fetches and swaps in the key set; returns how long it may be kept.
-    async fn fetch_locked(&self) -> Result<Duration, KeySourceError> {
+    async fn fetch_now(&self) -> Result<Duration, KeySourceError> {
         let uri = self.jwks_uri().await?;
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        let fetched = self.get(uri).await?;
+        let fetched = self.get(&uri).await?;
         let table = KeyTable::parse(&fetched.body)?;
         if table.is_empty() {
             // An empty set would refuse every token; the keys in use stay.
@@ -217,27 +257,14 @@ impl Shared {
         Ok(keep.clamp(self.timing.min_refresh, self.timing.max_refresh))
     }
 
-    async fn get(&self, uri: Uri) -> Result<super::fetch::Fetched, KeySourceError> {
-        let Some(client) = &self.client else {
-            return Err(KeySourceError::new(
+    async fn get(&self, uri: &Uri) -> Result<Fetched, KeySourceError> {
+        match &self.client {
+            Some(client) => client.get(uri).await,
+            None => Err(KeySourceError::new(
                 KeySourceErrorKind::InvalidSettings,
                 "a fixed key set is never fetched",
-            ));
-        };
-        let fetched = client.get(uri.clone()).await.map_err(|e| {
-            KeySourceError::new(
-                KeySourceErrorKind::Unreachable,
-                format!("cannot fetch {uri}"),
-            )
-            .with_boxed_source(e)
-        })?;
-        if !fetched.status.is_success() {
-            return Err(KeySourceError::new(
-                KeySourceErrorKind::Unreachable,
-                format!("{uri} answered {}", fetched.status),
-            ));
+            )),
         }
-        Ok(fetched)
     }
 
     /// The JWKS URL: given, or read once from the discovery document.
@@ -260,7 +287,7 @@ impl Shared {
         {
             return Ok(uri);
         }
-        let fetched = self.get(discovery_uri(issuer)?).await?;
+        let fetched = self.get(&discovery_uri(issuer)?).await?;
         let uri = discovery::jwks_uri(&fetched.body, issuer)?;
         *self.jwks_uri.lock().unwrap_or_else(PoisonError::into_inner) = Some(uri.clone());
         Ok(uri)
@@ -278,18 +305,16 @@ async fn refresh_loop(shared: Weak<Shared>, first: Option<Duration>) {
         let Some(keys) = shared.upgrade() else {
             return;
         };
-        wait = Some(match keys.fetch().await {
-            // Refreshed before the cached copy expires.
-            Ok(keep) => {
-                failures = 0;
-                keep * 3 / 4
-            }
-            Err(error) => {
-                tracing::warn!(target: "tower_jwt_auth", %error, "fetching keys failed; retrying");
-                failures = failures.saturating_add(1);
-                let backoff = keys.timing.retry * 2u32.saturating_pow(failures.min(16) - 1);
-                backoff.min(Duration::from_secs(60)).max(keys.timing.retry)
-            }
+        wait = Some(if let Ok(keep) = keys.fetch().await {
+            failures = 0;
+            keep * 3 / 4
+        } else {
+            // The keys in use stay; the failure was logged where the fetch ran.
+            failures = failures.saturating_add(1);
+            let backoff = keys.timing.retry * 2u32.saturating_pow(failures.min(16) - 1);
+            let wait = backoff.min(MAX_RETRY).max(keys.timing.retry);
+            tracing::debug!(target: "tower_jwt_auth", ?wait, "fetching keys again after a wait");
+            wait
         });
     }
 }
