@@ -7,7 +7,7 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 
 use super::flight::Flights;
-use super::{RemoteKeys, Shared, Source, Timing, refresh_loop};
+use super::{RemoteKeys, Shared, Source, Timing, refresh_after, refresh_loop};
 use crate::oidc::error::{KeySourceError, KeySourceErrorKind};
 use crate::oidc::fetch::{HttpClient, Timeouts};
 
@@ -169,7 +169,7 @@ impl RemoteKeysBuilder {
         let shared = self.shared();
         // After a first fetch here, the task's first refresh comes as any other would.
         let first = if require {
-            Some(shared.fetch().await? * 3 / 4)
+            Some(refresh_after(shared.fetch().await?))
         } else {
             None
         };

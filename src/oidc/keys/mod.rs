@@ -307,16 +307,31 @@ async fn refresh_loop(shared: Weak<Shared>, first: Option<Duration>) {
         };
         wait = Some(if let Ok(keep) = keys.fetch().await {
             failures = 0;
-            keep * 3 / 4
+            refresh_after(keep)
         } else {
             // The keys in use stay; the failure was logged where the fetch ran.
             failures = failures.saturating_add(1);
-            let backoff = keys.timing.retry * 2u32.saturating_pow(failures.min(16) - 1);
-            let wait = backoff.min(MAX_RETRY).max(keys.timing.retry);
+            let wait = backoff(keys.timing.retry, failures);
             tracing::debug!(target: "tower_jwt_auth", ?wait, "fetching keys again after a wait");
             wait
         });
     }
+}
+
+/// When to fetch again a key set that may be kept `keep`: three quarters of the way, so that
+/// the next one arrives before the cached copy expires.
+fn refresh_after(keep: Duration) -> Duration {
+    keep / 4 * 3
+}
+
+/// The wait after `failures` failed fetches in a row: the retry interval, doubled after each
+/// further failure up to a minute (or the interval itself, if longer).
+fn backoff(retry: Duration, failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    retry
+        .saturating_mul(1 << doublings)
+        .min(MAX_RETRY)
+        .max(retry)
 }
 
 /// `max-age` of a `Cache-Control` header, if any.
@@ -350,5 +365,17 @@ mod tests {
         assert_eq!(max_age(&headers), Some(Duration::from_secs(120)));
         headers.insert(CACHE_CONTROL, "no-cache".parse().unwrap());
         assert_eq!(max_age(&headers), None);
+    }
+
+    #[test]
+    fn retries_back_off_up_to_a_minute_and_never_overflow() {
+        let second = Duration::from_secs(1);
+        let waits: Vec<u64> = (1..=8).map(|f| backoff(second, f).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        let day = Duration::from_secs(86_400);
+        assert_eq!(backoff(day, 5), day, "an interval over a minute is kept");
+        assert_eq!(backoff(Duration::MAX, 3), Duration::MAX);
+        assert_eq!(refresh_after(Duration::from_secs(300)).as_secs(), 225);
+        assert_eq!(refresh_after(Duration::MAX), Duration::MAX / 4 * 3);
     }
 }
