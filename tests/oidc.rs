@@ -537,53 +537,18 @@ async fn the_example_accepts_the_demos_tokens_through_its_jwks() {
 /// that authority. Needs no provider.
 #[tokio::test]
 async fn keys_are_fetched_over_https_from_a_private_authority() {
-    use tokio_rustls::rustls;
     use tower_jwt_auth::oidc::HttpClient;
 
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![certified.cert.der().clone()], key)
-        .expect("server certificate");
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-
     let sessions = eddsa_sessions();
-    let document = serde_json::to_vec(&sessions.jwks()).expect("JWKS");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("https://{}/jwks", listener.local_addr().expect("address"));
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let (acceptor, document) = (acceptor.clone(), document.clone());
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let service = hyper::service::service_fn(move |_| {
-                    let body =
-                        http_body_util::Full::new(hyper::body::Bytes::from(document.clone()));
-                    async move { Ok::<_, std::convert::Infallible>(Response::new(body)) }
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                    .await;
-            });
-        }
-    });
+    let jwks = sessions.jwks();
+    let (base, certificate) = serve_over_tls(|_| {
+        Router::new().route("/jwks", get(move || std::future::ready(axum::Json(jwks))))
+    })
+    .await;
+    let url = format!("{base}/jwks");
 
     let trusted = RemoteKeys::jwks(&url)
-        .http_client(
-            HttpClient::with_root_certificates(certified.cert.pem().as_bytes()).expect("roots"),
-        )
+        .http_client(HttpClient::with_root_certificates(certificate.as_bytes()).expect("roots"))
         .require_at_start(true)
         .build()
         .await
@@ -922,4 +887,95 @@ async fn the_background_refresh_keeps_the_keys_through_a_stall_backs_off_and_rec
     }
     assert!(keys.kids().contains(&"k2".to_owned()), "{:?}", keys.kids());
     assert!(server.verify(pair.access_token()).await.is_ok());
+}
+
+/// `app(base URL)` served over TLS on `127.0.0.1` with a certificate of its own: its base URL
+/// (`https://127.0.0.1:PORT`) and that certificate in PEM, for a client to trust.
+async fn serve_over_tls(app: impl FnOnce(&str) -> Router) -> (String, String) {
+    use tokio_rustls::rustls;
+
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .expect("server certificate");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("https://{}", listener.local_addr().expect("address"));
+    let app = app(&base);
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(
+                        hyper_util::rt::TokioIo::new(tls),
+                        hyper_util::service::TowerToHyperService::new(app),
+                    )
+                    .await;
+            });
+        }
+    });
+    (base, certified.cert.pem())
+}
+
+#[tokio::test]
+async fn an_https_issuer_naming_an_http_key_set_is_refused_unless_allowed() {
+    use tower_jwt_auth::oidc::HttpClient;
+
+    let sessions = eddsa_sessions();
+    let plain = KeyServer::start(&sessions).await;
+    let jwks_uri = plain.jwks_url();
+    let (issuer, certificate) = serve_over_tls(|issuer| {
+        let document = json!({"issuer": issuer, "jwks_uri": jwks_uri});
+        let discovery = move || std::future::ready(axum::Json(document));
+        Router::new().route("/.well-known/openid-configuration", get(discovery))
+    })
+    .await;
+    let discover = || {
+        let roots = HttpClient::with_root_certificates(certificate.as_bytes()).expect("roots");
+        RemoteKeys::discover(&issuer)
+            .http_client(roots)
+            .require_at_start(true)
+    };
+
+    let error = discover().build().await.unwrap_err();
+    assert_eq!(error.kind(), KeySourceErrorKind::InvalidDocument, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("names a key set over plain http"),
+        "{error}"
+    );
+    assert!(
+        plain.fetched_at().is_empty(),
+        "nothing fetched in the clear"
+    );
+
+    // A provider on the same host may be let through, knowingly.
+    let keys = discover()
+        .allow_insecure_jwks_uri(true)
+        .build()
+        .await
+        .expect("allowed");
+    let kids: Vec<String> = sessions
+        .jwks()
+        .keys
+        .iter()
+        .filter_map(|k| k.common.key_id.clone())
+        .collect();
+    assert_eq!(keys.kids(), kids);
 }

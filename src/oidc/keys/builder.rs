@@ -35,6 +35,7 @@ pub struct RemoteKeysBuilder {
     timing: Timing,
     timeouts: Timeouts,
     require_at_start: bool,
+    insecure_jwks_uri: bool,
 }
 
 impl RemoteKeysBuilder {
@@ -55,6 +56,7 @@ impl RemoteKeysBuilder {
                 response: Duration::from_secs(10),
             },
             require_at_start: false,
+            insecure_jwks_uri: false,
         }
     }
 
@@ -123,6 +125,28 @@ impl RemoteKeysBuilder {
         self
     }
 
+    /// Accept a discovery document of an `https://` issuer naming its key set at an `http://`
+    /// URL (default off: refused with [`KeySourceErrorKind::InvalidDocument`], since keys
+    /// fetched in the clear can be swapped by anyone on the path, and a token forged with them
+    /// accepted). For a provider on the same host or behind a proxy that ends TLS for it, which
+    /// advertises its internal address.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), tower_jwt_auth::oidc::KeySourceError> {
+    /// use tower_jwt_auth::oidc::RemoteKeys;
+    ///
+    /// // The provider runs beside the service and names its key set at http://127.0.0.1:8080.
+    /// let keys = RemoteKeys::discover("https://sso.example.com/realms/main")
+    ///     .allow_insecure_jwks_uri(true)
+    ///     .build()
+    ///     .await?;
+    /// # let _ = keys; Ok(()) }
+    /// ```
+    pub fn allow_insecure_jwks_uri(mut self, allow: bool) -> Self {
+        self.insecure_jwks_uri = allow;
+        self
+    }
+
     pub(super) fn shared(self) -> Arc<Shared> {
         let source = self.source.unwrap_or(Source::Fixed);
         let client = match source {
@@ -133,6 +157,7 @@ impl RemoteKeysBuilder {
             source,
             client,
             timing: self.timing,
+            insecure_jwks_uri: self.insecure_jwks_uri,
             table: ArcSwapOption::empty(),
             jwks_uri: Mutex::new(None),
             flights: Flights::new(),

@@ -56,6 +56,8 @@ struct Shared {
     /// None for a fixed key set, which is never fetched.
     client: Option<Fetcher>,
     timing: Timing,
+    /// Whether the discovery document of an `https://` issuer may name an `http://` key set.
+    insecure_jwks_uri: bool,
     table: ArcSwapOption<KeyTable>,
     jwks_uri: Mutex<Option<Uri>>,
     flights: Flights,
@@ -87,6 +89,8 @@ struct Shared {
 ///   then is refused as naming an unknown key while the fetch goes on; a request naming a known
 ///   key never waits.
 /// - Keys are parsed one by one: a key this crate cannot use is skipped with a warning.
+/// - The discovery document of an `https://` issuer must name an `https://` key set, unless
+///   [`allow_insecure_jwks_uri`](RemoteKeysBuilder::allow_insecure_jwks_uri).
 /// - A provider that is down at start does not stop the service from starting: until the first
 ///   key set arrives, requests get `503` with `Retry-After`, unless
 ///   [`require_at_start`](RemoteKeysBuilder::require_at_start) makes start-up fail instead.
@@ -289,6 +293,9 @@ impl Shared {
         }
         let fetched = self.get(&discovery_uri(issuer)?).await?;
         let uri = discovery::jwks_uri(&fetched.body, issuer)?;
+        if !self.insecure_jwks_uri {
+            discovery::refuse_plain_http(issuer, &uri)?;
+        }
         *self.jwks_uri.lock().unwrap_or_else(PoisonError::into_inner) = Some(uri.clone());
         Ok(uri)
     }
