@@ -537,53 +537,18 @@ async fn the_example_accepts_the_demos_tokens_through_its_jwks() {
 /// that authority. Needs no provider.
 #[tokio::test]
 async fn keys_are_fetched_over_https_from_a_private_authority() {
-    use tokio_rustls::rustls;
     use tower_jwt_auth::oidc::HttpClient;
 
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![certified.cert.der().clone()], key)
-        .expect("server certificate");
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-
     let sessions = eddsa_sessions();
-    let document = serde_json::to_vec(&sessions.jwks()).expect("JWKS");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("https://{}/jwks", listener.local_addr().expect("address"));
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let (acceptor, document) = (acceptor.clone(), document.clone());
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let service = hyper::service::service_fn(move |_| {
-                    let body =
-                        http_body_util::Full::new(hyper::body::Bytes::from(document.clone()));
-                    async move { Ok::<_, std::convert::Infallible>(Response::new(body)) }
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                    .await;
-            });
-        }
-    });
+    let jwks = sessions.jwks();
+    let (base, certificate) = serve_over_tls(|_| {
+        Router::new().route("/jwks", get(move || std::future::ready(axum::Json(jwks))))
+    })
+    .await;
+    let url = format!("{base}/jwks");
 
     let trusted = RemoteKeys::jwks(&url)
-        .http_client(
-            HttpClient::with_root_certificates(certified.cert.pem().as_bytes()).expect("roots"),
-        )
+        .http_client(HttpClient::with_root_certificates(certificate.as_bytes()).expect("roots"))
         .require_at_start(true)
         .build()
         .await
@@ -608,4 +573,409 @@ async fn keys_are_fetched_over_https_from_a_private_authority() {
         HttpClient::with_root_certificates(b"not a certificate").is_err(),
         "a PEM without certificates is refused"
     );
+}
+
+/// A provider played by the test: a JWK Set at `/jwks` and a discovery document naming it.
+/// Stalled, it takes every request and never answers, as a provider hung behind its load
+/// balancer does.
+struct KeyServer {
+    url: String,
+    jwks: std::sync::Arc<std::sync::Mutex<Value>>,
+    stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// When each request for the key set came, on tokio's clock.
+    fetched_at: std::sync::Arc<std::sync::Mutex<Vec<tokio::time::Instant>>>,
+}
+
+impl KeyServer {
+    async fn start(sessions: &JwtSessions) -> Self {
+        use std::sync::atomic::Ordering;
+
+        let jwks = std::sync::Arc::new(std::sync::Mutex::new(
+            serde_json::to_value(sessions.jwks()).expect("JWKS"),
+        ));
+        let stalled = std::sync::Arc::<std::sync::atomic::AtomicBool>::default();
+        let fetched_at = std::sync::Arc::<std::sync::Mutex<Vec<_>>>::default();
+        let key_set = {
+            let (jwks, stalled, fetched_at) = (jwks.clone(), stalled.clone(), fetched_at.clone());
+            move || async move {
+                fetched_at.lock().unwrap().push(tokio::time::Instant::now());
+                if stalled.load(Ordering::SeqCst) {
+                    std::future::pending::<()>().await;
+                }
+                axum::Json(jwks.lock().unwrap().clone())
+            }
+        };
+        let discovery = {
+            let stalled = stalled.clone();
+            move |headers: http::HeaderMap| async move {
+                if stalled.load(Ordering::SeqCst) {
+                    std::future::pending::<()>().await;
+                }
+                let url = format!("http://{}", headers["host"].to_str().expect("host"));
+                axum::Json(json!({"issuer": url, "jwks_uri": format!("{url}/jwks")}))
+            }
+        };
+        let app = Router::new()
+            .route("/jwks", get(key_set))
+            .route("/.well-known/openid-configuration", get(discovery));
+        Self {
+            url: support_http::serve(app).await,
+            jwks,
+            stalled,
+            fetched_at,
+        }
+    }
+
+    fn jwks_url(&self) -> String {
+        format!("{}/jwks", self.url)
+    }
+
+    fn stall(&self, stalled: bool) {
+        self.stalled
+            .store(stalled, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn fetched_at(&self) -> Vec<tokio::time::Instant> {
+        self.fetched_at.lock().unwrap().clone()
+    }
+
+    /// Publishes the first key once more, as `kid`.
+    fn add_key(&self, kid: &str) {
+        let mut jwks = self.jwks.lock().unwrap();
+        let mut key = jwks["keys"][0].clone();
+        key["kid"] = kid.into();
+        jwks["keys"].as_array_mut().expect("keys").push(key);
+    }
+
+    /// Waits, on tokio's clock, until the provider has had `count` requests for its key set.
+    async fn until_fetched(&self, count: usize) {
+        for _ in 0..10_000 {
+            if self.fetched_at().len() >= count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("{} fetches, not {count}", self.fetched_at().len());
+    }
+}
+
+/// `future`, or a failed test if it has not ended within a minute (at once on paused time):
+/// what used to hang must fail, not hang the suite.
+async fn bounded<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), future)
+        .await
+        .expect("an answer within a minute, never a hang")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_required_start_times_out_when_the_provider_never_answers() {
+    use http_body_util::Empty;
+    use hyper::body::Bytes;
+    use tower_jwt_auth::oidc::HttpClient;
+
+    let provider = KeyServer::start(&eddsa_sessions()).await;
+    provider.stall(true);
+    let started = tokio::time::Instant::now();
+    let error = bounded(
+        RemoteKeys::discover(&provider.url)
+            .require_at_start(true)
+            .build(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), KeySourceErrorKind::TimedOut, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("/.well-known/openid-configuration timed out"),
+        "{error}"
+    );
+    // The default timeout, on tokio's paused clock: no real time waited.
+    let waited = started.elapsed();
+    assert!(
+        (Duration::from_secs(10)..Duration::from_secs(11)).contains(&waited),
+        "{waited:?}"
+    );
+
+    // A client of one's own is held to the timeout too.
+    let own = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let error = bounded(
+        RemoteKeys::jwks(provider.jwks_url())
+            .http_client(HttpClient::new(own))
+            .timeout(Duration::from_secs(3))
+            .require_at_start(true)
+            .build(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), KeySourceErrorKind::TimedOut, "{error}");
+    assert_eq!(provider.fetched_at().len(), 1);
+
+    let error = RemoteKeys::jwks(provider.jwks_url())
+        .timeout(Duration::ZERO)
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), KeySourceErrorKind::InvalidSettings);
+}
+
+#[tokio::test(start_paused = true)]
+async fn connecting_to_a_provider_that_takes_no_connection_times_out() {
+    // A listener whose queue is full: the system drops every further connection attempt.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    let listener = socket.listen(0).expect("listen");
+    let address = listener.local_addr().expect("address");
+    let mut queued = Vec::new();
+    while let Ok(Ok(connection)) = tokio::time::timeout(
+        Duration::from_secs(1),
+        tokio::net::TcpStream::connect(address),
+    )
+    .await
+    {
+        queued.push(connection);
+    }
+
+    let started = tokio::time::Instant::now();
+    let error = bounded(
+        RemoteKeys::jwks(format!("http://{address}/jwks"))
+            .connect_timeout(Duration::from_secs(2))
+            .require_at_start(true)
+            .build(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), KeySourceErrorKind::TimedOut, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("timed out: client error (Connect)"),
+        "{error}"
+    );
+    // The connect timeout, not the whole request's (10 s).
+    let waited = started.elapsed();
+    assert!(
+        (Duration::from_secs(2)..Duration::from_secs(3)).contains(&waited),
+        "{waited:?}"
+    );
+    drop((listener, queued));
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_times_out_and_keeps_the_keys_while_the_provider_stalls() {
+    let sessions = eddsa_sessions();
+    let provider = KeyServer::start(&sessions).await;
+    // An http issuer naming an http key set: plain http as configured, never a downgrade.
+    let keys = RemoteKeys::discover(&provider.url)
+        .require_at_start(true)
+        .build()
+        .await
+        .expect("keys");
+    let kids = keys.kids();
+    provider.stall(true);
+
+    let started = tokio::time::Instant::now();
+    let error = bounded(keys.refresh()).await.unwrap_err();
+    assert_eq!(error.kind(), KeySourceErrorKind::TimedOut, "{error}");
+    assert!(error.to_string().contains("/jwks timed out"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(11));
+    assert_eq!(keys.kids(), kids, "the keys in use stay");
+    let server = ResourceServer::builder()
+        .issuer(Issuer::any(keys))
+        .build()
+        .expect("configuration");
+    let pair = sessions.issue("alice", ()).await.expect("issued");
+    assert!(server.verify(pair.access_token()).await.is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unknown_kid_is_refused_within_the_wait_while_its_fetch_stalls() {
+    let sessions = eddsa_sessions();
+    let provider = KeyServer::start(&sessions).await;
+    let keys = RemoteKeys::jwks(provider.jwks_url())
+        .require_at_start(true)
+        .build()
+        .await
+        .expect("keys");
+    let server = ResourceServer::builder()
+        .issuer(Issuer::any(keys.clone()))
+        .build()
+        .expect("configuration");
+    let base = serve(&server).await;
+    let known = sessions.issue("alice", ()).await.expect("issued");
+    provider.stall(true);
+
+    let started = tokio::time::Instant::now();
+    let first = tokio::spawn({
+        let base = base.clone();
+        async move { call(&base, "GET", "/me", &unsigned("", "rotated"), false).await }
+    });
+    provider.until_fetched(2).await;
+    // While that fetch stalls, no lock holds anyone: a known key answers, and a second unknown
+    // kid waits for the same fetch, no longer than the first.
+    let (status, _, body) = bounded(call(&base, "GET", "/me", known.access_token(), false)).await;
+    assert_eq!(status, 200, "{body}");
+    let second = bounded(call(&base, "GET", "/me", &unsigned("", "other"), false)).await;
+    let first = bounded(first).await.expect("no panic");
+    for (status, headers, _) in [first, second] {
+        assert_eq!(status, 401);
+        let challenge = headers["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.contains("invalid_token") && challenge.contains("unknown key"),
+            "{challenge}"
+        );
+    }
+    // The default wait (2 s), well before the fetch's own timeout (10 s).
+    let waited = started.elapsed();
+    assert!(
+        (Duration::from_secs(2)..Duration::from_secs(5)).contains(&waited),
+        "{waited:?}"
+    );
+    assert_eq!(provider.fetched_at().len(), 2, "one fetch for both kids");
+    assert_eq!(keys.fetches(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_background_refresh_keeps_the_keys_through_a_stall_backs_off_and_recovers() {
+    let sessions = eddsa_sessions();
+    let provider = KeyServer::start(&sessions).await;
+    let keys = RemoteKeys::jwks(provider.jwks_url())
+        .require_at_start(true)
+        .build()
+        .await
+        .expect("keys");
+    let server = ResourceServer::builder()
+        .issuer(Issuer::any(keys.clone()))
+        .build()
+        .expect("configuration");
+    let pair = sessions.issue("alice", ()).await.expect("issued");
+    provider.stall(true);
+
+    // The schedule's fetch (after three quarters of the default 5 minutes) and three retries
+    // all stall; the keys in use serve throughout.
+    for _ in 0..600 {
+        if provider.fetched_at().len() >= 5 {
+            break;
+        }
+        assert!(server.verify(pair.access_token()).await.is_ok());
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let at = provider.fetched_at();
+    assert_eq!(
+        at.len(),
+        5,
+        "the background refresh went on after a stalled fetch"
+    );
+    // Each attempt: the timeout (10 s), then a wait of 1 s, doubled after each failure.
+    let gaps: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    for (gap, expected) in gaps.iter().zip([225, 11, 12, 14]) {
+        let expected = Duration::from_secs(expected);
+        assert!(
+            (expected..expected + Duration::from_millis(50)).contains(gap),
+            "gaps {gaps:?}"
+        );
+    }
+
+    // The provider answers again, with a new key: the next attempt finds it.
+    provider.add_key("k2");
+    provider.stall(false);
+    for _ in 0..60 {
+        if keys.kids().contains(&"k2".to_owned()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(keys.kids().contains(&"k2".to_owned()), "{:?}", keys.kids());
+    assert!(server.verify(pair.access_token()).await.is_ok());
+}
+
+/// `app(base URL)` served over TLS on `127.0.0.1` with a certificate of its own: its base URL
+/// (`https://127.0.0.1:PORT`) and that certificate in PEM, for a client to trust.
+async fn serve_over_tls(app: impl FnOnce(&str) -> Router) -> (String, String) {
+    use tokio_rustls::rustls;
+
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .expect("server certificate");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("https://{}", listener.local_addr().expect("address"));
+    let app = app(&base);
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(
+                        hyper_util::rt::TokioIo::new(tls),
+                        hyper_util::service::TowerToHyperService::new(app),
+                    )
+                    .await;
+            });
+        }
+    });
+    (base, certified.cert.pem())
+}
+
+#[tokio::test]
+async fn an_https_issuer_naming_an_http_key_set_is_refused_unless_allowed() {
+    use tower_jwt_auth::oidc::HttpClient;
+
+    let sessions = eddsa_sessions();
+    let plain = KeyServer::start(&sessions).await;
+    let jwks_uri = plain.jwks_url();
+    let (issuer, certificate) = serve_over_tls(|issuer| {
+        let document = json!({"issuer": issuer, "jwks_uri": jwks_uri});
+        let discovery = move || std::future::ready(axum::Json(document));
+        Router::new().route("/.well-known/openid-configuration", get(discovery))
+    })
+    .await;
+    let discover = || {
+        let roots = HttpClient::with_root_certificates(certificate.as_bytes()).expect("roots");
+        RemoteKeys::discover(&issuer)
+            .http_client(roots)
+            .require_at_start(true)
+    };
+
+    let error = discover().build().await.unwrap_err();
+    assert_eq!(error.kind(), KeySourceErrorKind::InvalidDocument, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("names a key set over plain http"),
+        "{error}"
+    );
+    assert!(
+        plain.fetched_at().is_empty(),
+        "nothing fetched in the clear"
+    );
+
+    // A provider on the same host may be let through, knowingly.
+    let keys = discover()
+        .allow_insecure_jwks_uri(true)
+        .build()
+        .await
+        .expect("allowed");
+    let kids: Vec<String> = sessions
+        .jwks()
+        .keys
+        .iter()
+        .filter_map(|k| k.common.key_id.clone())
+        .collect();
+    assert_eq!(keys.kids(), kids);
 }

@@ -14,6 +14,9 @@ pub enum KeySourceErrorKind {
     InvalidSettings,
     /// The provider could not be reached, or answered other than `2xx`.
     Unreachable,
+    /// The provider did not answer in time: no connection within the connect timeout, or no
+    /// whole response within the timeout.
+    TimedOut,
     /// The discovery document or the JWK Set is not what the specifications describe, names
     /// another issuer, or holds no usable key.
     InvalidDocument,

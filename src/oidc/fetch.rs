@@ -5,6 +5,7 @@ use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderMap, Request, Response, StatusCode, Uri};
 use http_body::Body;
@@ -39,6 +40,12 @@ trait Fetch: Send + Sync + 'static {
 /// [`HttpClient::default`] is hyper-util's client over rustls with the platform's root
 /// certificates, for `https://` and `http://` URLs.
 ///
+/// Every request is bounded by the key source's
+/// [`timeout`](super::RemoteKeysBuilder::timeout), whatever the client; the clients this crate
+/// makes ([`default`](Self::default), [`with_root_certificates`](Self::with_root_certificates))
+/// also give up connecting after its
+/// [`connect_timeout`](super::RemoteKeysBuilder::connect_timeout).
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use http_body_util::Empty;
@@ -53,7 +60,16 @@ trait Fetch: Send + Sync + 'static {
 /// ```
 #[derive(Clone)]
 pub struct HttpClient {
-    fetch: Arc<dyn Fetch>,
+    kind: Kind,
+}
+
+#[derive(Clone)]
+enum Kind {
+    /// hyper-util's client over rustls trusting these roots, or the platform's if none: made
+    /// for each key source, with its connect timeout.
+    Rustls(Option<Arc<rustls::ClientConfig>>),
+    /// A service of the user's, which connects as its connector says.
+    Service(Arc<dyn Fetch>),
 }
 
 impl fmt::Debug for HttpClient {
@@ -63,7 +79,9 @@ impl fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    /// Fetches with `service`.
+    /// Fetches with `service`. Its connector's own connect timeout applies, if it has one; the
+    /// key source's [`timeout`](super::RemoteKeysBuilder::timeout) bounds every request all
+    /// the same.
     pub fn new<S, B>(service: S) -> Self
     where
         S: Service<Request<Empty<Bytes>>, Response = Response<B>> + Clone + Send + Sync + 'static,
@@ -73,7 +91,7 @@ impl HttpClient {
         B::Error: Into<BoxError>,
     {
         Self {
-            fetch: Arc::new(ServiceFetch(service)),
+            kind: Kind::Service(Arc::new(ServiceFetch(service))),
         }
     }
 
@@ -103,19 +121,21 @@ impl HttpClient {
             .map_err(|_| invalid("no TLS version available"))?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(config)
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build(connector);
-        Ok(Self::new(client))
+        Ok(Self {
+            kind: Kind::Rustls(Some(Arc::new(config))),
+        })
     }
 
-    pub(crate) async fn get(&self, uri: Uri) -> Result<Fetched, BoxError> {
-        self.fetch.get(uri).await
+    /// The client one key source fetches with, bounded by `timeouts`.
+    pub(crate) fn fetcher(&self, timeouts: Timeouts) -> Fetcher {
+        let fetch = match &self.kind {
+            Kind::Service(fetch) => Arc::clone(fetch),
+            Kind::Rustls(config) => rustls_client(config.as_deref(), timeouts.connect),
+        };
+        Fetcher {
+            fetch,
+            timeout: timeouts.response,
+        }
     }
 }
 
@@ -123,19 +143,102 @@ impl Default for HttpClient {
     /// hyper-util's client over rustls (aws-lc-rs) with the platform's root certificates; plain
     /// `http://` URLs are fetched too (a provider on the same host, a test).
     fn default() -> Self {
-        use hyper_util::client::legacy::Client;
-        use hyper_util::rt::TokioExecutor;
-        let client = Client::builder(TokioExecutor::new());
-        match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
-            Ok(builder) => Self::new(client.build(builder.https_or_http().enable_http1().build())),
+        Self {
+            kind: Kind::Rustls(None),
+        }
+    }
+}
+
+/// hyper-util's client over rustls with `config`, or the platform's roots if none.
+fn rustls_client(config: Option<&rustls::ClientConfig>, connect: Duration) -> Arc<dyn Fetch> {
+    use hyper_util::client::legacy::{Client, connect::HttpConnector};
+    use hyper_util::rt::TokioExecutor;
+
+    let client = Client::builder(TokioExecutor::new());
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(connect));
+    let tls = match config {
+        Some(config) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config.clone()),
+        None => match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
+            Ok(builder) => builder,
             Err(error) => {
                 // No root certificate to trust: plain http still works, https is refused.
                 tracing::warn!(target: "tower_jwt_auth", %error,
                     "no platform root certificates: key sets are fetched over plain http only");
-                Self::new(client.build_http())
+                return Arc::new(ServiceFetch(client.build(http)));
             }
+        },
+    };
+    // The TLS connector decides the scheme; the TCP one below it only connects.
+    http.enforce_http(false);
+    let connector = tls.https_or_http().enable_http1().wrap_connector(http);
+    Arc::new(ServiceFetch(client.build(connector)))
+}
+
+/// How long a fetch may take.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// Connecting, for the clients this crate makes.
+    pub(crate) connect: Duration,
+    /// One request, from its start to the last byte of its response, whatever the client.
+    pub(crate) response: Duration,
+}
+
+/// An [`HttpClient`] made ready for one key source.
+pub(crate) struct Fetcher {
+    fetch: Arc<dyn Fetch>,
+    timeout: Duration,
+}
+
+impl Fetcher {
+    /// `uri`'s response, read whole within the timeout; anything but `2xx` is an error.
+    pub(crate) async fn get(&self, uri: &Uri) -> Result<Fetched, KeySourceError> {
+        let fetched = match tokio::time::timeout(self.timeout, self.fetch.get(uri.clone())).await {
+            Ok(Ok(fetched)) => fetched,
+            Ok(Err(cause)) => {
+                let (kind, detail) = if timed_out(&*cause) {
+                    (KeySourceErrorKind::TimedOut, format!("{uri} timed out"))
+                } else {
+                    (
+                        KeySourceErrorKind::Unreachable,
+                        format!("cannot fetch {uri}"),
+                    )
+                };
+                return Err(KeySourceError::new(kind, detail).with_boxed_source(cause));
+            }
+            Err(_) => {
+                return Err(KeySourceError::new(
+                    KeySourceErrorKind::TimedOut,
+                    format!(
+                        "{uri} timed out: no whole response within {:?}",
+                        self.timeout
+                    ),
+                ));
+            }
+        };
+        if !fetched.status.is_success() {
+            return Err(KeySourceError::new(
+                KeySourceErrorKind::Unreachable,
+                format!("{uri} answered {}", fetched.status),
+            ));
         }
+        Ok(fetched)
     }
+}
+
+/// Whether a client's error is a timeout of its own, such as a connect timeout.
+fn timed_out(error: &(dyn StdError + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 struct ServiceFetch<S>(S);

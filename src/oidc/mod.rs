@@ -4,7 +4,12 @@
 //!
 //! - [`RemoteKeys`]: keys by OpenID discovery or from a JWKS URL, refreshed in the background,
 //!   swapped without a lock on the request path; an unknown `kid` causes at most one fetch per
-//!   interval; a provider down at start means `503` until the keys arrive, not a crash.
+//!   interval; a provider down at start means `503` until the keys arrive, not a crash. Every
+//!   request to the provider is bounded in time (by default 5 s to connect, 10 s in all), one
+//!   fetch runs at a time with no lock held while it waits, and a request naming an unknown
+//!   `kid` waits for it at most 2 s before it is refused as naming an unknown key: a provider
+//!   that stalls delays no one for long and leaves the keys in use in place. The key set of an
+//!   `https://` issuer is never fetched over plain http.
 //! - [`Issuer`]: one trusted `iss` with its keys and token profile (audiences, `typ` policy,
 //!   required claims, leeway); tokens are routed by `iss` before any key is looked at.
 //! - [`ResourceServer::layer`]: the layer, putting [`AccessClaims`] in the request's extensions.
