@@ -140,14 +140,10 @@ fn read_and_verify<C: CustomClaims, B>(
         Ok(credentials) => credentials,
         Err(error) => return Verdict::Refuse(error),
     };
-    if credentials.is_ambient() {
-        let trusted = engine
-            .config()
-            .cookies()
-            .map_or(&[][..], |c| c.trusted_origins());
-        if let Err(error) = csrf::check(request, trusted) {
-            return Verdict::Refuse(error);
-        }
+    if credentials.is_ambient()
+        && let Err(error) = csrf::check(request, engine.config().cookies())
+    {
+        return Verdict::Refuse(error);
     }
     // A verify-only service does not take refresh tokens as credentials.
     let credentials = match credentials {
