@@ -33,7 +33,9 @@ use crate::token::{Claims, CustomClaims, TokenKind};
 /// - In cookie mode the same tokens may come in cookies instead; a refresh a cookie carried is
 ///   answered with `Set-Cookie`, and an unsafe request that carries a cookie credential from
 ///   another origin is `403` (see [`CookieSettings`](crate::CookieSettings)).
-/// - Anything else is refused through the [`ErrorResponder`] without calling the inner service.
+/// - Anything else is refused through the [`ErrorResponder`] (its
+///   [`respond_grpc`](ErrorResponder::respond_grpc) for a gRPC call) without calling the inner
+///   service.
 ///
 /// Made by [`JwtAuthLayer`](super::JwtAuthLayer).
 pub struct JwtAuth<S, C = (), R = Rfc6750> {
