@@ -39,10 +39,19 @@
 //! with `403` ([`CrossSiteRequest`](crate::AuthErrorKind::CrossSiteRequest)) before the inner
 //! service runs, unless: its `Sec-Fetch-Site` is `same-origin` or `none`; or, whatever that
 //! header says, its `Origin` is [trusted](CookieSettings::trusted_origin); or, from a browser too
-//! old to send `Sec-Fetch-Site`, its `Origin` names the request's own host; or it has neither
+//! old to send `Sec-Fetch-Site`, its `Origin` names the request's own origin; or it has neither
 //! header, and so comes from no browser a page could steer. Requests authenticated by a header
 //! are not checked: no page can add one to another origin's requests without that origin's CORS
 //! consent. Safe methods are not checked either, so keep `GET` routes free of side effects.
+//!
+//! The own origin is the host the request was sent to (`Host`, or the HTTP/2 authority), with
+//! its port, and the scheme it was sent over: the request URI's when it names one (HTTP/2
+//! always does), otherwise the one the cookies imply. `Secure` cookies (the default) reach the
+//! server only over `https`, or over `http` to a loopback host (`localhost`, `127.0.0.1`,
+//! `[::1]`), which browsers count as secure; other cookies are taken to be served over `http`.
+//! So `Origin: http://app.example` is not the own origin of `https://app.example`, nor the
+//! other way round. A proxy that ends TLS and forwards HTTP/2 may name `http` in the URI: list
+//! the public origin with [`trusted_origin`](CookieSettings::trusted_origin) then.
 //!
 //! # Lifetimes
 //!
@@ -165,7 +174,8 @@ impl CookieSettings {
     }
 
     /// The `Secure` attribute (default on): the browser sends the cookies over HTTPS only, and
-    /// to `http://localhost`.
+    /// to `http://localhost`. Without it, the cross-site check takes the server to be reached
+    /// over `http` when the request itself does not say (HTTP/1.1 never does).
     pub fn secure(mut self, secure: bool) -> Self {
         self.secure = secure;
         self
@@ -193,7 +203,10 @@ impl CookieSettings {
 
     /// An origin (`https://app.example.com`) other than the server's own whose pages may send
     /// unsafe requests (POST, PUT, PATCH, DELETE, …) with the cookies. None by default:
-    /// same-origin only.
+    /// same-origin only. The server's own origin has the scheme the request names, or else the
+    /// one the cookies imply (`https` when [`Secure`](Self::secure)); an origin of the same host
+    /// under another scheme, as behind a TLS-ending proxy that forwards HTTP/2 as `http`, is
+    /// trusted only when listed here.
     pub fn trusted_origin(mut self, origin: impl Into<String>) -> Self {
         self.trusted_origins.push(origin.into());
         self

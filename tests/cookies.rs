@@ -69,6 +69,15 @@ impl Server {
     }
 
     async fn start_with(rotation: bool, wrap: impl FnOnce(Router) -> Router) -> Self {
+        let cookies = CookieSettings::new().trusted_origin("https://admin.example.com");
+        Self::start_with_cookies(rotation, cookies, wrap).await
+    }
+
+    async fn start_with_cookies(
+        rotation: bool,
+        cookies: CookieSettings,
+        wrap: impl FnOnce(Router) -> Router,
+    ) -> Self {
         let clock = ManualClock::new(NOW);
         let sessions = JwtSessions::builder()
             .hs256_secret(SECRET)
@@ -76,7 +85,7 @@ impl Server {
             .access_ttl(Duration::from_secs(ACCESS_TTL))
             .refresh_ttl(Duration::from_secs(REFRESH_TTL))
             .refresh_rotation(rotation)
-            .cookies(CookieSettings::new().trusted_origin("https://admin.example.com"))
+            .cookies(cookies)
             .build()
             .expect("configuration");
         let app = App {
@@ -105,14 +114,22 @@ impl Server {
     }
 
     async fn send(&self, method: Method, headers: &[(&str, String)]) -> Response<String> {
+        self.send_over(&self.client, method, headers).await
+    }
+
+    async fn send_over(
+        &self,
+        client: &Client<HttpConnector, Body>,
+        method: Method,
+        headers: &[(&str, String)],
+    ) -> Response<String> {
         let mut request = Request::builder()
             .method(method)
             .uri(format!("{}/me", self.url));
         for (name, value) in headers {
             request = request.header(*name, value);
         }
-        let response = self
-            .client
+        let response = client
             .request(request.body(Body::empty()).expect("request"))
             .await
             .expect("response");
@@ -382,6 +399,70 @@ async fn unsafe_cross_site_requests_with_cookies_are_refused_before_the_service(
     ];
     assert_eq!(server.send(Method::POST, &bearer).await.status(), 200);
     assert_eq!(server.served(), allowed.len() + 2);
+}
+
+/// Without `Sec-Fetch-Site`, an `Origin` is the server's own only with the scheme the server is
+/// reached over: the request URI's under HTTP/2, otherwise the one the cookies imply.
+#[tokio::test]
+async fn an_origin_of_another_scheme_is_not_the_own_one() {
+    async fn post(server: &Server, cookie: &(&'static str, String), origin: &str) -> StatusCode {
+        let headers = [
+            cookie.clone(),
+            ("host", "app.example.com".to_owned()),
+            ("origin", origin.to_owned()),
+        ];
+        server.send(Method::POST, &headers).await.status()
+    }
+    let h = |name: &'static str, value: &str| (name, value.to_owned());
+
+    // HTTP/1.1 names no scheme: `Secure` cookies reach the server over https only.
+    let server = Server::start(false).await;
+    let (pair, _) = server.login().await;
+    let with_cookie = cookie(&[(ACCESS, pair.access_token())]);
+    assert_eq!(
+        post(&server, &with_cookie, "http://app.example.com").await,
+        403
+    );
+    assert_eq!(
+        post(&server, &with_cookie, "https://app.example.com").await,
+        200
+    );
+    assert_eq!(
+        post(&server, &with_cookie, "https://app.example.com:443").await,
+        200
+    );
+
+    // HTTP/2 names it (http here, on loopback), whatever the cookies imply.
+    let h2 = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http();
+    let over_h2 = |origin: &str| [with_cookie.clone(), h("origin", origin)];
+    let https_twin = server.url.replacen("http://", "https://", 1);
+    let refused = server
+        .send_over(&h2, Method::POST, &over_h2(&https_twin))
+        .await;
+    assert_eq!(refused.version(), http::Version::HTTP_2);
+    assert_eq!(refused.status(), 403);
+    let own = server
+        .send_over(&h2, Method::POST, &over_h2(&server.url))
+        .await;
+    assert_eq!(own.status(), 200);
+    assert_eq!(server.served(), 3);
+
+    // Cookies that are not `Secure`: a site served over http.
+    let plain = CookieSettings::new().secure(false);
+    let server = Server::start_with_cookies(false, plain, |router| router).await;
+    let (pair, _) = server.login().await;
+    let with_cookie = cookie(&[("access-token", pair.access_token())]);
+    assert_eq!(
+        post(&server, &with_cookie, "https://app.example.com").await,
+        403
+    );
+    assert_eq!(
+        post(&server, &with_cookie, "http://app.example.com").await,
+        200
+    );
+    assert_eq!(server.served(), 1);
 }
 
 #[tokio::test]

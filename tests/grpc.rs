@@ -14,16 +14,18 @@ mod tonic_example;
 use std::time::Duration;
 
 use axum::body::Body;
+use http::HeaderValue;
 use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use support_stores::FailingStore;
-use tonic::transport::Channel;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Channel, Server};
 use tonic::{Code, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
-use tower_jwt_auth::{JwtSessions, ManualClock};
+use tower_jwt_auth::{AuthError, ErrorResponder, Grpc, JwtAuthLayer, JwtSessions, ManualClock};
 
 const SECRET: &[u8] = b"grpc test secret of 32 bytes!!!!";
 const NOW: u64 = 1_700_000_000;
@@ -142,6 +144,82 @@ async fn a_tonic_server_behind_the_layer_answers_in_grpc_statuses() {
     assert_eq!(unavailable.code(), Code::Unavailable);
     assert_eq!(unavailable.message(), "session store unavailable");
     store.fail(false);
+}
+
+/// A responder of the application's own for both protocols: over gRPC, the built-in status with
+/// its own message and metadata.
+#[derive(Clone)]
+struct Branded;
+
+impl<B: Default> ErrorResponder<B> for Branded {
+    fn respond(&self, error: &AuthError) -> http::Response<B> {
+        let mut response = http::Response::new(B::default());
+        *response.status_mut() = error.status();
+        response
+            .headers_mut()
+            .insert("x-branded", HeaderValue::from_static("http"));
+        response
+    }
+
+    fn respond_grpc(&self, error: &AuthError) -> http::Response<B> {
+        let mut response = Grpc.respond(error);
+        let message = format!("branded: {}", error.description());
+        let headers = response.headers_mut();
+        headers.insert("grpc-message", message.try_into().expect("ASCII"));
+        headers.insert("x-branded", HeaderValue::from_static("grpc"));
+        response
+    }
+}
+
+/// The health service behind `layer`, on `listener`.
+async fn serve_health<R>(layer: JwtAuthLayer<(), R>, listener: tokio::net::TcpListener)
+where
+    R: ErrorResponder<tonic::body::Body>,
+{
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
+    Server::builder()
+        .layer(layer)
+        .add_service(health)
+        .serve_with_incoming(TcpIncoming::from(listener))
+        .await
+        .expect("served");
+}
+
+#[tokio::test]
+async fn a_responder_of_ones_own_answers_grpc_calls_when_it_says_how() {
+    let sessions = JwtSessions::builder()
+        .hs256_secret(SECRET)
+        .build()
+        .expect("configuration");
+    let (socket, url) = listener().await;
+    tokio::spawn(serve_health(sessions.layer().on_error(Branded), socket));
+    let mut branded = client(&url).await;
+    let refused = check(&mut branded, Some("not.a.token"), None)
+        .await
+        .expect_err("a bad token");
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert_eq!(refused.message(), "branded: the access token is malformed");
+    assert_eq!(
+        refused.metadata().get("x-branded").expect("its metadata"),
+        "grpc"
+    );
+
+    // A closure shapes HTTP answers only: a gRPC call still gets a status it can read.
+    let http_only = |error: &AuthError| {
+        let mut response = http::Response::new(tonic::body::Body::default());
+        *response.status_mut() = error.status();
+        response
+    };
+    let (socket, url) = listener().await;
+    tokio::spawn(serve_health(sessions.layer().on_error(http_only), socket));
+    let refused = check(&mut client(&url).await, None, None)
+        .await
+        .expect_err("no token");
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert_eq!(refused.message(), "no credentials");
 }
 
 /// The demo serves `grpc.health.v1.Health` on its HTTP port: a client that logged in over HTTP

@@ -108,9 +108,8 @@ fn reference(fixture: &Fixture, strict: bool, token: &str) -> Option<(String, u6
     let view = jsonwebtoken::decode::<View>(token, &fixture.decoding, &validation)
         .ok()?
         .claims;
-    let in_window = NOW < view.exp
-        && view.exp <= NOW + MAX_LIFETIME
-        && view.nbf.is_none_or(|nbf| nbf <= NOW);
+    let in_window =
+        NOW < view.exp && view.exp <= NOW + MAX_LIFETIME && view.nbf.is_none_or(|nbf| nbf <= NOW);
     in_window.then_some((view.sub, view.exp))
 }
 

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Request, Response};
 use libfuzzer_sys::fuzz_target;
-use tower_jwt_auth::{JwtSessions, ManualClock, MemoryStore};
+use tower_jwt_auth::{JwtSessions, ManualClock};
 use tower_layer::Layer;
 use tower_service::Service;
 

@@ -296,8 +296,9 @@ impl<C> JwtSessionsBuilder<C> {
     /// Cookie mode: the tokens also travel in `HttpOnly` cookies, for browsers (off by
     /// default). The layer reads them beside the headers, answers a refresh that a cookie
     /// carried with `Set-Cookie`, and refuses unsafe cross-site requests that carry them with
-    /// `403`; the login route sets them with [`JwtSessions::login_cookies`]. See
-    /// [`CookieSettings`].
+    /// `403` (one from another origin, scheme included, unless
+    /// [trusted](CookieSettings::trusted_origin)); the login route sets them with
+    /// [`JwtSessions::login_cookies`]. See [`CookieSettings`].
     ///
     /// ```
     /// use tower_jwt_auth::{CookieSettings, JwtSessions, SameSite};

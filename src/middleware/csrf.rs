@@ -6,26 +6,39 @@
 //!
 //! 1. `Sec-Fetch-Site: same-origin` (or `none`: typed in the address bar) is allowed; any other
 //!    value (`same-site`, `cross-site`) only from a trusted origin.
-//! 2. Without `Sec-Fetch-Site` (older browsers), an `Origin` naming the request's own host, or a
-//!    trusted origin, is allowed; another `Origin` is not.
+//! 2. Without `Sec-Fetch-Site` (older browsers), an `Origin` naming the request's own origin, or a
+//!    trusted origin, is allowed; another `Origin` is not. The own origin is the host the request
+//!    was sent to (`Host`, or the HTTP/2 authority), with its port, and the scheme it was sent
+//!    over: the request URI's when it has one (HTTP/2 always does), otherwise the one the cookie
+//!    settings imply. `Secure` cookies reach the server only over `https`, or over `http` to a
+//!    loopback host, which browsers count as secure; other cookies are taken to be served over
+//!    `http`.
 //! 3. Without either header the request is not from a browser that could be tricked, and is
 //!    allowed.
 
+use std::net::{Ipv4Addr, Ipv6Addr};
+
 use http::header::{HOST, ORIGIN};
+use http::uri::Authority;
 use http::{HeaderValue, Method, Request};
 
+use crate::cookie::CookieSettings;
 use crate::error::{AuthError, AuthErrorKind};
 
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
 
 /// Whether `request` may go on; a cross-site unsafe request is `403`.
-pub(crate) fn check<B>(request: &Request<B>, trusted: &[String]) -> Result<(), AuthError> {
+pub(crate) fn check<B>(
+    request: &Request<B>,
+    cookies: Option<&CookieSettings>,
+) -> Result<(), AuthError> {
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     ) {
         return Ok(());
     }
+    let trusted = cookies.map_or(&[][..], CookieSettings::trusted_origins);
     let headers = request.headers();
     let origin = headers.get(ORIGIN);
     let allowed = match headers.get(SEC_FETCH_SITE).map(HeaderValue::as_bytes) {
@@ -33,7 +46,7 @@ pub(crate) fn check<B>(request: &Request<B>, trusted: &[String]) -> Result<(), A
         Some(_) => is_trusted(origin, trusted),
         None => match origin {
             None => true,
-            Some(origin) => is_own(origin, request) || is_trusted(Some(origin), trusted),
+            Some(origin) => is_own(origin, request, cookies) || is_trusted(Some(origin), trusted),
         },
     };
     if allowed {
@@ -51,19 +64,57 @@ fn is_trusted(origin: Option<&HeaderValue>, trusted: &[String]) -> bool {
     })
 }
 
-/// Whether `Origin` names the host the request was sent to (`Host`, or the HTTP/2 authority).
-fn is_own<B>(origin: &HeaderValue, request: &Request<B>) -> bool {
-    let Some((_, origin_host)) = origin.to_str().ok().and_then(|o| o.split_once("://")) else {
+/// Whether `Origin` names the origin the request was sent to: scheme, host and port.
+fn is_own<B>(origin: &HeaderValue, request: &Request<B>, cookies: Option<&CookieSettings>) -> bool {
+    let Some((scheme, origin)) = origin.to_str().ok().and_then(|o| o.split_once("://")) else {
         return false;
     };
-    let host = match request.uri().authority() {
-        Some(authority) => authority.as_str(),
-        None => match request.headers().get(HOST).and_then(|h| h.to_str().ok()) {
-            Some(host) => host,
-            None => return false,
-        },
+    let (Ok(origin), Some(own)) = (origin.parse::<Authority>(), own_authority(request)) else {
+        return false;
     };
-    origin_host.eq_ignore_ascii_case(host)
+    let is = |name: &str| scheme.eq_ignore_ascii_case(name);
+    let own_scheme = match request.uri().scheme_str() {
+        Some(own) => is(own),
+        // The cookies' defaults when there are none: `Secure`.
+        None if cookies.is_none_or(CookieSettings::is_secure) => {
+            is("https") || (is("http") && is_loopback(own.host()))
+        }
+        None => is("http"),
+    };
+    let port = |authority: &Authority| authority.port_u16().or_else(|| default_port(scheme));
+    own_scheme && origin.host().eq_ignore_ascii_case(own.host()) && port(&origin) == port(&own)
+}
+
+/// The host the request was sent to: the URI's authority (HTTP/2), or `Host`.
+fn own_authority<B>(request: &Request<B>) -> Option<Authority> {
+    match request.uri().authority() {
+        Some(authority) => Some(authority.clone()),
+        None => request.headers().get(HOST)?.to_str().ok()?.parse().ok(),
+    }
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    if scheme.eq_ignore_ascii_case("https") {
+        Some(443)
+    } else if scheme.eq_ignore_ascii_case("http") {
+        Some(80)
+    } else {
+        None
+    }
+}
+
+/// `localhost` and its subdomains, `127.0.0.0/8` and `[::1]`: hosts browsers count as secure
+/// over `http` too.
+fn is_loopback(host: &str) -> bool {
+    let lower = host.to_ascii_lowercase();
+    lower == "localhost"
+        || lower.ends_with(".localhost")
+        || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+        || host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .and_then(|h| h.parse::<Ipv6Addr>().ok())
+            .is_some_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -79,9 +130,26 @@ mod tests {
         builder.body(()).unwrap()
     }
 
+    fn cookies() -> CookieSettings {
+        CookieSettings::new()
+            .trusted_origin("https://admin.example.com")
+            .validate()
+            .unwrap()
+    }
+
     fn allowed(method: Method, headers: &[(&str, &str)]) -> bool {
-        let trusted = ["https://admin.example.com".to_owned()];
-        check(&request(method, headers), &trusted).is_ok()
+        check(&request(method, headers), Some(&cookies())).is_ok()
+    }
+
+    /// Whether a `POST` from `origin` (without `Sec-Fetch-Site`) to `uri` with `Host: host` is
+    /// taken for one of the server's own.
+    fn own(uri: &str, host: &str, origin: &str, settings: &CookieSettings) -> bool {
+        let request = Request::post(uri)
+            .header(HOST, host)
+            .header(ORIGIN, origin)
+            .body(())
+            .unwrap();
+        check(&request, Some(settings)).is_ok()
     }
 
     #[test]
@@ -135,10 +203,59 @@ mod tests {
     fn a_refusal_is_403_without_a_challenge() {
         let error = check(
             &request(Method::POST, &[("origin", "https://evil.example")]),
-            &[],
+            None,
         )
         .unwrap_err();
         assert_eq!(error.status(), http::StatusCode::FORBIDDEN);
         assert!(error.challenge().is_none());
+    }
+
+    #[test]
+    fn the_own_origin_has_the_scheme_the_cookies_imply() {
+        let secure = cookies();
+        let plain = CookieSettings::new().secure(false).validate().unwrap();
+        let host = "app.example.com";
+        // `Secure` cookies reach this server over https only.
+        assert!(own("/", host, "https://app.example.com", &secure));
+        assert!(own("/", host, "https://app.example.com:443", &secure));
+        assert!(!own("/", host, "http://app.example.com", &secure));
+        assert!(!own(
+            "/",
+            "app.example.com:80",
+            "http://app.example.com",
+            &secure
+        ));
+        assert!(!own("/", host, "https://app.example.com:8443", &secure));
+        // Other cookies: a site served over http.
+        assert!(own("/", host, "http://app.example.com", &plain));
+        assert!(!own("/", host, "https://app.example.com", &plain));
+        // A loopback host is secure to browsers over http too.
+        for (host, origin) in [
+            ("127.0.0.1:3000", "http://127.0.0.1:3000"),
+            ("localhost:3000", "http://localhost:3000"),
+            ("[::1]:3000", "http://[::1]:3000"),
+            ("localhost:3000", "https://localhost:3000"),
+        ] {
+            assert!(own("/", host, origin, &secure), "{origin}");
+        }
+        assert!(!own(
+            "/",
+            "127.0.0.1:3000",
+            "http://127.0.0.1:3001",
+            &secure
+        ));
+    }
+
+    #[test]
+    fn an_absolute_uri_names_the_own_scheme() {
+        let (secure, host) = (cookies(), "app.example.com");
+        let uri = "http://app.example.com/logout";
+        assert!(own(uri, host, "http://app.example.com", &secure));
+        assert!(!own(uri, host, "https://app.example.com", &secure));
+        let uri = "https://app.example.com/logout";
+        assert!(own(uri, host, "https://app.example.com", &secure));
+        assert!(!own(uri, host, "http://app.example.com", &secure));
+        // The HTTP/2 authority, not `Host`, names the host.
+        assert!(!own(uri, "evil.example", "https://evil.example", &secure));
     }
 }

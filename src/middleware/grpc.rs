@@ -60,8 +60,9 @@ fn percent_encoded(text: &str) -> String {
 /// The responder the layer uses for every gRPC request: a Trailers-Only response whose
 /// `grpc-status` is `UNAUTHENTICATED` (16) for each `401` and `400` case, `UNAVAILABLE` (14) for
 /// a store failure, `PERMISSION_DENIED` (7) for a `403`, and whose `grpc-message` carries the
-/// same reason the HTTP answer's challenge gives. The layer picks it by the request's
-/// `content-type`; the [`ErrorResponder`] set with `on_error` answers every other request.
+/// same reason the HTTP answer's challenge gives. The layer answers every request whose
+/// `content-type` is gRPC's with it, unless the [`ErrorResponder`] set with `on_error`
+/// implements [`respond_grpc`](ErrorResponder::respond_grpc).
 ///
 /// ```
 /// use tower_jwt_auth::{AuthError, AuthErrorKind, ErrorResponder, Grpc};

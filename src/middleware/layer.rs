@@ -80,6 +80,8 @@ impl<C, R> JwtAuthLayer<C, R> {
     }
 
     /// Replace how refusals become responses (see [`ErrorResponder`](super::ErrorResponder)).
+    /// A gRPC call still gets the [`Grpc`](super::Grpc) answer unless `responder` implements
+    /// [`respond_grpc`](super::ErrorResponder::respond_grpc).
     pub fn on_error<R2>(self, responder: R2) -> JwtAuthLayer<C, R2> {
         JwtAuthLayer {
             engine: self.engine,

@@ -43,9 +43,52 @@ use crate::error::{AuthError, AuthErrorKind};
 
 /// Turns a refused request's [`AuthError`] into the response sent instead of calling the inner
 /// service.
+///
+/// A gRPC request (`content-type: application/grpc…`) is answered by
+/// [`respond_grpc`](Self::respond_grpc), every other one by [`respond`](Self::respond). By
+/// default `respond_grpc` gives the [`Grpc`] answer, a status a gRPC client can read, so a
+/// closure or a responder that implements `respond` alone shapes the HTTP answers only. To
+/// answer gRPC requests your own way too, implement `respond_grpc`:
+///
+/// ```
+/// use http::{HeaderValue, Response};
+/// use tower_jwt_auth::{AuthError, ErrorResponder, Grpc, ProblemJson};
+///
+/// /// Problem details over HTTP; over gRPC, the built-in status with an error id added.
+/// #[derive(Clone)]
+/// struct Tagged;
+///
+/// impl ErrorResponder<String> for Tagged {
+///     fn respond(&self, error: &AuthError) -> Response<String> {
+///         ProblemJson.respond(error)
+///     }
+///
+///     fn respond_grpc(&self, error: &AuthError) -> Response<String> {
+///         let mut response: Response<String> = Grpc.respond(error);
+///         response.headers_mut().insert("x-error-id", HeaderValue::from_static("e-42"));
+///         response
+///     }
+/// }
+///
+/// let grpc = Tagged.respond_grpc(&AuthError::new(tower_jwt_auth::AuthErrorKind::Expired));
+/// assert_eq!(grpc.headers()["grpc-status"], "16");
+/// assert_eq!(grpc.headers()["x-error-id"], "e-42");
+/// ```
+///
+/// Either answer then passes through the same protocol rules as any other (see the module
+/// docs); the [`Grpc`] answer, a `200`, needs none of them.
 pub trait ErrorResponder<B>: Clone + Send + Sync + 'static {
     /// The response for `error`.
     fn respond(&self, error: &AuthError) -> Response<B>;
+
+    /// The response for `error` when the refused request is a gRPC call; [`Grpc`]'s
+    /// Trailers-Only answer unless implemented.
+    fn respond_grpc(&self, error: &AuthError) -> Response<B>
+    where
+        B: Default,
+    {
+        Grpc.respond(error)
+    }
 }
 
 impl<B, F> ErrorResponder<B> for F
@@ -60,7 +103,7 @@ where
 /// How a refusal is answered: decided from the request and the layer's options.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Refusal {
-    /// A gRPC request: answered with [`Grpc`], whatever the responder.
+    /// A gRPC request: answered by [`ErrorResponder::respond_grpc`].
     grpc: bool,
     /// The error goes into the response's extensions.
     expose: bool,
@@ -75,8 +118,9 @@ impl Refusal {
     }
 }
 
-/// Answers a refused request: a gRPC request with [`Grpc`], any other through `responder`,
-/// keeping the protocol in whatever it returned (see [`keep_protocol`]).
+/// Answers a refused request through `responder`, a gRPC request with its
+/// [`respond_grpc`](ErrorResponder::respond_grpc), keeping the protocol in whatever it returned
+/// (see [`keep_protocol`]).
 pub(crate) fn refuse<B: Default, R: ErrorResponder<B>>(
     responder: &R,
     error: &AuthError,
@@ -84,13 +128,11 @@ pub(crate) fn refuse<B: Default, R: ErrorResponder<B>>(
 ) -> Response<B> {
     crate::observe::refused(error);
     let mut response = if how.grpc {
-        // A gRPC answer is a 200 with its status inside: nothing for `keep_protocol` to add.
-        Grpc.respond(error)
+        responder.respond_grpc(error)
     } else {
-        let mut response = responder.respond(error);
-        keep_protocol(&mut response, error);
-        response
+        responder.respond(error)
     };
+    keep_protocol(&mut response, error);
     if how.expose {
         response.extensions_mut().insert(error.clone());
     }

@@ -33,7 +33,9 @@ use crate::token::{Claims, CustomClaims, TokenKind};
 /// - In cookie mode the same tokens may come in cookies instead; a refresh a cookie carried is
 ///   answered with `Set-Cookie`, and an unsafe request that carries a cookie credential from
 ///   another origin is `403` (see [`CookieSettings`](crate::CookieSettings)).
-/// - Anything else is refused through the [`ErrorResponder`] without calling the inner service.
+/// - Anything else is refused through the [`ErrorResponder`] (its
+///   [`respond_grpc`](ErrorResponder::respond_grpc) for a gRPC call) without calling the inner
+///   service.
 ///
 /// Made by [`JwtAuthLayer`](super::JwtAuthLayer).
 pub struct JwtAuth<S, C = (), R = Rfc6750> {
@@ -140,14 +142,10 @@ fn read_and_verify<C: CustomClaims, B>(
         Ok(credentials) => credentials,
         Err(error) => return Verdict::Refuse(error),
     };
-    if credentials.is_ambient() {
-        let trusted = engine
-            .config()
-            .cookies()
-            .map_or(&[][..], |c| c.trusted_origins());
-        if let Err(error) = csrf::check(request, trusted) {
-            return Verdict::Refuse(error);
-        }
+    if credentials.is_ambient()
+        && let Err(error) = csrf::check(request, engine.config().cookies())
+    {
+        return Verdict::Refuse(error);
     }
     // A verify-only service does not take refresh tokens as credentials.
     let credentials = match credentials {

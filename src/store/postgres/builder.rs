@@ -75,6 +75,13 @@ fn addresses(config: &tokio_postgres::Config) -> String {
     }
 }
 
+/// Whether `url` is a URL with more than one `@`: a password with an unescaped `@`, or an `@`
+/// in its query.
+fn holds_a_raw_at(url: &str) -> bool {
+    let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    is_url && url.matches('@').count() > 1
+}
+
 impl PostgresStoreBuilder {
     pub(super) fn new(url: String) -> Self {
         Self {
@@ -122,7 +129,13 @@ impl PostgresStoreBuilder {
                 self.table
             )));
         }
-        let where_to = addresses(&config);
+        let where_to = if holds_a_raw_at(&self.url) {
+            // tokio-postgres ends the user information at the first `@`: what it takes for the
+            // host may be the rest of a password.
+            "the URL's host (withheld: the URL holds more than one `@`)".to_owned()
+        } else {
+            addresses(&config)
+        };
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -203,9 +216,33 @@ mod tests {
             "postgres://app:hunter2@db/app",
             "postgres://db/app?password=hunter2",
             "host=db password=hunter2 dbname=app",
+            "postgres://app:pa?hunter2@db/app",
+            "postgres://app:pa#hunter2@db/app",
+            "postgres://app:pa@hunter2@db/app",
+            "postgres://db/app?password=pa#hunter2",
         ] {
             let builder = PostgresStore::builder(url);
             assert!(!format!("{builder:?}").contains("hunter2"), "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn startup_errors_name_no_credentials() {
+        // Nothing listens on port 1: each fails, and the error names where it tried.
+        for url in [
+            "postgres://app:pa?hunter2@127.0.0.1:1/app",
+            "postgres://app:pa#hunter2@127.0.0.1:1/app",
+            "postgres://app:pa/hunter2@127.0.0.1:1/app",
+            "postgres://app:pa@hunter2@127.0.0.1:1/app",
+            "postgres://app:pa@hunter2.example/x@127.0.0.1:1/app",
+        ] {
+            let error = PostgresStore::builder(url)
+                .timeout(Duration::from_millis(200))
+                .build()
+                .await
+                .map(drop)
+                .expect_err("nothing to connect to");
+            assert!(!error.to_string().contains("hunter2"), "{error}");
         }
     }
 }

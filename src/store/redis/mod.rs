@@ -413,11 +413,38 @@ mod tests {
         for url in [
             "redis://:hunter2@127.0.0.1",
             "redis+unix:///run/redis.sock?user=app&pass=hunter2",
+            "redis://:pa?hunter2@127.0.0.1",
+            "redis://app:pa#hunter2@127.0.0.1",
+            "redis://:pa@hunter2/x@127.0.0.1",
         ] {
             let builder = RedisStore::builder(url);
             assert!(!format!("{builder:?}").contains("hunter2"), "{url}");
             let cluster = RedisStore::cluster_builder([url]);
             assert!(!format!("{cluster:?}").contains("hunter2"), "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn startup_errors_name_no_credentials() {
+        // Nothing listens on port 1: each fails, parsed or not.
+        for url in [
+            "redis://:pa?hunter2@127.0.0.1:1",
+            "redis://:pa#hunter2@127.0.0.1:1",
+            "redis://:pa/hunter2@127.0.0.1:1",
+            "redis://:pa@hunter2@127.0.0.1:1",
+        ] {
+            let error = RedisStore::builder(url)
+                .timeout(Duration::from_millis(200))
+                .build()
+                .await
+                .expect_err("nothing to connect to");
+            assert!(
+                error
+                    .to_string()
+                    .contains("Redis at redis://***@127.0.0.1:1"),
+                "{error}"
+            );
+            assert!(!error.to_string().contains("hunter2"), "{error}");
         }
     }
 

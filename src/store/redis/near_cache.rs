@@ -13,6 +13,10 @@
 //!   an invalidation of the key removes the slot; the reply is kept only if the slot still holds
 //!   that ticket. Redis pushes an invalidation only after a write it executes after the read, so
 //!   an invalidation that matters arrives after the ticket was set, whichever socket is faster.
+//! - **Reads race a lost tracking connection safely.** While tracking is down no invalidation
+//!   arrives at all, so a reply read then may be overtaken unseen. Every flush starts a new
+//!   epoch; a ticket carries the epoch read before its trust check, and its reply is kept only
+//!   if no flush came in between, however the read interleaved with the flush's clearing.
 //! - **Trusted only while tracking is proven.** Every tracking connection is pinged every
 //!   [`HEARTBEAT`]; their pongs extend the trust to [`TRUST`] after the pings were sent. Pushes travel on the same
 //!   connection as the pong and before it, so every invalidation Redis sent before answering the
@@ -49,10 +53,18 @@ pub(super) struct Cached {
     pub(super) access: TokenId,
 }
 
+/// A read's right to fill its slot with its reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Ticket {
+    serial: u64,
+    /// The flush epoch the read was admitted in.
+    epoch: u64,
+}
+
 #[derive(Debug)]
 enum Slot {
     /// A read is on its way; only the reply of this ticket may fill the slot.
-    Pending(u64),
+    Pending(Ticket),
     Ready(Cached),
 }
 
@@ -64,6 +76,8 @@ pub(super) struct NearCache {
     origin: Instant,
     /// Milliseconds after `origin` until which entries may be used; 0 while not tracking.
     trusted_until: AtomicU64,
+    /// Flushes so far: a reply read across one is not kept.
+    epoch: AtomicU64,
     tickets: AtomicU64,
     hits: AtomicU64,
     invalidations: AtomicU64,
@@ -76,6 +90,7 @@ impl NearCache {
             per_shard: capacity.div_ceil(SHARDS).max(1),
             origin: Instant::now(),
             trusted_until: AtomicU64::new(0),
+            epoch: AtomicU64::new(0),
             tickets: AtomicU64::new(1),
             hits: AtomicU64::new(0),
             invalidations: AtomicU64::new(0),
@@ -112,32 +127,53 @@ impl NearCache {
     }
 
     /// Before a read of `sid`: a ticket that lets its reply fill the slot.
-    pub(super) fn begin(&self, sid: SessionId) -> Option<u64> {
-        if !self.is_trusted() {
-            return None;
-        }
-        let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
+    pub(super) fn begin(&self, sid: SessionId) -> Option<Ticket> {
+        let epoch = self.admit()?;
+        Some(self.hold(sid, epoch))
+    }
+
+    /// The epoch a read starts in, if the copy is trusted now. Read before the trust: a flush
+    /// that the trust check missed has then moved the epoch on, and `complete` sees that.
+    fn admit(&self) -> Option<u64> {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        self.is_trusted().then_some(epoch)
+    }
+
+    /// Marks `sid`'s slot as awaiting the reply of a read admitted in `epoch`.
+    fn hold(&self, sid: SessionId, epoch: u64) -> Ticket {
+        let ticket = Ticket {
+            serial: self.tickets.fetch_add(1, Ordering::Relaxed),
+            epoch,
+        };
         let mut shard = self.shard(sid);
-        if shard.len() >= self.per_shard && !shard.contains_key(&sid) {
-            let victim = *shard.keys().next()?;
+        if shard.len() >= self.per_shard
+            && !shard.contains_key(&sid)
+            && let Some(&victim) = shard.keys().next()
+        {
             shard.remove(&victim);
         }
         shard.insert(sid, Slot::Pending(ticket));
-        Some(ticket)
+        ticket
     }
 
-    /// After the read of `ticket`: keeps `record` unless an invalidation came in between.
-    pub(super) fn complete(&self, sid: SessionId, ticket: u64, record: Cached) {
+    /// After the read of `ticket`: keeps `record` unless an invalidation or a flush came in
+    /// between.
+    pub(super) fn complete(&self, sid: SessionId, ticket: Ticket, record: Cached) {
         let mut shard = self.shard(sid);
-        if let Some(slot) = shard.get_mut(&sid)
-            && matches!(slot, Slot::Pending(t) if *t == ticket)
-        {
-            *slot = Slot::Ready(record);
+        if !matches!(shard.get(&sid), Some(Slot::Pending(t)) if *t == ticket) {
+            return;
+        }
+        // Under the shard lock: a flush that cleared this shard earlier is seen here, and one
+        // that clears it later removes the record itself.
+        if self.epoch.load(Ordering::Acquire) == ticket.epoch {
+            shard.insert(sid, Slot::Ready(record));
+        } else {
+            shard.remove(&sid);
         }
     }
 
     /// After the read of `ticket` found no record: frees the slot.
-    pub(super) fn abandon(&self, sid: SessionId, ticket: u64) {
+    pub(super) fn abandon(&self, sid: SessionId, ticket: Ticket) {
         let mut shard = self.shard(sid);
         if matches!(shard.get(&sid), Some(Slot::Pending(t)) if *t == ticket) {
             shard.remove(&sid);
@@ -151,9 +187,12 @@ impl NearCache {
         self.invalidations.fetch_add(1, Ordering::Release);
     }
 
-    /// Forgets everything and stops trusting the copy.
+    /// Forgets everything and stops trusting the copy, the replies of reads under way
+    /// included.
     pub(super) fn flush(&self) {
         self.trusted_until.store(0, Ordering::Release);
+        // After the trust is withdrawn: a read that sees the new epoch sees no trust either.
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         self.flush_entries();
     }
 
@@ -286,6 +325,21 @@ mod tests {
         cache.flush();
         cache.trust_from(cache.millis());
         assert_eq!(cache.check(sid(1), TokenId::from_bytes([7; 16]), 10), None);
+    }
+
+    #[test]
+    fn a_read_admitted_before_a_flush_keeps_its_reply_out() {
+        let cache = trusted(100);
+        // The racy order: the read passes the trust check, tracking is lost and the copy
+        // emptied, then the read marks its slot and its reply arrives.
+        let epoch = cache.admit().unwrap();
+        cache.flush();
+        let ticket = cache.hold(sid(1), epoch);
+        cache.complete(sid(1), ticket, record(7));
+        // Tracking is back; a revocation made while it was down was never pushed.
+        cache.trust_from(cache.millis());
+        assert_eq!(cache.check(sid(1), TokenId::from_bytes([7; 16]), 10), None);
+        assert!(cache.shards.iter().all(|s| s.lock().unwrap().is_empty()));
     }
 
     #[test]
