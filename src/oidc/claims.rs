@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 ///     "scope": "orders:read orders:write", "realm_access": {"roles": ["admin"]}
 /// }))?;
 /// assert!(claims.has_scope("orders:write"));
-/// assert_eq!(claims.strings_at("realm_access.roles"), ["admin"]);
+/// assert_eq!(claims.values_at("realm_access.roles"), ["admin"]);
 /// # Ok::<(), tower_jwt_auth::AuthError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -119,12 +119,26 @@ impl AccessClaims {
         parts.try_fold(first, |value, part| value.get(part))
     }
 
-    /// The strings at a dotted `path`: an array's strings, or a space-separated string's words.
+    /// The string values at a dotted `path`, each whole: an array's strings, or a string as one
+    /// value. Never split at spaces: only `scope` is a space-separated list (see
+    /// [`scopes`](Self::scopes)), so a role claim `"not admin"` is the one role `not admin`.
+    ///
+    /// ```
+    /// use tower_jwt_auth::oidc::AccessClaims;
+    ///
+    /// let claims = AccessClaims::from_json(serde_json::json!({
+    ///     "exp": 2000000000, "role": "not admin", "groups": ["admin", "ops team", 7]
+    /// }))?;
+    /// assert_eq!(claims.values_at("role"), ["not admin"]);
+    /// assert_eq!(claims.values_at("groups"), ["admin", "ops team"]);
+    /// assert!(claims.values_at("missing").is_empty());
+    /// # Ok::<(), tower_jwt_auth::AuthError>(())
+    /// ```
     #[must_use]
-    pub fn strings_at(&self, path: &str) -> Vec<&str> {
+    pub fn values_at(&self, path: &str) -> Vec<&str> {
         match self.claim(path) {
             Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-            Some(Value::String(words)) => words.split_ascii_whitespace().collect(),
+            Some(Value::String(value)) => vec![value],
             _ => Vec::new(),
         }
     }
