@@ -40,6 +40,8 @@ use tower_jwt_auth::{Algorithm, JwtKeys, JwtSessions};
 
 const API: &str = "https://api.example.com";
 const OTHER_API: &str = "https://other.example.com";
+/// A resource whose tokens the provider issues without `aud`.
+const UNAUDIENCED: &str = "https://unaudienced.example.com";
 
 fn harness_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc")
@@ -115,6 +117,7 @@ impl Provider {
             .env("KEYS_FILE", &self.keys_file)
             .env("KIDS", kids)
             .env("RESOURCES", format!("{API},{OTHER_API}"))
+            .env("RESOURCES_WITHOUT_AUD", UNAUDIENCED)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -324,6 +327,137 @@ async fn provider_tokens_verify_through_discovery_and_scopes_are_enforced() {
     let mut forged = reader.clone();
     forged.push('A');
     assert_eq!(call(&base, "GET", "/me", &forged, false).await.0, 401);
+}
+
+/// A configured audience is required, not merely compared: the provider's token for a resource
+/// it issues without `aud` is refused where an audience is pinned, and accepted where none is,
+/// so nothing else is wrong with it.
+#[tokio::test]
+async fn a_provider_token_without_aud_is_refused_where_an_audience_is_pinned() {
+    if !provider_available("a_provider_token_without_aud_is_refused_where_an_audience_is_pinned") {
+        return;
+    }
+    let mut provider = Provider::new();
+    provider.start("k1").await;
+    let keys = keys_of(&provider).await;
+    let server = |issuer: Issuer| {
+        ResourceServer::builder()
+            .issuer(issuer)
+            .build()
+            .expect("configuration")
+    };
+    let pinned = serve(&server(
+        Issuer::new(provider.issuer(), keys.clone()).audience(API),
+    ))
+    .await;
+    let open = serve(&server(Issuer::new(provider.issuer(), keys))).await;
+
+    let token = provider.token("orders:read", UNAUDIENCED).await;
+    let payload = token.split('.').nth(1).expect("a payload");
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON");
+    assert_eq!(claims["iss"], provider.issuer());
+    assert!(claims.get("aud").is_none(), "{claims}");
+    let (status, headers, _) = call(&pinned, "GET", "/me", &token, false).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        headers["www-authenticate"],
+        r#"Bearer error="invalid_token", error_description="the token claims are invalid""#
+    );
+    assert_eq!(call(&open, "GET", "/me", &token, false).await.0, 200);
+    // The provider's token for the pinned audience passes both.
+    let audienced = provider.token("orders:read", API).await;
+    for base in [&pinned, &open] {
+        assert_eq!(call(base, "GET", "/me", &audienced, false).await.0, 200);
+    }
+}
+
+/// Tokens made here, signed with a key the server was given: with an audience configured, `aud`
+/// must be there and name it (alone or in a list), whatever the issuer setting; `iss` must be
+/// there and be the issuer's. Needs no provider.
+#[tokio::test]
+async fn issuer_and_a_configured_audience_are_required_over_the_wire() {
+    const ISSUER: &str = "https://idp.example.com";
+    let sessions = eddsa_sessions();
+    let jwks = sessions.jwks();
+    let kid = jwks.keys[0].common.key_id.clone().expect("a kid");
+    let key = jsonwebtoken::EncodingKey::from_ed_pem(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys/ed25519.pem"))
+            .expect("test key"),
+    )
+    .expect("EdDSA key");
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.typ = Some("at+jwt".to_owned());
+    header.kid = Some(kid);
+    let token = |edit: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut claims =
+            json!({"iss": ISSUER, "sub": "alice", "aud": API, "exp": 4_000_000_000u64});
+        edit(claims.as_object_mut().expect("an object"));
+        jsonwebtoken::encode(&header, &claims, &key).expect("signed")
+    };
+    let keys = || RemoteKeys::from_jwk_set(&jwks).expect("keys");
+    let server = |issuer: Issuer| {
+        ResourceServer::builder()
+            .issuer(issuer)
+            .build()
+            .expect("configuration")
+    };
+    let pinned = serve(&server(Issuer::new(ISSUER, keys()).audience(API))).await;
+    let any_issuer = serve(&server(Issuer::any(keys()).audience(API))).await;
+
+    let accepted: [(&str, &dyn Fn(&mut serde_json::Map<String, Value>)); 2] = [
+        ("aud", &|_| {}),
+        ("aud among others", &|c| {
+            c.insert("aud".into(), json!([OTHER_API, API]));
+        }),
+    ];
+    let refused: [(&str, &dyn Fn(&mut serde_json::Map<String, Value>)); 6] = [
+        ("no aud", &|c| {
+            c.remove("aud");
+        }),
+        ("another aud", &|c| {
+            c.insert("aud".into(), json!(OTHER_API));
+        }),
+        ("an empty aud list", &|c| {
+            c.insert("aud".into(), json!([]));
+        }),
+        ("a list of other auds", &|c| {
+            c.insert("aud".into(), json!([OTHER_API]));
+        }),
+        ("no iss", &|c| {
+            c.remove("iss");
+        }),
+        ("another iss", &|c| {
+            c.insert(
+                "iss".into(),
+                json!("https://idp.example.com.attacker.example"),
+            );
+        }),
+    ];
+    for (what, edit) in accepted {
+        let (status, _, body) = call(&pinned, "GET", "/me", &token(edit), false).await;
+        assert_eq!(status, 200, "{what}: {body}");
+    }
+    for (what, edit) in refused {
+        let (status, headers, _) = call(&pinned, "GET", "/me", &token(edit), false).await;
+        assert_eq!(status, 401, "{what}");
+        assert_eq!(
+            headers["www-authenticate"],
+            r#"Bearer error="invalid_token", error_description="the token claims are invalid""#,
+            "{what}"
+        );
+    }
+    // Any issuer, but still the audience.
+    let no_aud = token(&|c| {
+        c.remove("aud");
+    });
+    assert_eq!(call(&any_issuer, "GET", "/me", &no_aud, false).await.0, 401);
+    assert_eq!(
+        call(&any_issuer, "GET", "/me", &token(&|_| {}), false)
+            .await
+            .0,
+        200
+    );
 }
 
 #[tokio::test]

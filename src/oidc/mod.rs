@@ -6,7 +6,8 @@
 //!   swapped without a lock on the request path; an unknown `kid` causes at most one fetch per
 //!   interval; a provider down at start means `503` until the keys arrive, not a crash.
 //! - [`Issuer`]: one trusted `iss` with its keys and token profile (audiences, `typ` policy,
-//!   required claims, leeway); tokens are routed by `iss` before any key is looked at.
+//!   required claims, leeway); tokens are routed by `iss` before any key is looked at. A
+//!   configured audience is required: a token without `aud` is refused.
 //! - [`ResourceServer::layer`]: the layer, putting [`AccessClaims`] in the request's extensions.
 //! - [`Requirement`]: scopes (`scope` or `scp`) and roles (a claim path) per route, as a layer or
 //!   a check in a handler; `403 insufficient_scope` (gRPC 7) when missing. With axum,

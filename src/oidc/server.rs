@@ -94,8 +94,9 @@ impl Issuer {
         }
     }
 
-    /// An accepted audience; a token must name at least one of those given (default: `aud` is
-    /// not checked).
+    /// An accepted audience. Once one is given, `aud` is required: a token must name at least
+    /// one of those given, and a token without `aud` is refused (default: `aud` is not
+    /// checked).
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audiences.push(audience.into());
         self
@@ -427,6 +428,17 @@ impl ResourceServer {
             }
         }
         let claims = AccessClaims::from_map(claims)?;
+        // Required, not merely compared: jsonwebtoken compares `aud` only when a token has one.
+        let audiences = claims.audiences();
+        if !issuer.audiences.is_empty() && !audiences.iter().any(|a| issuer.audiences.contains(a)) {
+            return Err(AuthError::new(AuthErrorKind::InvalidClaims).because(
+                if audiences.is_empty() {
+                    "no aud, where an audience is required"
+                } else {
+                    "another audience"
+                },
+            ));
+        }
         if claims.expires_at().saturating_add(leeway) <= now {
             return Err(AuthError::new(AuthErrorKind::Expired));
         }
