@@ -9,9 +9,9 @@
 //!   required claims, leeway); tokens are routed by `iss` before any key is looked at. A
 //!   configured audience is required: a token without `aud` is refused.
 //! - [`ResourceServer::layer`]: the layer, putting [`AccessClaims`] in the request's extensions.
-//! - [`Requirement`]: scopes (`scope` or `scp`) and roles (a claim path) per route, as a layer or
-//!   a check in a handler; `403 insufficient_scope` (gRPC 7) when missing. With axum,
-//!   `Scoped<S>` is the same check as an extractor guard.
+//! - [`Requirement`]: scopes (`scope` or `scp`) and roles (whole values at a claim path) per
+//!   route, as a layer or a check in a handler; `403 insufficient_scope` (gRPC 7) when missing.
+//!   With axum, `Scoped<S>` is the same check as an extractor guard.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
