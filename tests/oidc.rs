@@ -377,23 +377,11 @@ async fn a_provider_token_without_aud_is_refused_where_an_audience_is_pinned() {
 /// there and be the issuer's. Needs no provider.
 #[tokio::test]
 async fn issuer_and_a_configured_audience_are_required_over_the_wire() {
-    const ISSUER: &str = "https://idp.example.com";
-    let sessions = eddsa_sessions();
-    let jwks = sessions.jwks();
-    let kid = jwks.keys[0].common.key_id.clone().expect("a kid");
-    let key = jsonwebtoken::EncodingKey::from_ed_pem(
-        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys/ed25519.pem"))
-            .expect("test key"),
-    )
-    .expect("EdDSA key");
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
-    header.typ = Some("at+jwt".to_owned());
-    header.kid = Some(kid);
+    let jwks = eddsa_sessions().jwks();
     let token = |edit: &dyn Fn(&mut serde_json::Map<String, Value>)| {
-        let mut claims =
-            json!({"iss": ISSUER, "sub": "alice", "aud": API, "exp": 4_000_000_000u64});
+        let mut claims = json!({"iss": IDP, "sub": "alice", "aud": API, "exp": 4_000_000_000u64});
         edit(claims.as_object_mut().expect("an object"));
-        jsonwebtoken::encode(&header, &claims, &key).expect("signed")
+        eddsa_token(&claims.to_string())
     };
     let keys = || RemoteKeys::from_jwk_set(&jwks).expect("keys");
     let server = |issuer: Issuer| {
@@ -402,7 +390,7 @@ async fn issuer_and_a_configured_audience_are_required_over_the_wire() {
             .build()
             .expect("configuration")
     };
-    let pinned = serve(&server(Issuer::new(ISSUER, keys()).audience(API))).await;
+    let pinned = serve(&server(Issuer::new(IDP, keys()).audience(API))).await;
     let any_issuer = serve(&server(Issuer::any(keys()).audience(API))).await;
 
     let accepted: [(&str, &dyn Fn(&mut serde_json::Map<String, Value>)); 2] = [
@@ -458,6 +446,68 @@ async fn issuer_and_a_configured_audience_are_required_over_the_wire() {
             .0,
         200
     );
+}
+
+/// A claim named twice, at any depth, makes a token malformed: whichever copy a parser would
+/// keep, a role could be granted by one and refused by the other. Needs no provider.
+#[tokio::test]
+async fn a_claim_named_twice_at_any_depth_is_malformed_over_the_wire() {
+    let keys = RemoteKeys::from_jwk_set(&eddsa_sessions().jwks()).expect("keys");
+    let server = ResourceServer::builder()
+        .issuer(Issuer::new(IDP, keys).audience(API))
+        .build()
+        .expect("configuration");
+    let app = Router::new()
+        .route("/admin", get(|| async { "admin" }))
+        .route_layer(Requirement::role("realm_access.roles", "admin").layer())
+        .route_layer(server.layer());
+    let base = support_http::serve(app).await;
+    let claims = |extra: &str| {
+        format!(r#"{{"iss":"{IDP}","sub":"alice","aud":"{API}","exp":4000000000,{extra}}}"#)
+    };
+    let admin = eddsa_token(&claims(r#""realm_access":{"roles":["admin"]}"#));
+    assert_eq!(call(&base, "GET", "/admin", &admin, false).await.0, 200);
+    for twice in [
+        r#""realm_access":{"roles":["user"],"roles":["admin"]}"#,
+        r#""realm_access":{"roles":["admin"]},"realm_access":{"roles":["user"]}"#,
+        r#""groups":[{"name":"ops","name":"admin"}],"realm_access":{"roles":["admin"]}"#,
+        r#""sub":"admin","realm_access":{"roles":["admin"]}"#,
+    ] {
+        let (status, headers, _) =
+            call(&base, "GET", "/admin", &eddsa_token(&claims(twice)), false).await;
+        assert_eq!(status, 401, "{twice}");
+        assert_eq!(
+            headers["www-authenticate"],
+            r#"Bearer error="invalid_token", error_description="the access token is malformed""#,
+            "{twice}"
+        );
+    }
+}
+
+/// The issuer of the tokens made here.
+const IDP: &str = "https://idp.example.com";
+
+/// An access token made here: `payload`, as written, under an `at+jwt` header naming the test
+/// EdDSA key, signed with it.
+fn eddsa_token(payload: &str) -> String {
+    let kid = eddsa_sessions().jwks().keys[0]
+        .common
+        .key_id
+        .clone()
+        .expect("a kid");
+    let header = json!({"typ": "at+jwt", "alg": "EdDSA", "kid": kid}).to_string();
+    let message = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let pem = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys/ed25519.pem"))
+        .expect("test key");
+    let key = jsonwebtoken::EncodingKey::from_ed_pem(&pem).expect("EdDSA key");
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::EdDSA)
+            .expect("signed");
+    format!("{message}.{signature}")
 }
 
 #[tokio::test]

@@ -152,7 +152,7 @@ impl Issuer {
         let leeway = self.leeway.as_secs();
         if let Some(nbf) = all.get("nbf") {
             let nbf = nbf.as_u64().ok_or_else(|| {
-                AuthError::new(AuthErrorKind::InvalidClaims).because("an nbf that is not a number")
+                AuthError::new(AuthErrorKind::Malformed).because("an nbf that is not a number")
             })?;
             if now.saturating_add(leeway) < nbf {
                 return Err(AuthError::new(AuthErrorKind::NotYetValid));

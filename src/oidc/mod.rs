@@ -10,7 +10,7 @@
 //!   configured audience is required: a token without `aud` is refused.
 //! - The header of every token is held to the rules of the crate's own tokens: the algorithm
 //!   pinned to the key its `kid` names, no `crit`, the `typ`; keys in a header (`jwk`, `jku`,
-//!   `x5u`, `x5c`) are never used.
+//!   `x5u`, `x5c`) are never used. A claim named twice, at any depth, makes the token malformed.
 //! - [`ResourceServer::layer`]: the layer, putting [`AccessClaims`] in the request's extensions.
 //! - [`Requirement`]: scopes (`scope` or `scp`) and roles (whole values at a claim path) per
 //!   route, as a layer or a check in a handler; `403 insufficient_scope` (gRPC 7) when missing.
