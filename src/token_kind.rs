@@ -20,17 +20,6 @@ impl TokenKind {
             Self::Refresh => "rt+jwt",
         }
     }
-
-    pub(crate) fn matches_typ(self, typ: &str) -> bool {
-        // RFC 7515 §4.1.9: the "application/" prefix may be omitted, and media types are
-        // case-insensitive.
-        const PREFIX: &str = "application/";
-        let typ = match typ.get(..PREFIX.len()) {
-            Some(prefix) if prefix.eq_ignore_ascii_case(PREFIX) => &typ[PREFIX.len()..],
-            _ => typ,
-        };
-        typ.eq_ignore_ascii_case(self.typ())
-    }
 }
 
 impl fmt::Display for TokenKind {

@@ -13,22 +13,27 @@ mod support_attacks;
 use std::net::TcpListener;
 use std::time::Duration;
 
+use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::hmac::{HMAC_SHA256, HMAC_SHA384, HMAC_SHA512};
+use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256,
-    RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256,
+    RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256, RSA_PSS_SHA384, RSA_PSS_SHA512,
+    RsaEncoding, RsaKeyPair,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
+use tower_jwt_auth::oidc::{Issuer, RemoteKeys, ResourceServer, ResourceServerLayer};
 use tower_jwt_auth::{
     Algorithm, JwtAuthLayer, JwtKeys, JwtSessions, JwtSessionsBuilder, KeySet, ManualClock,
     MemoryStore, SessionId, TokenId, TokenPair,
 };
 
 use support_attacks::{
-    Reply, Signer, assert_refused, assert_served, bearer, craft, craft_bytes, der, ed25519, es256,
-    invalid_request, invalid_token, payload, pem, refresh, rsa, segment, send, with_signature,
+    Reply, Signer, assert_refused, assert_served, bearer, craft, craft_bytes, craft_unencoded, der,
+    ed25519, es256, invalid_request, invalid_token, payload, pem, refresh, rsa, segment, send,
+    with_signature,
 };
 
 const SECRET: &[u8] = b"attack-suite-secret-of-32-bytes!";
@@ -1683,5 +1688,593 @@ async fn attack_error_text_repeats_nothing_of_the_token() {
                 assert!(text.len() < 400, "errors stay short: {text}");
             }
         }
+    }
+}
+
+/// An asymmetric key pair, to sign as its owner or as an attacker.
+enum Pair {
+    Ed25519(Ed25519KeyPair),
+    Ecdsa(EcdsaKeyPair),
+    Rsa(&'static dyn RsaEncoding, RsaKeyPair),
+}
+
+impl Pair {
+    fn signer(&self) -> Signer<'_> {
+        match self {
+            Self::Ed25519(key) => Signer::Ed25519(key),
+            Self::Ecdsa(key) => Signer::Ecdsa(key),
+            Self::Rsa(encoding, key) => Signer::Rsa(*encoding, key),
+        }
+    }
+
+    /// The public key as a JWK with its `kid` and `alg`, as this crate publishes one.
+    fn jwk(&self, alg: Algorithm) -> Value {
+        let der = match self {
+            Self::Ed25519(key) => key.public_key().as_der(),
+            Self::Ecdsa(key) => key.public_key().as_der(),
+            Self::Rsa(_, key) => key.public_key().as_der(),
+        }
+        .expect("SubjectPublicKeyInfo");
+        let pem = format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der.as_ref())
+        );
+        let keys = JwtKeys::verify_only_pem(alg, pem.as_bytes()).expect("public key");
+        serde_json::to_value(keys.public_jwk().expect("asymmetric")).expect("JWK JSON")
+    }
+}
+
+/// One asymmetric key's tokens and the two verifiers that hold only its public key, both
+/// requiring the issuer and the audience: this crate's layer (its parsed-header path, with the
+/// pair check on the issuer's store) and a resource server (the same key through
+/// `RemoteKeys::from_jwk_set`: fixed, no network).
+struct Victim {
+    alg: Algorithm,
+    /// The key's file in `tests/keys/`, without `.pem`.
+    file: &'static str,
+    issuer: Target,
+    own: JwtAuthLayer,
+    resource_server: ResourceServerLayer,
+    genuine: Pair,
+    /// A key of the same kind that the verifiers do not hold.
+    attacker: Pair,
+    tripwire: Tripwire,
+}
+
+impl Victim {
+    async fn new(alg: Algorithm, file: &'static str, genuine: Pair, attacker: Pair) -> Self {
+        let (private, public) = (pem(&format!("{file}.pem")), pem(&format!("{file}.pub.pem")));
+        let store = MemoryStore::new();
+        let clock = ManualClock::new(NOW);
+        let issuer = target(
+            JwtSessions::builder()
+                .keys(JwtKeys::from_pem(alg, &private, &public).expect("key pair"))
+                .store(store.clone())
+                .issuer(ISSUER)
+                .audience(AUDIENCE),
+            clock.clone(),
+        )
+        .await;
+        let own = JwtSessions::builder()
+            .keys(JwtKeys::verify_only_pem(alg, &public).expect("public key"))
+            .store(store)
+            .clock(clock.clone())
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .build()
+            .expect("verify-only configuration")
+            .layer();
+        let keys = RemoteKeys::from_jwk_set(&issuer.sessions.jwks()).expect("fixed keys");
+        let resource_server = ResourceServer::builder()
+            .issuer(Issuer::new(ISSUER, keys).audience(AUDIENCE))
+            .clock(clock)
+            .build()
+            .expect("resource server")
+            .layer();
+        Self {
+            alg,
+            file,
+            issuer,
+            own,
+            resource_server,
+            genuine,
+            attacker,
+            tripwire: Tripwire::new(),
+        }
+    }
+
+    fn alg_name(&self) -> String {
+        format!("{:?}", self.alg)
+    }
+
+    /// The header the issuer mints, as JSON.
+    fn header(&self) -> Value {
+        json!({"typ": "at+jwt", "alg": self.alg_name(), "kid": self.issuer.kid})
+    }
+
+    fn header_with(&self, edit: impl FnOnce(&mut Value)) -> String {
+        let mut header = self.header();
+        edit(&mut header);
+        header.to_string()
+    }
+
+    /// The live session's access-token claims, `iss` and `aud` included.
+    fn claims(&self) -> String {
+        self.issuer.claims().to_string()
+    }
+
+    fn claims_with(&self, edit: impl FnOnce(&mut serde_json::Map<String, Value>)) -> String {
+        self.issuer.claims_with(edit)
+    }
+
+    /// `header` and `claims`, signed with the genuine key.
+    fn signed(&self, header: &str, claims: &str) -> String {
+        craft(header, claims, self.genuine.signer())
+    }
+
+    /// The genuine header over `claims`, signed with the genuine key.
+    fn signed_claims(&self, claims: &str) -> String {
+        self.signed(&self.header().to_string(), claims)
+    }
+}
+
+/// One attack: the tokens it crafts against a victim's key, and the refusal both verifiers must
+/// answer every one of them with: `401` and this `invalid_token` description.
+struct Attack {
+    name: &'static str,
+    tokens: fn(&Victim) -> Vec<String>,
+    refusal: &'static str,
+}
+
+/// The attacks, each named once.
+fn attacks() -> Vec<Attack> {
+    vec![
+        Attack {
+            name: "alg none, unsigned or signed",
+            refusal: MALFORMED,
+            tokens: |v| {
+                let mut tokens = Vec::new();
+                for alg in ["none", "None", "NONE"] {
+                    let header = v.header_with(|h| h["alg"] = json!(alg));
+                    tokens.push(craft(&header, &v.claims(), Signer::Empty));
+                    tokens.push(v.signed(&header, &v.claims()));
+                }
+                tokens
+            },
+        },
+        Attack {
+            name: "an HMAC tag keyed with the public key, as PEM, DER, JWK or JWKS",
+            refusal: BAD_SIGNATURE,
+            tokens: |v| {
+                let public = pem(&format!("{}.pub.pem", v.file));
+                let trimmed = String::from_utf8(public.clone()).expect("ASCII");
+                let jwks = serde_json::to_vec(&v.issuer.sessions.jwks()).expect("JWKS");
+                let jwk = serde_json::to_vec(&v.issuer.sessions.jwks().keys[0]).expect("JWK");
+                let secrets = [
+                    public,
+                    trimmed.trim_end().as_bytes().to_vec(),
+                    der(&format!("{}.pub.pem", v.file)),
+                    jwk,
+                    jwks,
+                ];
+                let mut tokens = Vec::new();
+                for secret in &secrets {
+                    for (hmac, alg) in [
+                        (HMAC_SHA256, "HS256"),
+                        (HMAC_SHA384, "HS384"),
+                        (HMAC_SHA512, "HS512"),
+                    ] {
+                        let header = v.header_with(|h| h["alg"] = json!(alg));
+                        tokens.push(craft(&header, &v.claims(), Signer::Hmac(hmac, secret)));
+                    }
+                }
+                tokens
+            },
+        },
+        Attack {
+            name: "another algorithm than the key's, signed with a key of that algorithm",
+            refusal: BAD_SIGNATURE,
+            tokens: |v| {
+                let (ed, ec, rs) = (ed25519(), es256(), rsa());
+                let others: [(&str, Signer<'_>); 9] = [
+                    ("EdDSA", Signer::Ed25519(&ed)),
+                    ("ES256", Signer::Ecdsa(&ec)),
+                    ("ES384", Signer::Ecdsa(&ec)),
+                    ("RS256", Signer::Rsa(&RSA_PKCS1_SHA256, &rs)),
+                    ("RS384", Signer::Rsa(&RSA_PKCS1_SHA384, &rs)),
+                    ("RS512", Signer::Rsa(&RSA_PKCS1_SHA512, &rs)),
+                    ("PS256", Signer::Rsa(&RSA_PSS_SHA256, &rs)),
+                    ("PS384", Signer::Rsa(&RSA_PSS_SHA384, &rs)),
+                    ("PS512", Signer::Rsa(&RSA_PSS_SHA512, &rs)),
+                ];
+                others
+                    .into_iter()
+                    .filter(|(alg, _)| *alg != v.alg_name())
+                    .map(|(alg, signer)| {
+                        craft(
+                            &v.header_with(|h| h["alg"] = json!(alg)),
+                            &v.claims(),
+                            signer,
+                        )
+                    })
+                    .collect()
+            },
+        },
+        Attack {
+            name: "a critical extension, b64: false among them",
+            refusal: MALFORMED,
+            tokens: |v| {
+                let unencoded = v.header_with(|h| {
+                    h["b64"] = json!(false);
+                    h["crit"] = json!(["b64"]);
+                });
+                vec![
+                    v.signed(&v.header_with(|h| h["crit"] = json!(["exp"])), &v.claims()),
+                    v.signed(&v.header_with(|h| h["crit"] = json!([])), &v.claims()),
+                    v.signed(&unencoded, &v.claims()),
+                    craft_unencoded(&unencoded, &v.claims(), &v.genuine.signer()),
+                ]
+            },
+        },
+        Attack {
+            name: "b64: false without crit, signed over the unencoded payload",
+            refusal: BAD_SIGNATURE,
+            tokens: |v| {
+                let header = v.header_with(|h| h["b64"] = json!(false));
+                vec![craft_unencoded(&header, &v.claims(), &v.genuine.signer())]
+            },
+        },
+        Attack {
+            name: "the attacker's key embedded in the header or linked from it",
+            refusal: BAD_SIGNATURE,
+            tokens: |v| {
+                let fake_cert =
+                    base64::engine::general_purpose::STANDARD.encode(b"not a certificate");
+                let members = [
+                    ("jwk", v.attacker.jwk(v.alg)),
+                    ("jku", json!(v.tripwire.url("/jwks.json"))),
+                    ("x5u", json!(v.tripwire.url("/cert.pem"))),
+                    ("x5c", json!([fake_cert])),
+                ];
+                members
+                    .into_iter()
+                    .map(|(name, value)| {
+                        let header = v.header_with(|h| h[name] = value);
+                        craft(&header, &v.claims(), v.attacker.signer())
+                    })
+                    .collect()
+            },
+        },
+        Attack {
+            name: "a kid aimed at files, databases or shells, or no kid",
+            refusal: UNKNOWN_KEY,
+            tokens: |v| {
+                let kids = [
+                    "../../etc/passwd".to_owned(),
+                    "../../../../../../dev/null".to_owned(),
+                    format!("../{}", v.issuer.kid),
+                    "' OR 1=1 --".to_owned(),
+                    "$(touch /tmp/pwned)".to_owned(),
+                    "| cat /etc/passwd".to_owned(),
+                    String::new(),
+                    "\u{0}".to_owned(),
+                    "k".repeat(4000),
+                ];
+                let mut tokens: Vec<String> = kids
+                    .iter()
+                    .map(|kid| v.signed(&v.header_with(|h| h["kid"] = json!(kid)), &v.claims()))
+                    .collect();
+                let unnamed = v.header_with(|h| {
+                    h.as_object_mut().expect("object").remove("kid");
+                });
+                tokens.push(v.signed(&unnamed, &v.claims()));
+                tokens
+            },
+        },
+        Attack {
+            name: "a header member of the wrong type",
+            refusal: MALFORMED,
+            tokens: |v| {
+                let wrong: [(&str, Value); 5] = [
+                    ("kid", json!(7)),
+                    ("typ", json!(1)),
+                    ("alg", json!(5)),
+                    ("alg", json!([v.alg_name()])),
+                    ("crit", json!("b64")),
+                ];
+                wrong
+                    .into_iter()
+                    .map(|(name, value)| v.signed(&v.header_with(|h| h[name] = value), &v.claims()))
+                    .collect()
+            },
+        },
+        Attack {
+            name: "two or four segments",
+            refusal: MALFORMED,
+            tokens: |v| {
+                let token = v.signed_claims(&v.claims());
+                let parts: Vec<&str> = token.split('.').collect();
+                vec![
+                    format!("{}.{}", parts[0], parts[1]),
+                    format!("{}.{}", parts[0], parts[2]),
+                    format!("{token}.{}", parts[2]),
+                    format!("{token}."),
+                    format!(".{token}"),
+                    "..".to_owned(),
+                    "...".to_owned(),
+                    "a..b".to_owned(),
+                ]
+            },
+        },
+        Attack {
+            name: "a token over the size limit, otherwise valid",
+            refusal: MALFORMED,
+            tokens: |v| {
+                let claims = v.claims_with(|c| {
+                    c.insert("pad".into(), json!("p".repeat(20 * 1024)));
+                });
+                vec![v.signed_claims(&claims)]
+            },
+        },
+        Attack {
+            name: "bytes that are not UTF-8 or not JSON, signed",
+            refusal: MALFORMED,
+            tokens: |v| {
+                let (header, claims) = (v.header().to_string(), v.claims());
+                let mut broken_claim = claims.as_bytes()[..claims.len() - 1].to_vec();
+                broken_claim.extend_from_slice(b",\"role\":\"\xc3\x28\"}");
+                let mut broken_key = claims.as_bytes()[..claims.len() - 1].to_vec();
+                broken_key.extend_from_slice(b",\"\xff\":1}");
+                let cases: [(&[u8], &[u8]); 6] = [
+                    (b"\xff\xfe{}", claims.as_bytes()),
+                    (b"not json", claims.as_bytes()),
+                    (header.as_bytes(), b"\xff\xfe\xfd"),
+                    (header.as_bytes(), &broken_claim),
+                    (header.as_bytes(), &broken_key),
+                    (header.as_bytes(), b"not json"),
+                ];
+                cases
+                    .into_iter()
+                    .map(|(h, p)| craft_bytes(h, p, &v.genuine.signer()))
+                    .collect()
+            },
+        },
+        Attack {
+            name: "a member named twice, in the header or the payload",
+            refusal: MALFORMED,
+            tokens: |v| {
+                let header = v.header().to_string();
+                let claims = v.claims();
+                // A second copy of a member, ahead of the first: whichever copy a parser keeps,
+                // this token is refused.
+                let twice =
+                    |json: &str, member: &str| json.replacen('{', &format!("{{{member},"), 1);
+                let mut tokens: Vec<String> =
+                    [r#""alg":"EdDSA""#, r#""kid":"k""#, r#""typ":"JWT""#]
+                        .into_iter()
+                        .map(|member| v.signed(&twice(&header, member), &claims))
+                        .collect();
+                for member in [
+                    r#""sub":"admin""#.to_owned(),
+                    format!(r#""exp":{}"#, u64::MAX),
+                    r#""iss":"https://attacker.example""#.to_owned(),
+                    r#""aud":"other-api""#.to_owned(),
+                ] {
+                    tokens.push(v.signed_claims(&twice(&claims, &member)));
+                }
+                tokens
+            },
+        },
+        Attack {
+            name: "a signature stripped, cut short, or another token's",
+            refusal: BAD_SIGNATURE,
+            tokens: |v| {
+                let token = v.signed_claims(&v.claims());
+                let signature = segment(&token, 2);
+                let other = v.signed_claims(&v.claims_with(|c| {
+                    c.insert("sub".into(), json!("admin"));
+                }));
+                vec![
+                    with_signature(&token, &[]),
+                    with_signature(&token, &signature[..signature.len() / 2]),
+                    with_signature(&token, &segment(&other, 2)),
+                    with_signature(&other, &signature),
+                ]
+            },
+        },
+        Attack {
+            name: "the typ of another kind of token, or none",
+            refusal: "expected an access token",
+            tokens: |v| {
+                let mut tokens: Vec<String> = ["rt+jwt", "JWT", "application/jwt", "at+jwt+rt+jwt"]
+                    .into_iter()
+                    .map(|typ| v.signed(&v.header_with(|h| h["typ"] = json!(typ)), &v.claims()))
+                    .collect();
+                let untyped = v.header_with(|h| {
+                    h.as_object_mut().expect("object").remove("typ");
+                });
+                tokens.push(v.signed(&untyped, &v.claims()));
+                tokens
+            },
+        },
+        Attack {
+            name: "no iss, or one other than the issuer",
+            refusal: BAD_CLAIMS,
+            tokens: |v| {
+                let mut tokens = vec![v.signed_claims(&v.claims_with(|c| {
+                    c.remove("iss");
+                }))];
+                for iss in [
+                    json!("https://attacker.example"),
+                    json!("https://issuer.example.attacker.example"),
+                    json!("HTTPS://ISSUER.EXAMPLE"),
+                    Value::Null,
+                    json!(1),
+                ] {
+                    tokens.push(v.signed_claims(&v.claims_with(|c| {
+                        c.insert("iss".into(), iss);
+                    })));
+                }
+                tokens
+            },
+        },
+        Attack {
+            name: "no aud, or none of the audience",
+            refusal: BAD_CLAIMS,
+            tokens: |v| {
+                let mut tokens = vec![v.signed_claims(&v.claims_with(|c| {
+                    c.remove("aud");
+                }))];
+                for aud in [
+                    json!("other-api"),
+                    json!(["other", "api2"]),
+                    json!([]),
+                    json!({"api": true}),
+                ] {
+                    tokens.push(v.signed_claims(&v.claims_with(|c| {
+                        c.insert("aud".into(), aud);
+                    })));
+                }
+                tokens
+            },
+        },
+        Attack {
+            name: "an exp now or past",
+            refusal: "the access token expired",
+            tokens: |v| {
+                [NOW, NOW - 1, 0]
+                    .into_iter()
+                    .map(|exp| {
+                        v.signed_claims(&v.claims_with(|c| {
+                            c.insert("exp".into(), json!(exp));
+                        }))
+                    })
+                    .collect()
+            },
+        },
+        Attack {
+            name: "an nbf still ahead",
+            refusal: "the token is not valid yet",
+            tokens: |v| {
+                [NOW + 1, NOW + 60, u64::MAX]
+                    .into_iter()
+                    .map(|nbf| {
+                        v.signed_claims(&v.claims_with(|c| {
+                            c.insert("nbf".into(), json!(nbf));
+                        }))
+                    })
+                    .collect()
+            },
+        },
+        Attack {
+            name: "no exp, or an exp or nbf that is not a number",
+            refusal: MALFORMED,
+            tokens: |v| {
+                let mut tokens = vec![v.signed_claims(&v.claims_with(|c| {
+                    c.remove("exp");
+                }))];
+                let claims = v.issuer.claims();
+                for raw in [
+                    r#""1700000900""#,
+                    "-1",
+                    "1700000900.5",
+                    "1e300",
+                    "18446744073709551616",
+                    "null",
+                    "true",
+                    "[1700000900]",
+                ] {
+                    tokens.push(v.signed_claims(&with_raw_claim(&claims, "exp", raw)));
+                    // An nbf of null is no nbf to this crate's layer, which reads it as an option.
+                    if raw != "null" {
+                        tokens.push(v.signed_claims(&with_raw_claim(&claims, "nbf", raw)));
+                    }
+                }
+                tokens
+            },
+        },
+    ]
+}
+
+/// The attacks of one table against both verifiers of every kind of asymmetric key: each is
+/// refused alike by this crate's layer and by a resource server, with the same status and
+/// challenge, and the protected service never runs. The genuine token, assembled the same way,
+/// is served by both, so every refusal is a defence's.
+#[tokio::test]
+async fn attack_table_both_verifiers_refuse_alike() {
+    let rsa_attacker = || {
+        Pair::Rsa(
+            &RSA_PKCS1_SHA256,
+            RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key"),
+        )
+    };
+    let pss_attacker = || {
+        Pair::Rsa(
+            &RSA_PSS_SHA256,
+            RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key"),
+        )
+    };
+    let victims = [
+        Victim::new(
+            Algorithm::EdDSA,
+            "ed25519",
+            Pair::Ed25519(ed25519()),
+            Pair::Ed25519(Ed25519KeyPair::generate().expect("key")),
+        )
+        .await,
+        Victim::new(
+            Algorithm::ES256,
+            "es256",
+            Pair::Ecdsa(es256()),
+            Pair::Ecdsa(EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("key")),
+        )
+        .await,
+        Victim::new(
+            Algorithm::RS256,
+            "rs256",
+            Pair::Rsa(&RSA_PKCS1_SHA256, rsa()),
+            rsa_attacker(),
+        )
+        .await,
+        Victim::new(
+            Algorithm::PS256,
+            "rs256",
+            Pair::Rsa(&RSA_PSS_SHA256, rsa()),
+            pss_attacker(),
+        )
+        .await,
+    ];
+    let attacks = attacks();
+    for v in &victims {
+        let genuine = v.signed_claims(&v.claims());
+        assert_served(&bearer(&v.own, &genuine).await);
+        assert_served(&bearer(&v.resource_server, &genuine).await);
+        for attack in &attacks {
+            let tokens = (attack.tokens)(v);
+            assert!(!tokens.is_empty(), "{}", attack.name);
+            for token in &tokens {
+                let expected = invalid_token(attack.refusal);
+                for (verifier, reply) in [
+                    ("this crate's layer", bearer(&v.own, token).await),
+                    (
+                        "the resource server",
+                        bearer(&v.resource_server, token).await,
+                    ),
+                ] {
+                    assert_eq!(
+                        (reply.status.as_u16(), reply.challenge.as_deref()),
+                        (401, Some(expected.as_str())),
+                        "{:?}, {}: {verifier} answered {reply:?} to {token}",
+                        v.alg,
+                        attack.name,
+                    );
+                    assert_refused(&reply, 401, &expected);
+                }
+            }
+        }
+        assert!(
+            !v.tripwire.was_touched(),
+            "a key URL from a token header was fetched"
+        );
     }
 }

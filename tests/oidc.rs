@@ -40,6 +40,8 @@ use tower_jwt_auth::{Algorithm, JwtKeys, JwtSessions};
 
 const API: &str = "https://api.example.com";
 const OTHER_API: &str = "https://other.example.com";
+/// A resource whose tokens the provider issues without `aud`.
+const UNAUDIENCED: &str = "https://unaudienced.example.com";
 
 fn harness_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc")
@@ -115,6 +117,7 @@ impl Provider {
             .env("KEYS_FILE", &self.keys_file)
             .env("KIDS", kids)
             .env("RESOURCES", format!("{API},{OTHER_API}"))
+            .env("RESOURCES_WITHOUT_AUD", UNAUDIENCED)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -324,6 +327,187 @@ async fn provider_tokens_verify_through_discovery_and_scopes_are_enforced() {
     let mut forged = reader.clone();
     forged.push('A');
     assert_eq!(call(&base, "GET", "/me", &forged, false).await.0, 401);
+}
+
+/// A configured audience is required, not merely compared: the provider's token for a resource
+/// it issues without `aud` is refused where an audience is pinned, and accepted where none is,
+/// so nothing else is wrong with it.
+#[tokio::test]
+async fn a_provider_token_without_aud_is_refused_where_an_audience_is_pinned() {
+    if !provider_available("a_provider_token_without_aud_is_refused_where_an_audience_is_pinned") {
+        return;
+    }
+    let mut provider = Provider::new();
+    provider.start("k1").await;
+    let keys = keys_of(&provider).await;
+    let server = |issuer: Issuer| {
+        ResourceServer::builder()
+            .issuer(issuer)
+            .build()
+            .expect("configuration")
+    };
+    let pinned = serve(&server(
+        Issuer::new(provider.issuer(), keys.clone()).audience(API),
+    ))
+    .await;
+    let open = serve(&server(Issuer::new(provider.issuer(), keys))).await;
+
+    let token = provider.token("orders:read", UNAUDIENCED).await;
+    let payload = token.split('.').nth(1).expect("a payload");
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON");
+    assert_eq!(claims["iss"], provider.issuer());
+    assert!(claims.get("aud").is_none(), "{claims}");
+    let (status, headers, _) = call(&pinned, "GET", "/me", &token, false).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        headers["www-authenticate"],
+        r#"Bearer error="invalid_token", error_description="the token claims are invalid""#
+    );
+    assert_eq!(call(&open, "GET", "/me", &token, false).await.0, 200);
+    // The provider's token for the pinned audience passes both.
+    let audienced = provider.token("orders:read", API).await;
+    for base in [&pinned, &open] {
+        assert_eq!(call(base, "GET", "/me", &audienced, false).await.0, 200);
+    }
+}
+
+/// Tokens made here, signed with a key the server was given: with an audience configured, `aud`
+/// must be there and name it (alone or in a list), whatever the issuer setting; `iss` must be
+/// there and be the issuer's. Needs no provider.
+#[tokio::test]
+async fn issuer_and_a_configured_audience_are_required_over_the_wire() {
+    let jwks = eddsa_sessions().jwks();
+    let token = |edit: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut claims = json!({"iss": IDP, "sub": "alice", "aud": API, "exp": 4_000_000_000u64});
+        edit(claims.as_object_mut().expect("an object"));
+        eddsa_token(&claims.to_string())
+    };
+    let keys = || RemoteKeys::from_jwk_set(&jwks).expect("keys");
+    let server = |issuer: Issuer| {
+        ResourceServer::builder()
+            .issuer(issuer)
+            .build()
+            .expect("configuration")
+    };
+    let pinned = serve(&server(Issuer::new(IDP, keys()).audience(API))).await;
+    let any_issuer = serve(&server(Issuer::any(keys()).audience(API))).await;
+
+    let accepted: [(&str, &dyn Fn(&mut serde_json::Map<String, Value>)); 2] = [
+        ("aud", &|_| {}),
+        ("aud among others", &|c| {
+            c.insert("aud".into(), json!([OTHER_API, API]));
+        }),
+    ];
+    let refused: [(&str, &dyn Fn(&mut serde_json::Map<String, Value>)); 6] = [
+        ("no aud", &|c| {
+            c.remove("aud");
+        }),
+        ("another aud", &|c| {
+            c.insert("aud".into(), json!(OTHER_API));
+        }),
+        ("an empty aud list", &|c| {
+            c.insert("aud".into(), json!([]));
+        }),
+        ("a list of other auds", &|c| {
+            c.insert("aud".into(), json!([OTHER_API]));
+        }),
+        ("no iss", &|c| {
+            c.remove("iss");
+        }),
+        ("another iss", &|c| {
+            c.insert(
+                "iss".into(),
+                json!("https://idp.example.com.attacker.example"),
+            );
+        }),
+    ];
+    for (what, edit) in accepted {
+        let (status, _, body) = call(&pinned, "GET", "/me", &token(edit), false).await;
+        assert_eq!(status, 200, "{what}: {body}");
+    }
+    for (what, edit) in refused {
+        let (status, headers, _) = call(&pinned, "GET", "/me", &token(edit), false).await;
+        assert_eq!(status, 401, "{what}");
+        assert_eq!(
+            headers["www-authenticate"],
+            r#"Bearer error="invalid_token", error_description="the token claims are invalid""#,
+            "{what}"
+        );
+    }
+    // Any issuer, but still the audience.
+    let no_aud = token(&|c| {
+        c.remove("aud");
+    });
+    assert_eq!(call(&any_issuer, "GET", "/me", &no_aud, false).await.0, 401);
+    assert_eq!(
+        call(&any_issuer, "GET", "/me", &token(&|_| {}), false)
+            .await
+            .0,
+        200
+    );
+}
+
+/// A claim named twice, at any depth, makes a token malformed: whichever copy a parser would
+/// keep, a role could be granted by one and refused by the other. Needs no provider.
+#[tokio::test]
+async fn a_claim_named_twice_at_any_depth_is_malformed_over_the_wire() {
+    let keys = RemoteKeys::from_jwk_set(&eddsa_sessions().jwks()).expect("keys");
+    let server = ResourceServer::builder()
+        .issuer(Issuer::new(IDP, keys).audience(API))
+        .build()
+        .expect("configuration");
+    let app = Router::new()
+        .route("/admin", get(|| async { "admin" }))
+        .route_layer(Requirement::role("realm_access.roles", "admin").layer())
+        .route_layer(server.layer());
+    let base = support_http::serve(app).await;
+    let claims = |extra: &str| {
+        format!(r#"{{"iss":"{IDP}","sub":"alice","aud":"{API}","exp":4000000000,{extra}}}"#)
+    };
+    let admin = eddsa_token(&claims(r#""realm_access":{"roles":["admin"]}"#));
+    assert_eq!(call(&base, "GET", "/admin", &admin, false).await.0, 200);
+    for twice in [
+        r#""realm_access":{"roles":["user"],"roles":["admin"]}"#,
+        r#""realm_access":{"roles":["admin"]},"realm_access":{"roles":["user"]}"#,
+        r#""groups":[{"name":"ops","name":"admin"}],"realm_access":{"roles":["admin"]}"#,
+        r#""sub":"admin","realm_access":{"roles":["admin"]}"#,
+    ] {
+        let (status, headers, _) =
+            call(&base, "GET", "/admin", &eddsa_token(&claims(twice)), false).await;
+        assert_eq!(status, 401, "{twice}");
+        assert_eq!(
+            headers["www-authenticate"],
+            r#"Bearer error="invalid_token", error_description="the access token is malformed""#,
+            "{twice}"
+        );
+    }
+}
+
+/// The issuer of the tokens made here.
+const IDP: &str = "https://idp.example.com";
+
+/// An access token made here: `payload`, as written, under an `at+jwt` header naming the test
+/// EdDSA key, signed with it.
+fn eddsa_token(payload: &str) -> String {
+    let kid = eddsa_sessions().jwks().keys[0]
+        .common
+        .key_id
+        .clone()
+        .expect("a kid");
+    let header = json!({"typ": "at+jwt", "alg": "EdDSA", "kid": kid}).to_string();
+    let message = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let pem = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys/ed25519.pem"))
+        .expect("test key");
+    let key = jsonwebtoken::EncodingKey::from_ed_pem(&pem).expect("EdDSA key");
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::EdDSA)
+            .expect("signed");
+    format!("{message}.{signature}")
 }
 
 #[tokio::test]

@@ -1,8 +1,14 @@
 //! [`AccessClaims`]: what a verified token of an identity provider says.
 
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt;
 use std::sync::Arc;
 
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+
+use crate::error::{AuthError, AuthErrorKind};
 
 /// The claims of an access token verified by a [`ResourceServer`](super::ResourceServer), put in
 /// the request's extensions by its layer (and an axum extractor with the `axum` feature).
@@ -19,7 +25,7 @@ use serde_json::{Map, Value};
 ///     "scope": "orders:read orders:write", "realm_access": {"roles": ["admin"]}
 /// }))?;
 /// assert!(claims.has_scope("orders:write"));
-/// assert_eq!(claims.strings_at("realm_access.roles"), ["admin"]);
+/// assert_eq!(claims.values_at("realm_access.roles"), ["admin"]);
 /// # Ok::<(), tower_jwt_auth::AuthError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -32,19 +38,35 @@ pub struct AccessClaims {
 
 impl AccessClaims {
     /// The claims of a payload; `exp` must be a number.
-    pub fn from_json(value: Value) -> Result<Self, crate::AuthError> {
+    pub fn from_json(value: Value) -> Result<Self, AuthError> {
         match value {
             Value::Object(map) => Self::from_map(map),
-            _ => Err(crate::AuthError::new(crate::AuthErrorKind::Malformed)),
+            _ => Err(AuthError::new(AuthErrorKind::Malformed)),
         }
     }
 
-    pub(crate) fn from_map(all: Map<String, Value>) -> Result<Self, crate::AuthError> {
-        let invalid = || crate::AuthError::new(crate::AuthErrorKind::InvalidClaims);
-        let expires_at = all
-            .get("exp")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| invalid().because("no numeric exp"))?;
+    /// The claims of a verified payload, its JSON text: UTF-8 throughout (RFC 7519 §7.2), and
+    /// no object in it, at any depth, names a member twice, so that no claim means one thing
+    /// here and another to a parser that keeps the other copy.
+    pub(crate) fn from_payload(json: &[u8]) -> Result<Self, AuthError> {
+        let malformed = |defect| AuthError::new(AuthErrorKind::Malformed).because(defect);
+        let all = serde_json::from_slice(json)
+            .map_err(|_| malformed("the payload is not a JSON object"))?;
+        // A second reading, which keeps nothing: serde_json's own keeps the last copy of a
+        // member, and a visitor that built the values itself would misread numbers wherever
+        // serde_json's `arbitrary_precision` feature is on.
+        serde_json::from_slice::<EachMemberOnce>(json)
+            .map_err(|_| malformed("a member named twice"))?;
+        Self::from_map(all)
+    }
+
+    fn from_map(all: Map<String, Value>) -> Result<Self, AuthError> {
+        let invalid = || AuthError::new(AuthErrorKind::InvalidClaims);
+        // A numeric date that is missing or no number is a malformed token, as on the crate's
+        // own path.
+        let expires_at = all.get("exp").and_then(Value::as_u64).ok_or_else(|| {
+            AuthError::new(AuthErrorKind::Malformed).because("no exp, or one that is not a number")
+        })?;
         let audiences = match all.get("aud") {
             None => Vec::new(),
             Some(Value::String(one)) => vec![one.clone()],
@@ -119,12 +141,26 @@ impl AccessClaims {
         parts.try_fold(first, |value, part| value.get(part))
     }
 
-    /// The strings at a dotted `path`: an array's strings, or a space-separated string's words.
+    /// The string values at a dotted `path`, each whole: an array's strings, or a string as one
+    /// value. Never split at spaces: only `scope` is a space-separated list (see
+    /// [`scopes`](Self::scopes)), so a role claim `"not admin"` is the one role `not admin`.
+    ///
+    /// ```
+    /// use tower_jwt_auth::oidc::AccessClaims;
+    ///
+    /// let claims = AccessClaims::from_json(serde_json::json!({
+    ///     "exp": 2000000000, "role": "not admin", "groups": ["admin", "ops team", 7]
+    /// }))?;
+    /// assert_eq!(claims.values_at("role"), ["not admin"]);
+    /// assert_eq!(claims.values_at("groups"), ["admin", "ops team"]);
+    /// assert!(claims.values_at("missing").is_empty());
+    /// # Ok::<(), tower_jwt_auth::AuthError>(())
+    /// ```
     #[must_use]
-    pub fn strings_at(&self, path: &str) -> Vec<&str> {
+    pub fn values_at(&self, path: &str) -> Vec<&str> {
         match self.claim(path) {
             Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-            Some(Value::String(words)) => words.split_ascii_whitespace().collect(),
+            Some(Value::String(value)) => vec![value],
             _ => Vec::new(),
         }
     }
@@ -133,5 +169,130 @@ impl AccessClaims {
     #[must_use]
     pub fn all(&self) -> &Map<String, Value> {
         &self.all
+    }
+}
+
+/// A JSON value whose objects, at every depth, name each member once; read, not kept.
+struct EachMemberOnce;
+
+impl<'de> Deserialize<'de> for EachMemberOnce {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Self)
+    }
+}
+
+impl<'de> Visitor<'de> for EachMemberOnce {
+    type Value = Self;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON whose objects name each member once")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<Self>()?.is_some() {}
+        Ok(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut names = BTreeSet::new();
+        while let Some(Name(name)) = map.next_key()? {
+            if !names.insert(name) {
+                return Err(de::Error::custom("a member named twice"));
+            }
+            map.next_value::<Self>()?;
+        }
+        Ok(self)
+    }
+}
+
+/// A member's name, borrowed from the payload unless it holds an escape.
+struct Name<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = Name<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member's name")
+            }
+
+            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(name)))
+            }
+
+            fn visit_str<E>(self, name: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(name.to_owned())))
+            }
+        }
+
+        deserializer.deserialize_str(NameVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_naming_a_member_twice_at_any_depth_is_malformed() {
+        let refused: [&[u8]; 5] = [
+            br#"{"exp":2000000000,"sub":"alice","sub":"admin"}"#,
+            br#"{"exp":2000000000,"exp":4000000000}"#,
+            br#"{"exp":2000000000,"realm_access":{"roles":["user"],"roles":["admin"]}}"#,
+            br#"{"exp":2000000000,"groups":[{"name":"ops","name":"admin"}]}"#,
+            // Not UTF-8, in a claim nothing reads.
+            b"{\"exp\":2000000000,\"note\":\"\xff\"}",
+        ];
+        for json in refused {
+            let error = AccessClaims::from_payload(json).unwrap_err();
+            let shown = String::from_utf8_lossy(json);
+            assert_eq!(error.kind(), AuthErrorKind::Malformed, "{shown}");
+        }
+        // The same name in two objects is no repetition.
+        let claims = AccessClaims::from_payload(
+            br#"{"exp":2000000000,"a":{"roles":["x"]},"b":{"roles":["x"]},"big":1e300}"#,
+        )
+        .expect("claims");
+        assert_eq!(claims.values_at("b.roles"), ["x"]);
+    }
+
+    #[test]
+    fn a_missing_or_non_numeric_exp_is_malformed() {
+        for json in [
+            r#"{"sub":"alice"}"#,
+            r#"{"exp":"2000000000"}"#,
+            r#"{"exp":-1}"#,
+            r#"{"exp":2e9}"#,
+        ] {
+            let error = AccessClaims::from_payload(json.as_bytes()).unwrap_err();
+            assert_eq!(error.kind(), AuthErrorKind::Malformed, "{json}");
+        }
     }
 }

@@ -11,11 +11,15 @@
 //!   that stalls delays no one for long and leaves the keys in use in place. The key set of an
 //!   `https://` issuer is never fetched over plain http.
 //! - [`Issuer`]: one trusted `iss` with its keys and token profile (audiences, `typ` policy,
-//!   required claims, leeway); tokens are routed by `iss` before any key is looked at.
+//!   required claims, leeway); tokens are routed by `iss` before any key is looked at. A
+//!   configured audience is required: a token without `aud` is refused.
+//! - The header of every token is held to the rules of the crate's own tokens: the algorithm
+//!   pinned to the key its `kid` names, no `crit`, the `typ`; keys in a header (`jwk`, `jku`,
+//!   `x5u`, `x5c`) are never used. A claim named twice, at any depth, makes the token malformed.
 //! - [`ResourceServer::layer`]: the layer, putting [`AccessClaims`] in the request's extensions.
-//! - [`Requirement`]: scopes (`scope` or `scp`) and roles (a claim path) per route, as a layer or
-//!   a check in a handler; `403 insufficient_scope` (gRPC 7) when missing. With axum,
-//!   `Scoped<S>` is the same check as an extractor guard.
+//! - [`Requirement`]: scopes (`scope` or `scp`) and roles (whole values at a claim path) per
+//!   route, as a layer or a check in a handler; `403 insufficient_scope` (gRPC 7) when missing.
+//!   With axum, `Scoped<S>` is the same check as an extractor guard.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,6 +42,7 @@
 mod claims;
 mod error;
 mod fetch;
+mod issuer;
 mod keys;
 mod layer;
 mod scope;
@@ -46,9 +51,10 @@ mod server;
 pub use claims::AccessClaims;
 pub use error::{KeySourceError, KeySourceErrorKind};
 pub use fetch::HttpClient;
+pub use issuer::{Issuer, TypPolicy};
 pub use keys::{RemoteKeys, RemoteKeysBuilder};
 pub use layer::{ResourceServerAuth, ResourceServerLayer};
 #[cfg(feature = "axum")]
 pub use scope::Scoped;
 pub use scope::{Require, RequireLayer, Requirement, ScopeName};
-pub use server::{Issuer, ResourceServer, ResourceServerBuilder, TypPolicy};
+pub use server::{ResourceServer, ResourceServerBuilder};

@@ -17,7 +17,8 @@ use crate::middleware::{ErrorResponder, Refusal, ResponseFuture, Rfc6750, refuse
 /// Scopes and roles a route requires of a verified token: all of them.
 ///
 /// Scopes are read from `scope` (space-separated) or `scp`; roles from a claim path such as
-/// Keycloak's `realm_access.roles`. A token without one gets `403` with
+/// Keycloak's `realm_access.roles`, as whole values (see [`AccessClaims::values_at`]: a string
+/// claim is one role, never split at spaces). A token without one gets `403` with
 /// `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` (RFC 6750 §3.1), or gRPC
 /// status 7 (`PERMISSION_DENIED`) under gRPC.
 ///
@@ -63,7 +64,8 @@ impl Requirement {
         Self::of(vec![scope.into()], Vec::new())
     }
 
-    /// Requires `role` among the strings at the claim path `path`.
+    /// Requires `role` among the values at the claim path `path`
+    /// ([`AccessClaims::values_at`]): the string there, or one of the strings of the array there.
     pub fn role(path: impl Into<String>, role: impl Into<String>) -> Self {
         Self::of(Vec::new(), vec![(path.into(), role.into())])
     }
@@ -119,7 +121,7 @@ impl Requirement {
             .inner
             .roles
             .iter()
-            .all(|(path, role)| claims.strings_at(path).contains(&role.as_str()));
+            .all(|(path, role)| claims.values_at(path).contains(&role.as_str()));
         if scopes && roles {
             Ok(())
         } else {
@@ -297,5 +299,58 @@ impl<S: ScopeName, St: Send + Sync> axum_core::extract::FromRequestParts<St> for
             Requirement::scope(S::SCOPE).challenge().clone(),
         );
         Err(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn with_roles(roles: &Value) -> AccessClaims {
+        let claims = json!({"exp": 2_000_000_000u64, "realm_access": {"roles": roles}});
+        AccessClaims::from_json(claims).expect("claims")
+    }
+
+    #[test]
+    fn a_role_is_a_whole_value_never_a_word_of_one() {
+        let admin = Requirement::role("realm_access.roles", "admin");
+        for held in [json!("admin"), json!(["admin"]), json!(["ops", "admin"])] {
+            assert!(admin.check(&with_roles(&held)).is_ok(), "{held}");
+        }
+        for lacking in [
+            json!("not admin"),
+            json!("admin ops"),
+            json!(["not admin"]),
+            json!(["ops admin"]),
+            json!("administrator"),
+            json!(["Admin"]),
+            json!({"admin": true}),
+            json!(null),
+        ] {
+            let refused = admin.check(&with_roles(&lacking)).unwrap_err();
+            assert_eq!(
+                refused.kind(),
+                AuthErrorKind::InsufficientScope,
+                "{lacking}"
+            );
+        }
+    }
+
+    #[test]
+    fn scope_alone_is_a_space_separated_list() {
+        let claims = AccessClaims::from_json(json!({
+            "exp": 2_000_000_000u64, "scope": "orders:read orders:write", "role": "orders:write"
+        }))
+        .expect("claims");
+        assert!(Requirement::scope("orders:write").check(&claims).is_ok());
+        assert!(
+            Requirement::role("role", "orders:write")
+                .check(&claims)
+                .is_ok()
+        );
+        let words = Requirement::role("scope", "orders:write").check(&claims);
+        assert_eq!(words.unwrap_err().kind(), AuthErrorKind::InsufficientScope);
     }
 }

@@ -4,176 +4,24 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::claims::AccessClaims;
-use super::keys::RemoteKeys;
+use super::issuer::Issuer;
+use super::keys::{Key, KeyTable, RemoteKeys};
 use super::layer::ResourceServerLayer;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, AuthErrorKind, ConfigError, ConfigErrorKind};
-
-/// Which `typ` header an access token may carry.
-///
-/// ```
-/// use tower_jwt_auth::oidc::{Issuer, RemoteKeys, TypPolicy};
-///
-/// let keys = RemoteKeys::from_jwk_set(&tower_jwt_auth::jwk::JwkSet { keys: Vec::new() })?;
-/// // Keycloak does not type its access tokens: accept `JWT` or none, and pin the audience.
-/// let keycloak = Issuer::new("https://idp.example.com/realms/main", keys)
-///     .typ(TypPolicy::AllowJwt)
-///     .audience("orders-api");
-/// # let _ = keycloak;
-/// # Ok::<(), tower_jwt_auth::oidc::KeySourceError>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum TypPolicy {
-    /// `at+jwt` only (RFC 9068 §4), the default: no other kind of JWT the issuer signs (an ID
-    /// token, a logout token) passes for an access token.
-    #[default]
-    RequireAtJwt,
-    /// `at+jwt`, `JWT` or none: for providers that do not type their access tokens (Keycloak by
-    /// default, many others). Pin the audience then, so that ID tokens (whose audience is the
-    /// client) do not pass.
-    AllowJwt,
-}
-
-/// One trusted issuer: its `iss`, its keys and the profile of its access tokens.
-///
-/// ```no_run
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use std::time::Duration;
-/// use tower_jwt_auth::oidc::{Issuer, RemoteKeys, TypPolicy};
-///
-/// let issuer = "https://idp.example.com/realms/main";
-/// let keycloak = Issuer::new(issuer, RemoteKeys::discover(issuer).build().await?)
-///     .audience("orders-api")
-///     .typ(TypPolicy::AllowJwt)
-///     .require_claim("azp")
-///     .leeway(Duration::from_secs(30));
-/// # let _ = keycloak; Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct Issuer {
-    iss: Option<String>,
-    keys: RemoteKeys,
-    audiences: Vec<String>,
-    typ: TypPolicy,
-    required: Vec<String>,
-    leeway: Duration,
-}
-
-impl Issuer {
-    /// Tokens whose `iss` is `iss`, verified with `keys`.
-    pub fn new(iss: impl Into<String>, keys: RemoteKeys) -> Self {
-        Self::with(Some(iss.into()), keys)
-    }
-
-    /// Tokens of one key set, whatever their `iss` (or none): for a JWKS URL with no issuer to
-    /// pin, such as another service of yours. Only alone in a [`ResourceServer`].
-    pub fn any(keys: RemoteKeys) -> Self {
-        Self::with(None, keys)
-    }
-
-    fn with(iss: Option<String>, keys: RemoteKeys) -> Self {
-        Self {
-            iss,
-            keys,
-            audiences: Vec::new(),
-            typ: TypPolicy::default(),
-            required: Vec::new(),
-            leeway: Duration::ZERO,
-        }
-    }
-
-    /// An accepted audience; a token must name at least one of those given (default: `aud` is
-    /// not checked).
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
-        self
-    }
-
-    /// The `typ` policy (default [`TypPolicy::RequireAtJwt`]).
-    pub fn typ(mut self, policy: TypPolicy) -> Self {
-        self.typ = policy;
-        self
-    }
-
-    /// A claim every token must carry, besides `exp` (always required).
-    pub fn require_claim(mut self, name: impl Into<String>) -> Self {
-        self.required.push(name.into());
-        self
-    }
-
-    /// Clock-skew allowance on `exp` and `nbf` (default zero).
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
-
-    /// The key source.
-    #[must_use]
-    pub fn keys(&self) -> &RemoteKeys {
-        &self.keys
-    }
-}
-
-/// An issuer ready to verify: its settings and one `Validation` per algorithm, built once.
-struct Trusted {
-    issuer: Issuer,
-    validations: HashMap<Algorithm, Validation>,
-}
-
-impl Trusted {
-    fn new(issuer: Issuer) -> Self {
-        let validations = ALGORITHMS
-            .iter()
-            .map(|&algorithm| {
-                let mut validation = Validation::new(algorithm);
-                // Time and required claims are checked here, on the configured clock.
-                validation.validate_exp = false;
-                validation.required_spec_claims.clear();
-                if let Some(iss) = &issuer.iss {
-                    validation.set_issuer(&[iss]);
-                }
-                if issuer.audiences.is_empty() {
-                    validation.validate_aud = false;
-                } else {
-                    validation.set_audience(&issuer.audiences);
-                }
-                (algorithm, validation)
-            })
-            .collect();
-        Self {
-            issuer,
-            validations,
-        }
-    }
-}
-
-const ALGORITHMS: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+use crate::token::{self, Header, KeyLookup, TokenKind};
 
 struct Inner {
-    by_iss: HashMap<String, Trusted>,
-    any: Option<Trusted>,
+    by_iss: HashMap<String, Issuer>,
+    any: Option<Issuer>,
     clock: Arc<dyn Clock>,
     max_token_len: usize,
 }
@@ -253,11 +101,11 @@ impl ResourceServerBuilder {
         for issuer in self.issuers {
             match issuer.iss.clone() {
                 Some(iss) => {
-                    if by_iss.insert(iss.clone(), Trusted::new(issuer)).is_some() {
+                    if by_iss.insert(iss.clone(), issuer).is_some() {
                         return Err(error(format!("the issuer {iss:?} is given twice")));
                     }
                 }
-                None if alone => any = Some(Trusted::new(issuer)),
+                None if alone => any = Some(issuer),
                 None => {
                     return Err(error(
                         "Issuer::any accepts any iss, so it cannot share a server with other issuers"
@@ -322,123 +170,94 @@ impl ResourceServer {
         }
     }
 
+    /// In order: the token's length and shape; its header, parsed; the issuer its `iss` names
+    /// (before any key is looked at, by design: an issuer not configured never costs a key
+    /// lookup, let alone a fetch); [`Header::verify`]: the header rules the crate's own tokens
+    /// are held to, and the signature, under that issuer's keys; and only then the claims, read
+    /// from the verified payload.
     fn check(&self, token: &str) -> Result<Verification, AuthError> {
-        let malformed = |defect| AuthError::new(AuthErrorKind::Malformed).because(defect);
+        let malformed =
+            |defect| AuthError::token(AuthErrorKind::Malformed, TokenKind::Access).because(defect);
         if token.len() > self.inner.max_token_len {
             return Err(malformed("a token longer than the limit"));
         }
-        let mut parts = token.splitn(3, '.');
-        let (Some(_), Some(payload), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(malformed("not three dot-separated parts"));
-        };
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| malformed("the header is not base64url JSON naming a known algorithm"))?;
-        let trusted = self.trusted(payload)?;
-        let issuer = &trusted.issuer;
-        let typ_ok = match header.typ.as_deref() {
-            Some(typ) => {
-                is_at_jwt(typ)
-                    || (issuer.typ == TypPolicy::AllowJwt && typ.eq_ignore_ascii_case("jwt"))
-            }
-            None => issuer.typ == TypPolicy::AllowJwt,
-        };
-        if !typ_ok {
-            return Err(AuthError::new(AuthErrorKind::WrongTokenType));
-        }
+        let (message, signature) =
+            token::split(token).ok_or_else(|| malformed("not three dot-separated segments"))?;
+        let (header, payload) = message
+            .split_once('.')
+            .ok_or_else(|| malformed("not three dot-separated segments"))?;
+        let header = Header::parse(header, TokenKind::Access)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| malformed("the payload is not base64url"))?;
+        let issuer = self.issuer_of(&payload)?;
         let table = issuer.keys.table();
-        let Some(table) = table.as_ref() else {
+        let Some(table) = table.as_deref() else {
             return Err(AuthError::new(AuthErrorKind::KeysUnavailable));
         };
-        let Some(key) = table.get(header.kid.as_deref()) else {
-            return Ok(Verification::UnknownKid(
-                issuer.keys.clone(),
-                issuer.keys.generation(),
-            ));
-        };
-        if key.algorithm != header.alg {
-            return Err(AuthError::new(AuthErrorKind::InvalidSignature)
-                .because("an alg other than the one pinned to the key"));
+        match header.verify(issuer.typ.rule(), table, message, signature) {
+            Ok(()) => {}
+            Err(error) if error.kind() == AuthErrorKind::UnknownKey => {
+                return Ok(Verification::UnknownKid(
+                    issuer.keys.clone(),
+                    issuer.keys.generation(),
+                ));
+            }
+            Err(error) => return Err(error),
         }
-        let validation = &trusted.validations[&key.algorithm];
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, validation)
-            .map_err(|e| match e.kind() {
-                JwtErrorKind::InvalidSignature => AuthError::new(AuthErrorKind::InvalidSignature),
-                JwtErrorKind::InvalidIssuer => {
-                    AuthError::new(AuthErrorKind::InvalidClaims).because("another issuer")
-                }
-                JwtErrorKind::InvalidAudience => {
-                    AuthError::new(AuthErrorKind::InvalidClaims).because("another audience")
-                }
-                JwtErrorKind::MissingRequiredClaim(_) => {
-                    AuthError::new(AuthErrorKind::InvalidClaims).because("a required claim missing")
-                }
-                _ => malformed("a payload that is not a JSON object of valid claims"),
-            })?;
-        self.check_time_and_claims(issuer, data.claims)
-            .map(|claims| Verification::Done(Ok(claims)))
+        let claims = AccessClaims::from_payload(&payload)?;
+        issuer.check(&claims, self.inner.clock.now())?;
+        Ok(Verification::Done(Ok(claims)))
     }
 
-    /// The issuer a token claims, chosen before any key is looked at: a token of an issuer not
-    /// configured never costs a key lookup, let alone a fetch.
-    fn trusted(&self, payload: &str) -> Result<&Trusted, AuthError> {
+    /// The issuer a payload claims, read before its signature is checked, to choose the keys
+    /// to check it with; [`Issuer::check`] holds the verified claims to it.
+    fn issuer_of(&self, payload: &[u8]) -> Result<&Issuer, AuthError> {
         #[derive(Deserialize)]
         struct Peek {
-            iss: Option<String>,
+            iss: Option<Value>,
         }
         if let Some(any) = &self.inner.any {
             return Ok(any);
         }
-        let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| {
-            AuthError::new(AuthErrorKind::Malformed).because("the payload is not base64url")
-        })?;
-        let peek: Peek = serde_json::from_slice(&json).map_err(|_| {
+        let peek: Peek = serde_json::from_slice(payload).map_err(|_| {
             AuthError::new(AuthErrorKind::Malformed).because("the payload is not a JSON object")
         })?;
         peek.iss
-            .and_then(|iss| self.inner.by_iss.get(&iss))
+            .as_ref()
+            .and_then(Value::as_str)
+            .and_then(|iss| self.inner.by_iss.get(iss))
             .ok_or_else(|| {
                 AuthError::new(AuthErrorKind::InvalidClaims)
                     .because("an issuer that is not trusted")
             })
     }
-
-    fn check_time_and_claims(
-        &self,
-        issuer: &Issuer,
-        claims: Map<String, Value>,
-    ) -> Result<AccessClaims, AuthError> {
-        let now = self.inner.clock.now();
-        let leeway = issuer.leeway.as_secs();
-        if issuer
-            .required
-            .iter()
-            .any(|name| !claims.contains_key(name))
-        {
-            return Err(
-                AuthError::new(AuthErrorKind::InvalidClaims).because("a required claim missing")
-            );
-        }
-        if let Some(nbf) = claims.get("nbf") {
-            let nbf = nbf.as_u64().ok_or_else(|| {
-                AuthError::new(AuthErrorKind::InvalidClaims).because("an nbf that is not a number")
-            })?;
-            if now.saturating_add(leeway) < nbf {
-                return Err(AuthError::new(AuthErrorKind::NotYetValid));
-            }
-        }
-        let claims = AccessClaims::from_map(claims)?;
-        if claims.expires_at().saturating_add(leeway) <= now {
-            return Err(AuthError::new(AuthErrorKind::Expired));
-        }
-        Ok(claims)
-    }
 }
 
-/// RFC 9068 §4: `at+jwt`, with or without `application/`, in any case.
-fn is_at_jwt(typ: &str) -> bool {
-    let typ = match typ.get(..12) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
-        _ => typ,
-    };
-    typ.eq_ignore_ascii_case("at+jwt")
+/// An issuer's keys, as [`Header::verify`] picks from them.
+impl KeyLookup for KeyTable {
+    type Key = Key;
+
+    fn lookup(&self, kid: Option<&str>) -> Option<&Key> {
+        self.get(kid)
+    }
+
+    fn algorithm(key: &Key) -> Algorithm {
+        key.algorithm
+    }
+
+    /// [`KeyTable::get`] finds a key by its `kid` exactly, or without one the only key, which
+    /// has none: the key found is the one named.
+    fn is_named(_: &Key, _: Option<&str>) -> bool {
+        true
+    }
+
+    fn verify(
+        key: &Key,
+        token: TokenKind,
+        message: &str,
+        signature: &str,
+    ) -> Result<(), AuthError> {
+        token::verify_public(&key.decoding, key.algorithm, token, message, signature)
+    }
 }

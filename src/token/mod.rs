@@ -20,6 +20,7 @@ pub use jsonwebtoken::Algorithm;
 
 mod claims;
 mod codec;
+mod header;
 mod keys;
 mod keyset;
 mod mac;
@@ -33,5 +34,10 @@ pub use claims::{Claims, ClaimsError, ClaimsErrorKind, CustomClaims};
 pub(crate) use codec::TokenCodec;
 pub use keys::JwtKeys;
 pub use keyset::KeySet;
+#[cfg(feature = "oidc")]
+pub(crate) use {
+    header::{Header, KeyLookup, TypRule},
+    verify::{split, verify_public},
+};
 
 pub use crate::token_kind::TokenKind;

@@ -1,20 +1,23 @@
 //! Verifying a token: one path for every key, so every token's claims are read the same way.
 //!
-//! In order: the length and shape of the token; the header (compared byte for byte with the one
-//! this crate mints for an HMAC key, parsed otherwise); the key its `kid` names, whose algorithm
-//! the header must name; the signature, in constant time; the `typ`; and only then the claims,
-//! parsed once by [`Policy::claims`], whatever key signed them. Nothing of the payload is read
-//! before the signature holds, and no error repeats the token's text: each names the defect in
-//! this crate's words.
+//! In order: the length and shape of the token; the header, compared byte for byte with the one
+//! this crate mints for an HMAC key, or else parsed and held to [`Header::verify`] (the rules
+//! every path shares: no critical extension, the `typ`, the key its `kid` names and that key's
+//! algorithm); the signature, in constant time; and only then the claims, parsed once by
+//! [`Policy::claims`], whatever key signed them. Nothing of the payload is read before the
+//! signature holds, and no error repeats the token's text: each names the defect in this crate's
+//! words.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::DecodingKey;
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 
 use super::codec::{CompiledKey, CompiledSet, Policy};
+use super::header::{Header, KeyLookup, TypRule};
 use super::mac::HmacKey;
 use super::payload::{self, Lenient, Payload, ReadError};
-use super::{Claims, CustomClaims, TokenKind};
+use super::{Algorithm, Claims, CustomClaims, TokenKind};
 use crate::error::{AuthError, AuthErrorKind};
 
 fn reject(kind: AuthErrorKind, token: TokenKind) -> AuthError {
@@ -26,7 +29,7 @@ fn malformed(token: TokenKind, defect: &'static str) -> AuthError {
 }
 
 /// The token split at its last dot, if it has exactly two: (`header.payload`, `signature`).
-fn split(token: &str) -> Option<(&str, &str)> {
+pub(crate) fn split(token: &str) -> Option<(&str, &str)> {
     let bytes = token.as_bytes();
     let first = memchr::memchr(b'.', bytes)?;
     let second = first + 1 + memchr::memchr(b'.', &bytes[first + 1..])?;
@@ -62,7 +65,7 @@ pub(super) fn verify<C: CustomClaims>(
             verify_hmac(mac, kind, unabsorbed, signature)?;
             payload
         }
-        None => verify_parsed(set, kind, token, message, signature)?,
+        None => verify_parsed(set, kind, message, signature)?,
     };
     // Typical payloads decode into a small stack buffer (zeroing it is part of the cost of every
     // token), larger ones into a larger one; only unusual ones allocate.
@@ -103,74 +106,73 @@ fn verify_hmac(
     }
 }
 
-/// A token whose header is not byte for byte one this crate mints: the header is parsed, its
-/// `kid` picks the key (never a fallback to another), and the key's algorithm must be the one
-/// the header names. Returns the payload segment once the signature holds.
+/// A token whose header is not byte for byte one this crate mints: the header is parsed and
+/// held to [`Header::verify`], which checks the signature too. Returns the payload segment once
+/// it holds.
 fn verify_parsed<'t>(
     set: &CompiledSet,
     kind: TokenKind,
-    token: &str,
     message: &'t str,
     signature: &str,
 ) -> Result<&'t str, AuthError> {
-    let (_, payload) = message
+    let (header, payload) = message
         .split_once('.')
         .ok_or_else(|| malformed(kind, "not three dot-separated segments"))?;
-    let header = jsonwebtoken::decode_header(token).map_err(|_| {
-        malformed(
-            kind,
-            "the header is not base64url JSON naming a known algorithm",
-        )
-    })?;
-    // RFC 7515 §4.1.11: an extension the recipient must understand, and this one understands
-    // none (`b64: false` included).
-    if header.crit.is_some() {
-        return Err(malformed(kind, "the header names a critical extension"));
-    }
-    let named = |key: &CompiledKey| header.kid.as_deref() == Some(key.keys.kid());
-    let key: &CompiledKey = match set.keys.as_slice() {
-        // One key: nothing to select, so its signature check speaks first; the kid must still
-        // name it (below).
-        [only] => only,
-        keys => keys
-            .iter()
-            .find(|key| named(key))
-            .ok_or_else(|| reject(AuthErrorKind::UnknownKey, kind))?,
-    };
-    // RFC 8725 §3.1: each key accepts exactly its algorithm.
-    if header.alg != key.keys.algorithm() {
-        return Err(reject(AuthErrorKind::InvalidSignature, kind));
-    }
-    match (key.keys.hmac_key(), key.keys.decoding()) {
-        (Some(hmac), _) => verify_hmac(hmac, kind, message, signature)?,
-        (None, Some(public)) => {
-            let verified = jsonwebtoken::crypto::verify(
-                signature,
-                message.as_bytes(),
-                public,
-                key.keys.algorithm(),
-            );
-            match verified {
-                Ok(true) => {}
-                Err(e) if matches!(e.kind(), JwtErrorKind::Base64(_)) => {
-                    return Err(malformed(kind, "the signature is not base64url"));
-                }
-                Ok(false) | Err(_) => return Err(reject(AuthErrorKind::InvalidSignature, kind)),
-            }
-        }
-        (None, None) => return Err(reject(AuthErrorKind::InvalidSignature, kind)),
-    }
-    if !named(key) {
-        return Err(reject(AuthErrorKind::UnknownKey, kind));
-    }
-    if !header
-        .typ
-        .as_deref()
-        .is_some_and(|typ| kind.matches_typ(typ))
-    {
-        return Err(reject(AuthErrorKind::WrongTokenType, kind));
-    }
+    Header::parse(header, kind)?.verify(TypRule::Kind(kind), set, message, signature)?;
     Ok(payload)
+}
+
+/// Whether `signature` (base64url) is `algorithm`'s signature of `message` under `public`.
+pub(crate) fn verify_public(
+    public: &DecodingKey,
+    algorithm: Algorithm,
+    kind: TokenKind,
+    message: &str,
+    signature: &str,
+) -> Result<(), AuthError> {
+    match jsonwebtoken::crypto::verify(signature, message.as_bytes(), public, algorithm) {
+        Ok(true) => Ok(()),
+        Err(e) if matches!(e.kind(), JwtErrorKind::Base64(_)) => {
+            Err(malformed(kind, "the signature is not base64url"))
+        }
+        Ok(false) | Err(_) => Err(reject(AuthErrorKind::InvalidSignature, kind)),
+    }
+}
+
+impl KeyLookup for CompiledSet {
+    type Key = CompiledKey;
+
+    fn lookup(&self, kid: Option<&str>) -> Option<&CompiledKey> {
+        match self.keys.as_slice() {
+            // One key: nothing to select, so its signature check speaks first; the kid must
+            // still name it.
+            [only] => Some(only),
+            keys => keys.iter().find(|key| Self::is_named(key, kid)),
+        }
+    }
+
+    fn algorithm(key: &CompiledKey) -> Algorithm {
+        key.keys.algorithm()
+    }
+
+    fn is_named(key: &CompiledKey, kid: Option<&str>) -> bool {
+        kid == Some(key.keys.kid())
+    }
+
+    fn verify(
+        key: &CompiledKey,
+        token: TokenKind,
+        message: &str,
+        signature: &str,
+    ) -> Result<(), AuthError> {
+        match (key.keys.hmac_key(), key.keys.decoding()) {
+            (Some(hmac), _) => verify_hmac(hmac, token, message, signature),
+            (None, Some(public)) => {
+                verify_public(public, key.keys.algorithm(), token, message, signature)
+            }
+            (None, None) => Err(reject(AuthErrorKind::InvalidSignature, token)),
+        }
+    }
 }
 
 impl Policy {

@@ -43,6 +43,8 @@ if (resources.length === 0) {
   console.error('RESOURCES must name at least one resource indicator');
   process.exit(2);
 }
+// Resource indicators whose access tokens carry no `aud`, as some providers issue them.
+const withoutAud = list(process.env.RESOURCES_WITHOUT_AUD || '');
 const jwksMaxAge = process.env.JWKS_MAX_AGE;
 if (jwksMaxAge !== undefined && jwksMaxAge !== '' && !/^\d+$/.test(jwksMaxAge)) {
   console.error(`invalid JWKS_MAX_AGE ${jwksMaxAge}`);
@@ -94,7 +96,7 @@ const provider = new Provider(issuer, {
       defaultResource: async () => resources[0],
       useGrantedResource: async () => true,
       getResourceServerInfo: async (ctx, resourceIndicator) => {
-        if (!resources.includes(resourceIndicator)) {
+        if (!resources.includes(resourceIndicator) && !withoutAud.includes(resourceIndicator)) {
           throw new errors.InvalidTarget(`unknown resource indicator ${resourceIndicator}`);
         }
         return {
@@ -109,6 +111,20 @@ const provider = new Provider(issuer, {
   },
   ttl: {
     ClientCredentials: accessTokenTTL,
+  },
+  formats: {
+    customizers: {
+      // oidc-provider will not sign a JWT access token without an audience; to issue one as
+      // other providers do, the payload is written out without its `aud`.
+      async jwt(ctx, token, jwt) {
+        if (withoutAud.includes(token.resourceServer?.identifier())) {
+          jwt.payload.toJSON = function withoutAudience() {
+            const { aud, toJSON, ...rest } = this;
+            return rest;
+          };
+        }
+      },
+    },
   },
 });
 

@@ -1,9 +1,11 @@
 //! Helpers for the attack suite: key material read from `tests/keys/`, tokens assembled by hand
-//! and signed with aws-lc-rs, and one request through the layer.
+//! and signed with aws-lc-rs, and one request through a layer: this crate's, or a resource
+//! server's.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
@@ -15,8 +17,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64};
 use http::header::WWW_AUTHENTICATE;
 use http::{Request, Response, StatusCode};
 use serde_json::Value;
-use tower::{Layer, ServiceExt};
-use tower_jwt_auth::JwtAuthLayer;
+use tower::{Layer, Service, ServiceExt};
 
 /// A key file from `tests/keys/`, as its PEM text.
 pub(crate) fn pem(name: &str) -> Vec<u8> {
@@ -95,6 +96,14 @@ pub(crate) fn craft(header: &str, payload: &str, signer: Signer<'_>) -> String {
     craft_bytes(header.as_bytes(), payload.as_bytes(), &signer)
 }
 
+/// A token whose signature is over the payload unencoded, as RFC 7797's `b64: false` has it,
+/// but whose payload segment is base64url as usual.
+pub(crate) fn craft_unencoded(header: &str, payload: &str, signer: &Signer<'_>) -> String {
+    let header = B64.encode(header);
+    let signature = sign(signer, format!("{header}.{payload}").as_bytes());
+    format!("{header}.{}.{}", B64.encode(payload), B64.encode(signature))
+}
+
 /// [`craft`] over raw bytes, for segments that are not even UTF-8.
 pub(crate) fn craft_bytes(header: &[u8], payload: &[u8], signer: &Signer<'_>) -> String {
     let message = format!("{}.{}", B64.encode(header), B64.encode(payload));
@@ -130,14 +139,40 @@ pub(crate) struct Reply {
     pub(crate) headers: http::HeaderMap,
 }
 
-/// Sends one `GET /` with `headers` through `layer` around a service that counts its calls.
-pub(crate) async fn send(layer: &JwtAuthLayer, headers: &[(&str, &[u8])]) -> Reply {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counter = calls.clone();
-    let inner = tower::service_fn(move |_request: Request<()>| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async { Ok::<_, Infallible>(Response::new(())) }
-    });
+/// The protected service: it answers `200` and counts its calls.
+#[derive(Clone, Default)]
+pub(crate) struct Protected(Arc<AtomicUsize>);
+
+impl<B> Service<Request<B>> for Protected {
+    type Response = Response<()>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Response<()>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<B>) -> Self::Future {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok(Response::new(())))
+    }
+}
+
+/// A layer the attacks go through, around the [`Protected`] service: this crate's, or a resource
+/// server's.
+pub(crate) trait Guard:
+    Layer<Protected, Service: Service<Request<()>, Response = Response<()>, Error = Infallible>>
+{
+}
+
+impl<L> Guard for L where
+    L: Layer<Protected, Service: Service<Request<()>, Response = Response<()>, Error = Infallible>>
+{
+}
+
+/// Sends one `GET /` with `headers` through `layer` around the [`Protected`] service.
+pub(crate) async fn send(layer: &impl Guard, headers: &[(&str, &[u8])]) -> Reply {
+    let protected = Protected::default();
     let mut request = Request::get("/").body(()).expect("request");
     for (name, value) in headers {
         let name = http::HeaderName::from_bytes(name.as_bytes()).expect("header name");
@@ -145,7 +180,7 @@ pub(crate) async fn send(layer: &JwtAuthLayer, headers: &[(&str, &[u8])]) -> Rep
         request.headers_mut().append(name, value);
     }
     let response = layer
-        .layer(inner)
+        .layer(protected.clone())
         .oneshot(request)
         .await
         .expect("infallible");
@@ -155,19 +190,19 @@ pub(crate) async fn send(layer: &JwtAuthLayer, headers: &[(&str, &[u8])]) -> Rep
             .headers()
             .get(WWW_AUTHENTICATE)
             .map(|v| v.to_str().expect("ASCII challenge").to_owned()),
-        inner_called: calls.load(Ordering::SeqCst) > 0,
+        inner_called: protected.0.load(Ordering::SeqCst) > 0,
         headers: response.headers().clone(),
     }
 }
 
 /// Sends `token` as `Authorization: Bearer`.
-pub(crate) async fn bearer(layer: &JwtAuthLayer, token: &str) -> Reply {
+pub(crate) async fn bearer(layer: &impl Guard, token: &str) -> Reply {
     let value = format!("Bearer {token}");
     send(layer, &[("authorization", value.as_bytes())]).await
 }
 
 /// Sends `token` alone in the refresh header.
-pub(crate) async fn refresh(layer: &JwtAuthLayer, token: &str) -> Reply {
+pub(crate) async fn refresh(layer: &impl Guard, token: &str) -> Reply {
     send(layer, &[("x-refresh-token", token.as_bytes())]).await
 }
 
