@@ -14,7 +14,6 @@ use jsonwebtoken::jwk::JwkSet;
 
 use self::discovery::{discovery_uri, parse_uri};
 use self::flight::{Asker, Flight, Flights};
-use self::table::KeyTable;
 use super::error::{KeySourceError, KeySourceErrorKind};
 use super::fetch::{Fetched, Fetcher};
 
@@ -24,6 +23,7 @@ mod flight;
 mod table;
 
 pub use builder::RemoteKeysBuilder;
+pub(crate) use table::{Key, KeyTable};
 
 /// The longest wait between two attempts after failed fetches, unless the retry interval is
 /// longer.
