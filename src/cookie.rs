@@ -238,7 +238,8 @@ impl CookieSettings {
         self.same_site
     }
 
-    /// The origins trusted besides the server's own, lowercased.
+    /// The origins trusted besides the server's own, lowercased and without their scheme's
+    /// default port, as browsers write an `Origin`.
     #[must_use]
     pub fn trusted_origins(&self) -> &[String] {
         &self.trusted_origins
@@ -359,7 +360,18 @@ fn normalize_origin(origin: &str) -> Option<String> {
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
-    (matches!(scheme, "http" | "https") && valid_host).then_some(origin)
+    if !(matches!(scheme, "http" | "https") && valid_host) {
+        return None;
+    }
+    // A browser's `Origin` never names its scheme's default port.
+    let default_port = match scheme {
+        "https" => ":443",
+        _ => ":80",
+    };
+    match origin.strip_suffix(default_port) {
+        Some(bare) => Some(bare.to_owned()),
+        None => Some(origin),
+    }
 }
 
 #[cfg(test)]
@@ -444,5 +456,23 @@ mod tests {
             .validate()
             .unwrap();
         assert_eq!(settings.trusted_origins(), ["https://app.example.com:8443"]);
+    }
+
+    #[test]
+    fn trusted_origins_drop_their_schemes_default_port() {
+        let settings = CookieSettings::new()
+            .trusted_origin("https://app.example.com:443")
+            .trusted_origin("http://old.example.com:80")
+            .trusted_origin("http://dev.example.com:443")
+            .validate()
+            .unwrap();
+        assert_eq!(
+            settings.trusted_origins(),
+            [
+                "https://app.example.com",
+                "http://old.example.com",
+                "http://dev.example.com:443"
+            ]
+        );
     }
 }
