@@ -100,8 +100,29 @@ pub use cookie::{CookieSettings, SameSite};
 pub use error::{AuthError, AuthErrorKind, ConfigError, ConfigErrorKind};
 pub use id::{ParseIdError, RandomError, SessionId, TokenId};
 pub use issued::{Refreshed, TokenPair};
-/// JWK and JWK Set types (RFC 7517), as published by [`JwtSessions::jwks`].
-pub use jsonwebtoken::jwk;
+pub mod jwk {
+    //! JWK and JWK Set types (RFC 7517), in which [`JwtSessions::jwks`](crate::JwtSessions::jwks)
+    //! publishes the public keys and `oidc::RemoteKeys` reads an identity provider's. They are
+    //! `jsonwebtoken`'s own types, re-exported: `jsonwebtoken` is a public dependency, so a new
+    //! major version of it is a breaking change of this crate.
+    //!
+    //! ```
+    //! use tower_jwt_auth::jwk::JwkSet;
+    //! use tower_jwt_auth::JwtSessions;
+    //!
+    //! let sessions = JwtSessions::builder()
+    //!     .hs256_secret(b"an example secret of 32+ bytes!!")
+    //!     .build()?;
+    //! let published: JwkSet = sessions.jwks();
+    //! assert!(published.keys.is_empty()); // an HMAC secret is never published
+    //!
+    //! let parsed: JwkSet = serde_json::from_str(r#"{"keys":[]}"#)?;
+    //! assert!(parsed.keys.is_empty());
+    //! # Ok::<(), Box<dyn std::error::Error>>(())
+    //! ```
+
+    pub use jsonwebtoken::jwk::*;
+}
 pub use middleware::{
     ErrorResponder, Grpc, JwtAuth, JwtAuthLayer, ProblemJson, ResponseFuture, Rfc6750,
 };
