@@ -1,4 +1,4 @@
-//! A small notes API on axum, as the README's walkthrough builds it: custom claims with a role,
+//! A small notes API on axum, as the frameworks guide builds it: custom claims with a role,
 //! login, `/me`, an admin-only route (403 for anyone else), logout and "log out everywhere",
 //! notes of one's own. `cargo run --example axum --features axum`.
 //!

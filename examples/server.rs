@@ -22,6 +22,7 @@
 //! GET  /metrics                                          -> 200 Prometheus text (with the
 //!                                                           `metrics` feature, the counters)
 //! gRPC grpc.health.v1.Health/Check (protected)           -> SERVING, or a gRPC status
+//! anything else                                          -> 404
 //! ```
 //!
 //! gRPC and HTTP share the one port: a gRPC client that logged in over HTTP calls `Check` with
@@ -43,6 +44,8 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 use serde_json::json;
 use tonic_health::ServingStatus;
+use tonic_health::pb::health_server::SERVICE_NAME;
+use tower::ServiceBuilder;
 use tower_jwt_auth::{
     Algorithm, AuthError, Claims, CookieSettings, JwtKeys, JwtSessions, JwtSessionsBuilder,
 };
@@ -111,20 +114,26 @@ async fn jwks(State(sessions): State<JwtSessions>) -> Json<serde_json::Value> {
 }
 
 /// The demo's routes: `/me`, `/logout` and the gRPC health service behind the layer; the page,
-/// both logins, `/health`, the JWKS and `/metrics` outside it. gRPC and HTTP share the one port.
+/// both logins, `/health`, the JWKS and `/metrics` outside it. gRPC and HTTP share the one port,
+/// and a path that is neither is `404`.
 pub(crate) async fn app(sessions: JwtSessions, metrics: PrometheusHandle) -> Router {
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
         .set_service_status("", ServingStatus::Serving)
         .await;
-    let grpc = tonic::service::Routes::new(health)
-        .into_axum_router()
-        .layer(sessions.layer());
+    // The gRPC service gets a layer of its own, routed at its methods' paths
+    // (`/grpc.health.v1.Health/{method}`). A layer on a router wraps its fallback too, and
+    // tonic's `Routes` has one answering every path: an unknown path would be `401`, or a
+    // refresh and gRPC status 12, instead of `404`.
+    let grpc = ServiceBuilder::new()
+        .layer(sessions.layer())
+        .service(health);
     Router::new()
         .route("/me", get(me))
         .route("/logout", post(logout))
         // Only the routes above, and only when one matches: an unknown path is 404.
         .route_layer(sessions.layer())
+        .route_service(&format!("/{SERVICE_NAME}/{{*method}}"), grpc)
         .route("/", get(|| async { Html(include_str!("server.html")) }))
         .route("/login", post(login))
         .route("/login/cookies", post(login_cookies))
@@ -135,7 +144,6 @@ pub(crate) async fn app(sessions: JwtSessions, metrics: PrometheusHandle) -> Rou
             get(move || std::future::ready(metrics.render())),
         )
         .with_state(sessions)
-        .merge(grpc)
 }
 
 fn env_secs(name: &str) -> Result<Option<Duration>, BoxError> {

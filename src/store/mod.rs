@@ -1,40 +1,4 @@
-//! Where sessions live: the [`PairStore`] trait, its shared state machine [`SessionRecord`], and
-//! the embedded [`MemoryStore`].
-//!
-//! A store keeps, per session, the identifiers (`jti`) and expiries of the current access and
-//! refresh tokens — never the tokens themselves — and decides every refresh in one atomic step.
-//!
-//! # Writing a store
-//!
-//! Implement the five methods of [`PairStore`]. Every method that both reads and changes a
-//! session must do so atomically (one lock, one script, one transaction); the easiest way is to
-//! load the [`SessionRecord`], call its method, and write it back inside that one step, so the
-//! rules stay identical across backends. Then run the conformance suite against it:
-//!
-//! ```
-//! // tests/my_store.rs
-//! # use tower_jwt_auth::MemoryStore as MyStore;
-//! tower_jwt_auth::pair_store_conformance!(async { MyStore::new() });
-//! # fn main() {}
-//! ```
-//!
-//! # Example
-//!
-//! ```
-//! use tower_jwt_auth::store::{AccessCheck, MemoryStore, NewSession, PairStore, TokenStamp};
-//! use tower_jwt_auth::{SessionId, TokenId};
-//!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let store = MemoryStore::new();
-//! let stamp = |exp| TokenStamp { jti: TokenId::random().unwrap(), iat: 0, exp };
-//! let session = NewSession::new(SessionId::random().unwrap(), "alice", stamp(900), stamp(86_400));
-//! let (sid, access) = (session.session_id(), session.access().jti);
-//! store.create_session(session).await.unwrap();
-//! assert_eq!(store.check_access(sid, access, 10).await.unwrap(), AccessCheck::Current);
-//! assert!(store.revoke_session(sid, 20).await.unwrap());
-//! assert_eq!(store.check_access(sid, access, 30).await.unwrap(), AccessCheck::Revoked);
-//! # }
-//! ```
+#![doc = include_str!("../docs/stores.md")]
 
 use std::error::Error as StdError;
 use std::fmt;
