@@ -55,10 +55,9 @@ use http::HeaderMap;
 use crate::error::{AuthError, invalid_request};
 use crate::token::TokenKind;
 
-mod cookie;
 mod header;
 
-pub use cookie::CookieSource;
+pub use crate::cookie::CookieSource;
 pub use header::HeaderSource;
 #[cfg(feature = "oidc")]
 pub(crate) use header::bearer;
@@ -290,7 +289,7 @@ pub(crate) fn b64token(token: &[u8]) -> Option<&str> {
 
 /// A token whose syntax its verification will prove: any non-empty UTF-8. One that verifies is
 /// base64url, and so a [`b64token`]; a caller that refuses it answers with the strict reading.
-fn unchecked(token: &[u8]) -> Option<&str> {
+pub(crate) fn unchecked(token: &[u8]) -> Option<&str> {
     match token {
         [] => None,
         token => std::str::from_utf8(token).ok(),

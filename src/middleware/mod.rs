@@ -38,7 +38,6 @@
 //! # Ok(()) }
 //! ```
 
-mod csrf;
 mod future;
 mod grpc;
 mod layer;

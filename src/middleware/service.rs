@@ -5,14 +5,14 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::{CACHE_CONTROL, SET_COOKIE};
+use http::header::CACHE_CONTROL;
 use http::{HeaderValue, Request, Response};
 use tower_service::Service;
 
-use super::csrf;
 use super::future::{AuthFuture, Grant, Minted, ResponseFuture};
 use super::layer::Options;
 use super::response::{ErrorResponder, Refusal, Rfc6750, refuse};
+use crate::cookie::csrf;
 use crate::credentials::{Credentials, Found};
 use crate::engine::{Engine, PairCheck};
 use crate::error::{AuthError, AuthErrorKind, invalid_request};
@@ -226,16 +226,8 @@ fn refresh_future<C: CustomClaims>(
         let mut headers = vec![(CACHE_CONTROL, HeaderValue::from_static("no-store"))];
         match config.cookies() {
             Some(cookies) if by_cookie => {
-                // Both cookies live as long as the session, so the browser keeps presenting
-                // the expired access token beside the refresh token, as a header client does.
                 let max_age = session_end.saturating_sub(now);
-                headers.push((SET_COOKIE, cookies.set(TokenKind::Access, &access, max_age)));
-                if let Some(refresh) = refresh {
-                    headers.push((
-                        SET_COOKIE,
-                        cookies.set(TokenKind::Refresh, &refresh, max_age),
-                    ));
-                }
+                headers.extend(cookies.set_tokens(&access, refresh.as_deref(), max_age));
             }
             _ => {
                 let value = |token: String| {

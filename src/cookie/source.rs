@@ -3,7 +3,7 @@
 use http::HeaderMap;
 use http::header::COOKIE;
 
-use super::{CredentialSource, b64token, unchecked};
+use crate::credentials::{CredentialSource, b64token, unchecked};
 use crate::error::{AuthError, invalid_request};
 use crate::token::TokenKind;
 
@@ -48,9 +48,8 @@ impl CookieSource {
 
 impl CookieSource {
     /// Both tokens, in one pass over the `Cookie` headers. Unless `strict`, the access
-    /// token's syntax is left to its verification, as [`bearer_unchecked`] leaves it.
-    ///
-    /// [`bearer_unchecked`]: super::header::bearer_unchecked
+    /// token's syntax is left to its verification, as the quick reading of `Authorization`
+    /// leaves it.
     pub(crate) fn find_both<'h>(
         &self,
         headers: &'h HeaderMap,
