@@ -186,8 +186,9 @@ impl Sources {
         };
         if let Some(source) = &self.cookies {
             let [a, r] = source.find_both(headers, strict)?;
-            access = merge(access, a, true, true, Access)?;
-            refresh = merge(refresh, r, true, true, Refresh)?;
+            let ambient = source.is_ambient();
+            access = merge(access, a, ambient, true, Access)?;
+            refresh = merge(refresh, r, ambient, true, Refresh)?;
         }
         for source in self.custom.iter() {
             let ambient = source.is_ambient();
