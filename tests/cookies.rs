@@ -402,6 +402,25 @@ async fn unsafe_cross_site_requests_with_cookies_are_refused_before_the_service(
     assert_eq!(server.served(), allowed.len() + 2);
 }
 
+/// The cross-site `403` says why in its body, as no header does: an application's own `403` and
+/// the layer's can be told apart.
+#[tokio::test]
+async fn a_cross_site_refusal_names_its_reason_in_the_body() {
+    let server = Server::start(false).await;
+    let (pair, _) = server.login().await;
+    let headers = [
+        cookie(&[(ACCESS, pair.access_token())]),
+        ("sec-fetch-site", "cross-site".to_owned()),
+    ];
+    let refused = server.send(Method::POST, &headers).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(refused.body(), "cross-site request refused");
+}
+
 /// The public `CookieSource`, registered as a source of the application's own instead of through
 /// cookie mode, is as ambient as the built-in one: an unsafe cross-site request that carries its
 /// cookie is refused.

@@ -45,6 +45,12 @@
 //! are not checked: no page can add one to another origin's requests without that origin's CORS
 //! consent. Safe methods are not checked either, so keep `GET` routes free of side effects.
 //!
+//! The `403` says why in its body, as the `401`s do in their challenge: the default responder
+//! ([`Rfc6750`](crate::Rfc6750)) answers `cross-site request refused` as `text/plain`, so that
+//! a client can tell the refusal from a `403` of the application's own.
+//! [`ProblemJson`](crate::ProblemJson) answers it as JSON, and a responder of your own
+//! ([`ErrorResponder`](crate::ErrorResponder)) sees its kind.
+//!
 //! The own origin is the host the request was sent to (`Host`, or the HTTP/2 authority), with
 //! its port, and the scheme it was sent over: the request URI's when it names one (HTTP/2
 //! always does), otherwise the one the cookies imply. `Secure` cookies (the default) reach the

@@ -44,6 +44,7 @@ mod layer;
 mod problem;
 mod response;
 mod service;
+mod text;
 
 pub use future::ResponseFuture;
 pub use grpc::Grpc;
