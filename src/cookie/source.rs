@@ -13,7 +13,9 @@ use crate::token::TokenKind;
 /// Cookies are [ambient](CredentialSource::is_ambient): the browser attaches them to requests
 /// that other sites start, so requests that carry them get the cross-site check. Enabled, with
 /// the names it reads, by [`JwtSessionsBuilder::cookies`](crate::JwtSessionsBuilder::cookies);
-/// a refresh that a cookie carried is answered with `Set-Cookie`.
+/// a refresh that a cookie carried is answered with `Set-Cookie`. Given to
+/// [`credential_source`](crate::JwtSessionsBuilder::credential_source) instead, it is as ambient
+/// and its requests as checked, but a refresh it carried is answered in headers.
 ///
 /// ```
 /// use http::HeaderMap;
