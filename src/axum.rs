@@ -44,7 +44,6 @@
 
 use std::convert::Infallible;
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
@@ -55,41 +54,35 @@ use http::{HeaderValue, StatusCode};
 use crate::issued::TokenPair;
 use crate::token::{Claims, CustomClaims};
 
-/// The claims types of the layers built in this process, for the rejection's message.
-static LAYER_CLAIMS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-/// `Claims<C>`, with `C`'s full path.
-fn claims_name<C>() -> String {
-    format!("Claims<{}>", std::any::type_name::<C>())
-}
-
-/// Notes that a layer putting `Claims<C>` in requests exists.
-pub(crate) fn register_layer<C>() {
-    let name = claims_name::<C>();
-    let mut names = LAYER_CLAIMS.lock().unwrap_or_else(PoisonError::into_inner);
-    if !names.contains(&name) {
-        names.push(name);
-    }
-}
-
 /// The rejection of the [`Claims`] extractor when the request has none: the route is not behind
-/// a [`JwtAuthLayer`](crate::JwtAuthLayer), or behind one of another claims type. A `500`, with
-/// a body that says which: a server misconfiguration, never the client's fault.
+/// a [`JwtAuthLayer`](crate::JwtAuthLayer), or behind one that puts claims of another type in
+/// requests. A `500` whose body names the type the handler asked for: a server
+/// misconfiguration, never the client's fault.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use axum::extract::FromRequestParts;
+/// use tower_jwt_auth::Claims;
+///
+/// // A request no layer has seen.
+/// let (mut parts, ()) = http::Request::new(()).into_parts();
+/// let rejection = <Claims as FromRequestParts<()>>::from_request_parts(&mut parts, &())
+///     .await
+///     .unwrap_err();
+/// assert_eq!(rejection.status(), 500);
+/// assert_eq!(rejection.wanted(), "Claims<()>");
+/// assert!(rejection.body_text().starts_with("Missing claims: `Claims<()>` was not found"));
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct MissingClaims {
     wanted: String,
-    layers: Vec<String>,
 }
 
 impl MissingClaims {
     fn of<C>() -> Self {
-        let layers = LAYER_CLAIMS
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
         Self {
-            wanted: claims_name::<C>(),
-            layers,
+            wanted: format!("Claims<{}>", std::any::type_name::<C>()),
         }
     }
 
@@ -98,39 +91,31 @@ impl MissingClaims {
     pub fn wanted(&self) -> &str {
         &self.wanted
     }
+
+    /// The status of the rejection's response: `500 Internal Server Error`.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    /// The body of the rejection's response: the type that was missing, and the likely causes.
+    #[must_use]
+    pub fn body_text(&self) -> String {
+        self.to_string()
+    }
 }
 
 impl fmt::Display for MissingClaims {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "this handler asks for {}, but the request has none: ",
+            "Missing claims: `{}` was not found in the request. Perhaps the route is not behind \
+             a JwtAuthLayer (add `.route_layer(sessions.layer())` after the routes it must \
+             protect), or the layer in front of it was built with another claims type (build \
+             the sessions with `.claims::<…>()` of the type the handler asks for, or ask for \
+             that one).",
             self.wanted
-        )?;
-        let others: Vec<&str> = self
-            .layers
-            .iter()
-            .map(String::as_str)
-            .filter(|name| *name != self.wanted)
-            .collect();
-        match (self.layers.contains(&self.wanted), others.as_slice()) {
-            (_, []) => f.write_str(
-                "the route is not behind a JwtAuthLayer (add `.route_layer(sessions.layer())` \
-                 after the routes it must protect)",
-            ),
-            (true, others) => write!(
-                f,
-                "the route is not behind a JwtAuthLayer of that type (layers of this process \
-                 put {})",
-                others.join(", ")
-            ),
-            (false, others) => write!(
-                f,
-                "the JwtAuthLayer in front of it puts {} in requests; build the sessions with \
-                 `.claims::<…>()` of the type the handler asks for, or ask for that one",
-                others.join(", ")
-            ),
-        }
+        )
     }
 }
 
@@ -172,7 +157,7 @@ impl IntoResponse for TokenPair {
 impl IntoResponse for MissingClaims {
     fn into_response(self) -> Response {
         tracing::error!(error = %self, "a handler asked for claims the request does not have");
-        (StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response()
+        (self.status(), self.body_text()).into_response()
     }
 }
 
@@ -206,17 +191,79 @@ where
     }
 }
 
+/// With the `oidc` feature: the rejection of the [`AccessClaims`](crate::oidc::AccessClaims)
+/// extractor when the request has none: the route is not behind a
+/// [`ResourceServer`](crate::oidc::ResourceServer)'s layer. A `500` that says so: a server
+/// misconfiguration, never the client's fault.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use axum::extract::FromRequestParts;
+/// use tower_jwt_auth::oidc::AccessClaims;
+///
+/// // A request no layer has seen.
+/// let (mut parts, ()) = http::Request::new(()).into_parts();
+/// let rejection = <AccessClaims as FromRequestParts<()>>::from_request_parts(&mut parts, &())
+///     .await
+///     .unwrap_err();
+/// assert_eq!(rejection.status(), 500);
+/// assert!(rejection.body_text().contains("not behind a ResourceServer's layer"));
+/// # }
+/// ```
+#[cfg(feature = "oidc")]
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct MissingAccessClaims;
+
+#[cfg(feature = "oidc")]
+impl MissingAccessClaims {
+    /// The status of the rejection's response: `500 Internal Server Error`.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    /// The body of the rejection's response: what was missing, and the likely cause.
+    #[must_use]
+    pub fn body_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+#[cfg(feature = "oidc")]
+impl fmt::Display for MissingAccessClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "Missing claims: `AccessClaims` was not found in the request. Perhaps the route is \
+             not behind a ResourceServer's layer (add `.route_layer(server.layer())` after the \
+             routes it must protect).",
+        )
+    }
+}
+
+#[cfg(feature = "oidc")]
+impl std::error::Error for MissingAccessClaims {}
+
+#[cfg(feature = "oidc")]
+impl IntoResponse for MissingAccessClaims {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self, "a handler asked for claims the request does not have");
+        (self.status(), self.body_text()).into_response()
+    }
+}
+
 /// With the `oidc` feature: the claims a [`ResourceServer`](crate::oidc::ResourceServer)'s layer
-/// verified. A route outside that layer is a `500` that says so.
+/// verified. A route outside that layer is a `500` that says so ([`MissingAccessClaims`]).
 #[cfg(feature = "oidc")]
 impl<S: Send + Sync> FromRequestParts<S> for crate::oidc::AccessClaims {
-    type Rejection = (StatusCode, &'static str);
+    type Rejection = MissingAccessClaims;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Self>().cloned().ok_or((
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "no AccessClaims: the route is not behind a ResourceServer layer",
-        ))
+        parts
+            .extensions
+            .get::<Self>()
+            .cloned()
+            .ok_or(MissingAccessClaims)
     }
 }
 

@@ -170,11 +170,7 @@ impl Engine {
             Ok((claims, now))
         });
         if let (TokenKind::Refresh, Err(error)) = (kind, &decoded) {
-            let result = match error.kind() {
-                AuthErrorKind::Expired => RefreshResult::Expired,
-                _ => RefreshResult::Invalid,
-            };
-            observe::refresh(result, None, "");
+            observe::refresh_token_refused(error);
         }
         decoded
     }
@@ -263,7 +259,7 @@ impl Engine {
         let refused = |kind| Err(AuthError::token(kind, TokenKind::Refresh));
         let outcome = observe::store_call("refresh", self.store.refresh(request)).await?;
         let sid = claims.session_id();
-        let noted = |result| observe::refresh(result, Some(&sid), claims.subject());
+        let noted = |result| observe::refresh(result, sid, claims.subject());
         let (access, refresh, replayed) = match outcome {
             RefreshOutcome::Granted {
                 access,

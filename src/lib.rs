@@ -120,7 +120,7 @@ mod builder;
 pub mod client;
 mod clock;
 mod config;
-mod cookie;
+pub mod cookie;
 pub mod credentials;
 mod engine;
 mod error;

@@ -18,6 +18,7 @@
 //! (a theft, a revocation); no event carries a token, a secret or a signature.
 
 use crate::error::{AuthError, AuthErrorKind};
+use crate::id::SessionId;
 
 /// How a request through the layer ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,28 +87,43 @@ pub(crate) enum RefreshResult {
     Invalid,
 }
 
-/// A refresh decided (or a refresh token refused before the store was asked).
-pub(crate) fn refresh(result: RefreshResult, sid: Option<&dyn std::fmt::Display>, sub: &str) {
-    let label = match result {
+/// A refresh token refused before any session is known: it did not verify, or it has expired.
+pub(crate) fn refresh_token_refused(error: &AuthError) {
+    count_refresh(match error.kind() {
+        AuthErrorKind::Expired => RefreshResult::Expired,
+        _ => RefreshResult::Invalid,
+    });
+}
+
+/// A refresh of session `sid`, of subject `sub`, as the store decided it.
+pub(crate) fn refresh(result: RefreshResult, sid: SessionId, sub: &str) {
+    match result {
         RefreshResult::Ok => {
             tracing::info!(target: "tower_jwt_auth", outcome = "refreshed", "session refreshed");
-            "ok"
         }
         RefreshResult::Grace => {
             tracing::info!(target: "tower_jwt_auth", outcome = "grace_reuse",
                 "refresh inside the grace window: the same tokens again");
-            "grace"
         }
         RefreshResult::Theft => {
-            tracing::warn!(target: "tower_jwt_auth", outcome = "theft", sid = sid.map(tracing::field::display), sub,
+            tracing::warn!(target: "tower_jwt_auth", outcome = "theft", %sid, sub,
                 "refresh while the access token was valid; session revoked");
-            "theft"
         }
         RefreshResult::Reuse => {
-            tracing::warn!(target: "tower_jwt_auth", outcome = "rotation_reuse", sid = sid.map(tracing::field::display), sub,
+            tracing::warn!(target: "tower_jwt_auth", outcome = "rotation_reuse", %sid, sub,
                 "rotated refresh token reused; session revoked");
-            "reuse"
         }
+        RefreshResult::Expired | RefreshResult::Invalid => {}
+    }
+    count_refresh(result);
+}
+
+fn count_refresh(result: RefreshResult) {
+    let label = match result {
+        RefreshResult::Ok => "ok",
+        RefreshResult::Grace => "grace",
+        RefreshResult::Theft => "theft",
+        RefreshResult::Reuse => "reuse",
         RefreshResult::Expired => "expired",
         RefreshResult::Invalid => "invalid",
     };

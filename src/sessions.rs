@@ -28,7 +28,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use http::header::{CACHE_CONTROL, SET_COOKIE};
+use http::header::CACHE_CONTROL;
 use http::{HeaderMap, HeaderValue};
 use jsonwebtoken::jwk::JwkSet;
 
@@ -211,14 +211,11 @@ impl<C: CustomClaims> JwtSessions<C> {
         let cookies = self.cookie_settings()?;
         let max_age = pair.refresh_expires_in().as_secs();
         let mut headers = no_store();
-        headers.append(
-            SET_COOKIE,
-            cookies.set(TokenKind::Access, pair.access_token(), max_age),
-        );
-        headers.append(
-            SET_COOKIE,
-            cookies.set(TokenKind::Refresh, pair.refresh_token(), max_age),
-        );
+        headers.extend(cookies.set_tokens(
+            pair.access_token(),
+            Some(pair.refresh_token()),
+            max_age,
+        ));
         Ok(headers)
     }
 
@@ -247,8 +244,7 @@ impl<C: CustomClaims> JwtSessions<C> {
     pub fn logout_cookies(&self) -> Result<HeaderMap, AuthError> {
         let cookies = self.cookie_settings()?;
         let mut headers = no_store();
-        headers.append(SET_COOKIE, cookies.clear(TokenKind::Access));
-        headers.append(SET_COOKIE, cookies.clear(TokenKind::Refresh));
+        headers.extend(cookies.clear_tokens());
         Ok(headers)
     }
 

@@ -22,6 +22,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_jwt_auth::credentials::CookieSource;
 use tower_jwt_auth::{
     AuthErrorKind, Claims, CookieSettings, JwtSessions, ManualClock, SameSite, TokenPair,
 };
@@ -399,6 +400,70 @@ async fn unsafe_cross_site_requests_with_cookies_are_refused_before_the_service(
     ];
     assert_eq!(server.send(Method::POST, &bearer).await.status(), 200);
     assert_eq!(server.served(), allowed.len() + 2);
+}
+
+/// The cross-site `403` says why in its body, as no header does: an application's own `403` and
+/// the layer's can be told apart.
+#[tokio::test]
+async fn a_cross_site_refusal_names_its_reason_in_the_body() {
+    let server = Server::start(false).await;
+    let (pair, _) = server.login().await;
+    let headers = [
+        cookie(&[(ACCESS, pair.access_token())]),
+        ("sec-fetch-site", "cross-site".to_owned()),
+    ];
+    let refused = server.send(Method::POST, &headers).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(refused.body(), "cross-site request refused");
+}
+
+/// The public `CookieSource`, registered as a source of the application's own instead of through
+/// cookie mode, is as ambient as the built-in one: an unsafe cross-site request that carries its
+/// cookie is refused.
+#[tokio::test]
+async fn a_cookie_source_registered_by_hand_gets_the_cross_site_check() {
+    let sessions = JwtSessions::builder()
+        .hs256_secret(SECRET)
+        .clock(ManualClock::new(NOW))
+        .credential_source(CookieSource::new("at", "rt"))
+        .build()
+        .expect("configuration");
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
+    let router = Router::new()
+        .route(
+            "/me",
+            post(move |Extension(claims): Extension<Claims>| async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                claims.subject().to_owned()
+            }),
+        )
+        .layer(sessions.layer());
+    let url = support_http::serve(router).await;
+    let client: Client<HttpConnector, Body> = Client::builder(TokioExecutor::new()).build_http();
+    let pair = sessions.issue("alice", ()).await.expect("issued");
+    let post = |site: &str| {
+        Request::post(format!("{url}/me"))
+            .header("cookie", format!("at={}", pair.access_token()))
+            .header("sec-fetch-site", site)
+            .body(Body::empty())
+            .expect("request")
+    };
+
+    let refused = client.request(post("cross-site")).await.expect("response");
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        0,
+        "refused before the service"
+    );
+    let allowed = client.request(post("same-origin")).await.expect("response");
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(served.load(Ordering::SeqCst), 1);
 }
 
 /// Without `Sec-Fetch-Site`, an `Origin` is the server's own only with the scheme the server is

@@ -55,10 +55,9 @@ use http::HeaderMap;
 use crate::error::{AuthError, invalid_request};
 use crate::token::TokenKind;
 
-mod cookie;
 mod header;
 
-pub use cookie::CookieSource;
+pub use crate::cookie::CookieSource;
 pub use header::HeaderSource;
 #[cfg(feature = "oidc")]
 pub(crate) use header::bearer;
@@ -89,10 +88,43 @@ pub trait CredentialSource: fmt::Debug + Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Found<'h> {
     pub(crate) token: &'h str,
-    /// Sent by the browser on its own: the request gets the cross-site check.
-    pub(crate) ambient: bool,
-    /// Came (only) in a cookie: a refresh answers with `Set-Cookie` instead of headers.
-    pub(crate) cookie: bool,
+    pub(crate) sender: Sender,
+    pub(crate) carrier: Carrier,
+}
+
+impl Found<'_> {
+    /// Whether the browser sent the token on its own: the request gets the cross-site check.
+    fn is_ambient(&self) -> bool {
+        self.sender == Sender::Browser
+    }
+}
+
+/// Who put a token on the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sender {
+    /// The client itself, as with a header: no page can add one to another origin's requests.
+    Client,
+    /// The browser on its own, from an [ambient](CredentialSource::is_ambient) source.
+    Browser,
+}
+
+impl Sender {
+    fn of(source: &(impl CredentialSource + ?Sized)) -> Self {
+        match source.is_ambient() {
+            true => Self::Browser,
+            false => Self::Client,
+        }
+    }
+}
+
+/// What a token came in, and so what a refresh it carries is answered in: the new tokens go
+/// back the way the old one came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Carrier {
+    /// A header, or a source of the application's own: answered in headers.
+    Header,
+    /// The cookie of cookie mode, and no other source besides: answered with `Set-Cookie`.
+    Cookie,
 }
 
 /// What a request presents.
@@ -116,9 +148,9 @@ impl Credentials<'_> {
         match self {
             Self::None => false,
             Self::Access { access, refresh } => {
-                access.ambient || refresh.is_some_and(|r| r.ambient)
+                access.is_ambient() || refresh.is_some_and(|r| r.is_ambient())
             }
-            Self::Refresh(refresh) => refresh.ambient,
+            Self::Refresh(refresh) => refresh.is_ambient(),
         }
     }
 }
@@ -171,48 +203,42 @@ impl Sources {
         &self,
         headers: &'h HeaderMap,
     ) -> Result<Option<Found<'h>>, AuthError> {
-        Ok(found(self.headers.find(headers, TokenKind::Refresh)?))
+        let token = self.headers.find(headers, TokenKind::Refresh)?;
+        Ok(found(token, Sender::Client, Carrier::Header))
     }
 
     fn read<'h>(&self, headers: &'h HeaderMap, strict: bool) -> Result<Credentials<'h>, AuthError> {
         use TokenKind::{Access, Refresh};
-        let mut access = found(match strict {
+        let (client, header) = (Sender::Client, Carrier::Header);
+        let bearer = match strict {
             true => header::bearer(headers)?,
             false => header::bearer_unchecked(headers)?,
-        });
+        };
+        let mut access = found(bearer, client, header);
         // Strictly, in its place, so that errors come in order; quickly, after the others.
         let mut refresh = match strict {
-            true => found(self.headers.find(headers, Refresh)?),
+            true => found(self.headers.find(headers, Refresh)?, client, header),
             false => None,
         };
         if let Some(source) = &self.cookies {
             let [a, r] = source.find_both(headers, strict)?;
-            access = merge(access, a, true, true, Access)?;
-            refresh = merge(refresh, r, true, true, Refresh)?;
+            let sender = Sender::of(source);
+            access = merge(access, found(a, sender, Carrier::Cookie), Access)?;
+            refresh = merge(refresh, found(r, sender, Carrier::Cookie), Refresh)?;
         }
         for source in self.custom.iter() {
-            let ambient = source.is_ambient();
-            access = merge(
-                access,
-                source.find(headers, Access)?,
-                ambient,
-                false,
-                Access,
-            )?;
-            refresh = merge(
-                refresh,
-                source.find(headers, Refresh)?,
-                ambient,
-                false,
-                Refresh,
-            )?;
+            let sender = Sender::of(&**source);
+            let a = found(source.find(headers, Access)?, sender, header);
+            access = merge(access, a, Access)?;
+            let r = found(source.find(headers, Refresh)?, sender, header);
+            refresh = merge(refresh, r, Refresh)?;
         }
         // Merging is order-free. The refresh header is needed now without an access token, or
         // to be compared with another source's refresh token; otherwise it could change
         // nothing yet.
         if !strict && (access.is_none() || refresh.is_some()) {
             let token = self.headers.find(headers, Refresh)?;
-            refresh = merge(refresh, token, false, false, Refresh)?;
+            refresh = merge(refresh, found(token, client, header), Refresh)?;
         }
         Ok(match (access, refresh) {
             (Some(access), refresh) => Credentials::Access { access, refresh },
@@ -222,44 +248,42 @@ impl Sources {
     }
 }
 
-/// A token the headers carry: sent by the client itself, not by the browser on its own.
-fn found(token: Option<&str>) -> Option<Found<'_>> {
+/// The token one source found, if any, and how it came.
+fn found(token: Option<&str>, sender: Sender, carrier: Carrier) -> Option<Found<'_>> {
     token.map(|token| Found {
         token,
-        ambient: false,
-        cookie: false,
+        sender,
+        carrier,
     })
 }
 
 /// Adds what one more source found to what the others did.
 fn merge<'h>(
-    found: Option<Found<'h>>,
-    token: Option<&'h str>,
-    ambient: bool,
-    cookie: bool,
+    earlier: Option<Found<'h>>,
+    more: Option<Found<'h>>,
     kind: TokenKind,
 ) -> Result<Option<Found<'h>>, AuthError> {
-    let Some(token) = token else {
-        return Ok(found);
+    let (Some(earlier), Some(more)) = (earlier, more) else {
+        return Ok(earlier.or(more));
     };
-    let Some(earlier) = found else {
-        return Ok(Some(Found {
-            token,
-            ambient,
-            cookie,
-        }));
-    };
-    if earlier.token != token {
+    if earlier.token != more.token {
         return Err(AuthError::invalid_request(match kind {
             TokenKind::Access => invalid_request!("two different access tokens"),
             TokenKind::Refresh => invalid_request!("two different refresh tokens"),
         }));
     }
-    // The same token twice: one non-ambient copy shows that the client itself sent it.
+    // The same token twice: one copy the client sent shows that the client itself sent it, and
+    // a refresh is answered by cookie only if no other way brought the token.
     Ok(Some(Found {
-        token,
-        ambient: earlier.ambient && ambient,
-        cookie: earlier.cookie && cookie,
+        token: earlier.token,
+        sender: match (earlier.sender, more.sender) {
+            (Sender::Browser, Sender::Browser) => Sender::Browser,
+            _ => Sender::Client,
+        },
+        carrier: match (earlier.carrier, more.carrier) {
+            (Carrier::Cookie, Carrier::Cookie) => Carrier::Cookie,
+            _ => Carrier::Header,
+        },
     }))
 }
 
@@ -290,7 +314,7 @@ pub(crate) fn b64token(token: &[u8]) -> Option<&str> {
 
 /// A token whose syntax its verification will prove: any non-empty UTF-8. One that verifies is
 /// base64url, and so a [`b64token`]; a caller that refuses it answers with the strict reading.
-fn unchecked(token: &[u8]) -> Option<&str> {
+pub(crate) fn unchecked(token: &[u8]) -> Option<&str> {
     match token {
         [] => None,
         token => std::str::from_utf8(token).ok(),
@@ -338,7 +362,10 @@ mod tests {
         let Credentials::Access { access, refresh } = sources().extract(&map).unwrap() else {
             panic!("expected an access token");
         };
-        assert!(access.ambient && access.cookie);
+        assert_eq!(
+            (access.sender, access.carrier),
+            (Sender::Browser, Carrier::Cookie)
+        );
         assert_eq!(refresh.map(|r| r.token), Some("d.e.f"));
     }
 
@@ -363,7 +390,10 @@ mod tests {
         };
         assert_eq!(refresh, None);
         let later = sources().refresh_header(&map).unwrap();
-        assert_eq!(later.map(|r| (r.token, r.ambient)), Some(("d.e.f", false)));
+        assert_eq!(
+            later.map(|r| (r.token, r.sender)),
+            Some(("d.e.f", Sender::Client))
+        );
         let Credentials::Access { refresh, .. } = sources().extract_strict(&map).unwrap() else {
             panic!("expected an access token");
         };

@@ -98,7 +98,6 @@ where
 }
 
 // The request waits in place while the store answers; boxing it would cost an allocation.
-#[allow(clippy::large_enum_variant)]
 #[pin_project(project = StateProj)]
 enum State<S, ReqB, T, R>
 where

@@ -51,8 +51,6 @@ pub(crate) struct Options {
 
 impl<C> JwtAuthLayer<C> {
     pub(crate) fn from_engine(engine: Arc<Engine>) -> Self {
-        #[cfg(feature = "axum")]
-        crate::axum::register_layer::<C>();
         Self {
             engine,
             responder: Rfc6750,

@@ -38,13 +38,13 @@
 //! # Ok(()) }
 //! ```
 
-mod csrf;
 mod future;
 mod grpc;
 mod layer;
 mod problem;
 mod response;
 mod service;
+mod text;
 
 pub use future::ResponseFuture;
 pub use grpc::Grpc;

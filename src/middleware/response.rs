@@ -2,8 +2,10 @@
 //!
 //! The default, [`Rfc6750`], answers as RFC 6750 §3 describes: `401` with a `WWW-Authenticate:
 //! Bearer` challenge, `400 invalid_request` for malformed requests, and `503` with
-//! `Retry-After` when the store is down (never `401`: clients would discard good tokens).
-//! [`ProblemJson`] answers the same with an RFC 9457 `application/problem+json` body.
+//! `Retry-After` when the store is down (never `401`: clients would discard good tokens). A
+//! refusal without a challenge (a cross-site request's `403`, a `503`, a `500`) names its reason
+//! in a short `text/plain` body instead. [`ProblemJson`] answers the same with an RFC 9457
+//! `application/problem+json` body.
 //!
 //! Any `Fn(&AuthError) -> Response<B>` is a responder too. Whatever a responder returns, the
 //! layer keeps the protocol: a `4xx` answer without a `WWW-Authenticate` header gets the error's
@@ -34,11 +36,12 @@
 //! # Ok(()) }
 //! ```
 
-use http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response};
 
 use super::grpc::{Grpc, is_grpc};
 use super::layer::Options;
+use super::text::{TEXT_PLAIN, text_body};
 use crate::error::{AuthError, AuthErrorKind};
 
 /// Turns a refused request's [`AuthError`] into the response sent instead of calling the inner
@@ -156,7 +159,16 @@ fn keep_protocol<B>(response: &mut Response<B>, error: &AuthError) {
     }
 }
 
-/// The default responder: RFC 6750 challenges with an empty body.
+/// The default responder: RFC 6750 challenges with an empty body, and a short plain-text body
+/// for a refusal whose reason no header carries.
+///
+/// A `401` or `400` names its reason in its `WWW-Authenticate` challenge. A refusal without one
+/// — a cross-site request's `403`, the `503` of a failing store, a `500` — gets its
+/// [`description`](AuthError::description) as a `text/plain` body instead, so that it cannot be
+/// taken for the application's own answer. Text fits the body types that can hold it: `String`,
+/// `Vec<u8>`, `bytes::Bytes`, `http_body_util::Full<Bytes>` and axum's `Body`; any other (such
+/// as tonic's, whose gRPC calls get the [`Grpc`] answer anyway) stays empty. For JSON bodies,
+/// use [`ProblemJson`](crate::ProblemJson).
 ///
 /// ```
 /// use http::header::WWW_AUTHENTICATE;
@@ -168,17 +180,33 @@ fn keep_protocol<B>(response: &mut Response<B>, error: &AuthError) {
 ///     response.headers()[WWW_AUTHENTICATE],
 ///     r#"Bearer error="invalid_token", error_description="the session was revoked""#
 /// );
+/// assert_eq!(response.body(), "");
+///
+/// let forbidden: http::Response<String> =
+///     Rfc6750.respond(&AuthError::new(AuthErrorKind::CrossSiteRequest));
+/// assert_eq!(forbidden.status(), 403);
+/// assert_eq!(forbidden.headers()["content-type"], "text/plain; charset=utf-8");
+/// assert_eq!(forbidden.body(), "cross-site request refused");
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rfc6750;
 
-impl<B: Default> ErrorResponder<B> for Rfc6750 {
+impl<B: Default + 'static> ErrorResponder<B> for Rfc6750 {
     fn respond(&self, error: &AuthError) -> Response<B> {
-        let mut response = Response::new(B::default());
+        let challenge = error.challenge_header();
+        let text = match challenge {
+            Some(_) => None,
+            None => text_body(error.description()),
+        };
+        let texted = text.is_some();
+        let mut response = Response::new(text.unwrap_or_default());
         *response.status_mut() = error.status();
         let headers = response.headers_mut();
-        if let Some(challenge) = error.challenge_header() {
+        if let Some(challenge) = challenge {
             headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        if texted {
+            headers.insert(CONTENT_TYPE, TEXT_PLAIN);
         }
         if error.kind() == AuthErrorKind::StoreUnavailable {
             headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
@@ -222,5 +250,28 @@ mod tests {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[RETRY_AFTER], "1");
         assert!(!response.headers().contains_key(WWW_AUTHENTICATE));
+    }
+
+    /// A refusal without a challenge names its reason in the body; one with a challenge keeps
+    /// an empty body, as does a body type that cannot hold text.
+    #[test]
+    fn only_a_refusal_without_a_challenge_has_a_text_body() {
+        for (kind, body) in [
+            (
+                AuthErrorKind::CrossSiteRequest,
+                "cross-site request refused",
+            ),
+            (AuthErrorKind::StoreUnavailable, "session store unavailable"),
+            (AuthErrorKind::Internal, "internal error"),
+            (AuthErrorKind::Expired, ""),
+            (AuthErrorKind::MissingCredentials, ""),
+        ] {
+            let response: Response<String> = Rfc6750.respond(&AuthError::new(kind));
+            assert_eq!(response.body(), body, "{kind:?}");
+            let typed = response.headers().get(CONTENT_TYPE);
+            assert_eq!(typed.is_some(), !body.is_empty(), "{kind:?}");
+        }
+        let response = respond(AuthErrorKind::CrossSiteRequest);
+        assert!(!response.headers().contains_key(CONTENT_TYPE));
     }
 }

@@ -5,15 +5,15 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::{CACHE_CONTROL, SET_COOKIE};
+use http::header::CACHE_CONTROL;
 use http::{HeaderValue, Request, Response};
 use tower_service::Service;
 
-use super::csrf;
 use super::future::{AuthFuture, Grant, Minted, ResponseFuture};
 use super::layer::Options;
 use super::response::{ErrorResponder, Refusal, Rfc6750, refuse};
-use crate::credentials::{Credentials, Found};
+use crate::cookie::csrf;
+use crate::credentials::{Carrier, Credentials, Found};
 use crate::engine::{Engine, PairCheck};
 use crate::error::{AuthError, AuthErrorKind, invalid_request};
 use crate::observe::{self, RequestOutcome};
@@ -108,11 +108,20 @@ impl<S: fmt::Debug, C, R> fmt::Debug for JwtAuth<S, C, R> {
 enum Verdict<C> {
     Refuse(AuthError),
     Anonymous,
-    /// A valid access token, and the time its window was checked at (the pair check's too).
-    Access(Claims<C>, u64),
-    /// A valid refresh token, the time its window was checked at, and whether it came in a
-    /// cookie (the new tokens then go back in cookies).
-    Refresh(Claims<C>, u64, bool),
+    /// A valid access token.
+    Access {
+        claims: Claims<C>,
+        /// The time its window was checked at, and so the pair check's.
+        now: u64,
+    },
+    /// A valid refresh token.
+    Refresh {
+        claims: Claims<C>,
+        /// The time its window was checked at, and so the refresh's.
+        now: u64,
+        /// What it came in: the new tokens go back in the same.
+        carrier: Carrier,
+    },
 }
 
 /// What the request alone decides: the credentials read, the cross-site check passed, the
@@ -160,7 +169,11 @@ fn read_and_verify<C: CustomClaims, B>(
         credentials => credentials,
     };
     let refresh = |found: Found<'_>| match engine.decode(TokenKind::Refresh, found.token) {
-        Ok((claims, now)) => Verdict::Refresh(claims, now, found.cookie),
+        Ok((claims, now)) => Verdict::Refresh {
+            claims,
+            now,
+            carrier: found.carrier,
+        },
         Err(error) => Verdict::Refuse(error),
     };
     match credentials {
@@ -175,7 +188,7 @@ fn read_and_verify<C: CustomClaims, B>(
             // The clock is read only once the signature holds.
             let now = engine.now();
             let expired = match engine.check_time(TokenKind::Access, &claims, now) {
-                Ok(()) => return Verdict::Access(claims, now),
+                Ok(()) => return Verdict::Access { claims, now },
                 Err(e) if e.kind() == AuthErrorKind::Expired && engine.can_mint() => e,
                 Err(e) => return Verdict::Refuse(e),
             };
@@ -192,7 +205,9 @@ fn read_and_verify<C: CustomClaims, B>(
                     match refresh(token) {
                         // Both credentials must name one session: a request is never
                         // served as someone other than the access token it carries.
-                        Verdict::Refresh(r, ..) if r.session_id() != claims.session_id() => {
+                        Verdict::Refresh { claims: r, .. }
+                            if r.session_id() != claims.session_id() =>
+                        {
                             Verdict::Refuse(AuthError::invalid_request(invalid_request!(
                                 "the access and refresh tokens belong to different sessions"
                             )))
@@ -212,7 +227,7 @@ fn refresh_future<C: CustomClaims>(
     engine: Arc<Engine>,
     claims: Claims<C>,
     now: u64,
-    by_cookie: bool,
+    carrier: Carrier,
 ) -> AuthFuture<Claims<C>> {
     Box::pin(async move {
         let session_end = claims.expires_at();
@@ -224,30 +239,19 @@ fn refresh_future<C: CustomClaims>(
         let (access, refresh, claims) = refreshed.into_parts();
         let config = engine.config();
         let mut headers = vec![(CACHE_CONTROL, HeaderValue::from_static("no-store"))];
-        match config.cookies() {
-            Some(cookies) if by_cookie => {
-                // Both cookies live as long as the session, so the browser keeps presenting
-                // the expired access token beside the refresh token, as a header client does.
-                let max_age = session_end.saturating_sub(now);
-                headers.push((SET_COOKIE, cookies.set(TokenKind::Access, &access, max_age)));
-                if let Some(refresh) = refresh {
-                    headers.push((
-                        SET_COOKIE,
-                        cookies.set(TokenKind::Refresh, &refresh, max_age),
-                    ));
-                }
-            }
-            _ => {
-                let value = |token: String| {
-                    HeaderValue::try_from(token)
-                        .map_err(|e| AuthError::new(AuthErrorKind::Internal).with_source(e))
-                };
-                let name = config.access_token_response_header().clone();
-                headers.push((name, value(access)?));
-                if let Some(refresh) = refresh {
-                    let name = config.refresh_token_response_header().clone();
-                    headers.push((name, value(refresh)?));
-                }
+        if let (Carrier::Cookie, Some(cookies)) = (carrier, config.cookies()) {
+            let max_age = session_end.saturating_sub(now);
+            headers.extend(cookies.set_tokens(&access, refresh.as_deref(), max_age));
+        } else {
+            let value = |token: String| {
+                HeaderValue::try_from(token)
+                    .map_err(|e| AuthError::new(AuthErrorKind::Internal).with_source(e))
+            };
+            let name = config.access_token_response_header().clone();
+            headers.push((name, value(access)?));
+            if let Some(refresh) = refresh {
+                let name = config.refresh_token_response_header().clone();
+                headers.push((name, value(refresh)?));
             }
         }
         let minted = Minted::new(headers, engine.clone(), sid, jti, now);
@@ -281,8 +285,12 @@ where
                 observe::served(RequestOutcome::Anonymous);
                 return ResponseFuture::serving(self.inner.call(request));
             }
-            Verdict::Refresh(claims, now, by_cookie) => {
-                let refresh = refresh_future(self.engine.clone(), claims, now, by_cookie);
+            Verdict::Refresh {
+                claims,
+                now,
+                carrier,
+            } => {
+                let refresh = refresh_future(self.engine.clone(), claims, now, carrier);
                 let inner = self.take_inner();
                 let responder = self.responder.clone();
                 return ResponseFuture::authorizing(
@@ -294,7 +302,7 @@ where
                 );
             }
             // One clock reading serves the token's time window and the pair check.
-            Verdict::Access(claims, now) => (claims, now),
+            Verdict::Access { claims, now } => (claims, now),
         };
         match self.engine.check_pair_now(claims, now) {
             PairCheck::Decided(Ok(claims)) => {

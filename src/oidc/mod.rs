@@ -9,6 +9,8 @@ mod layer;
 mod scope;
 mod server;
 
+#[cfg(feature = "axum")]
+pub use crate::axum::MissingAccessClaims;
 pub use claims::AccessClaims;
 pub use error::{KeySourceError, KeySourceErrorKind};
 pub use fetch::HttpClient;

@@ -289,6 +289,12 @@ impl Reply {
 /// an empty body, no minted token, and that the protected service never ran.
 #[track_caller]
 pub(crate) fn assert_refused(reply: &Reply, status: u16, challenge: Option<&str>) {
+    assert_refusal(reply, status, challenge, "");
+}
+
+/// [`assert_refused`] with the exact body: a refusal without a challenge names its reason there.
+#[track_caller]
+fn assert_refusal(reply: &Reply, status: u16, challenge: Option<&str>, body: &str) {
     assert_eq!(reply.status.as_u16(), status, "{reply:?}");
     assert_eq!(
         reply.header(WWW_AUTHENTICATE.as_str()),
@@ -296,7 +302,7 @@ pub(crate) fn assert_refused(reply: &Reply, status: u16, challenge: Option<&str>
         "{reply:?}"
     );
     assert_eq!(reply.calls, 0, "the protected service ran: {reply:?}");
-    assert!(reply.body.is_empty(), "{reply:?}");
+    assert_eq!(reply.body, body, "{reply:?}");
     for name in ["x-access-token", "x-refresh-token"] {
         assert_eq!(reply.header(name), None, "{name} on a refusal: {reply:?}");
     }
@@ -308,10 +314,11 @@ pub(crate) fn assert_401(reply: &Reply, challenge: &str) {
     assert_refused(reply, 401, Some(challenge));
 }
 
-/// Asserts `503 Retry-After: 1` without a challenge: a store failure, never a `401`.
+/// Asserts `503 Retry-After: 1` without a challenge, its reason in the body: a store failure,
+/// never a `401`.
 #[track_caller]
 pub(crate) fn assert_503(reply: &Reply) {
-    assert_refused(reply, 503, None);
+    assert_refusal(reply, 503, None, "session store unavailable");
     assert_eq!(reply.header(RETRY_AFTER.as_str()), Some("1"), "{reply:?}");
 }
 

@@ -27,7 +27,9 @@ use crate::error::{AuthError, AuthErrorKind};
 
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
 
-/// Whether `request` may go on; a cross-site unsafe request is `403`.
+/// Whether `request` may go on; a cross-site unsafe request is `403`
+/// ([`CrossSiteRequest`](AuthErrorKind::CrossSiteRequest)), whose reason the default responder
+/// writes in the body.
 pub(crate) fn check<B>(
     request: &Request<B>,
     cookies: Option<&CookieSettings>,

@@ -1,71 +1,9 @@
-//! Cookie mode: [`CookieSettings`] for tokens that travel in `HttpOnly` cookies, out of reach of
-//! the page's JavaScript.
-//!
-//! With [`JwtSessionsBuilder::cookies`](crate::JwtSessionsBuilder::cookies), the layer reads
-//! both tokens from cookies (beside the headers), a refresh carried by a cookie answers with
-//! `Set-Cookie` for the new access token (and the rotated refresh token), and requests that
-//! carry a cookie credential must not come from another site (see
-//! [`trusted_origin`](CookieSettings::trusted_origin)). The login and logout routes get their
-//! headers from [`JwtSessions::login_cookies`](crate::JwtSessions::login_cookies) and
-//! [`JwtSessions::logout_cookies`](crate::JwtSessions::logout_cookies).
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use tower_jwt_auth::{CookieSettings, JwtSessions, SameSite};
-//!
-//! let sessions = JwtSessions::builder()
-//!     .hs256_secret(b"an example secret of 32+ bytes!!")
-//!     .cookies(CookieSettings::new().same_site(SameSite::Strict))
-//!     .build()?;
-//! let cookies = sessions.config().cookies().expect("cookie mode is on");
-//! assert_eq!(cookies.access_name(), "__Host-access-token");
-//!
-//! // In the login route, after checking the password:
-//! let pair = sessions.issue("alice", ()).await?;
-//! let headers = sessions.login_cookies(&pair)?;
-//! let set_cookie: Vec<_> = headers.get_all("set-cookie").iter().collect();
-//! assert!(set_cookie[0].to_str()?.starts_with("__Host-access-token="));
-//! assert!(set_cookie[0].to_str()?.ends_with(
-//!     "; Max-Age=1209600; Path=/; Secure; HttpOnly; SameSite=Strict"
-//! ));
-//! assert_eq!(headers["cache-control"], "no-store");
-//! # Ok(()) }
-//! ```
-//!
-//! # Cross-site requests
-//!
-//! A browser attaches cookies to requests that any page starts. So a request that carries a
-//! cookie credential with an unsafe method (anything but `GET`, `HEAD` and `OPTIONS`) is refused
-//! with `403` ([`CrossSiteRequest`](crate::AuthErrorKind::CrossSiteRequest)) before the inner
-//! service runs, unless: its `Sec-Fetch-Site` is `same-origin` or `none`; or, whatever that
-//! header says, its `Origin` is [trusted](CookieSettings::trusted_origin); or, from a browser too
-//! old to send `Sec-Fetch-Site`, its `Origin` names the request's own origin; or it has neither
-//! header, and so comes from no browser a page could steer. Requests authenticated by a header
-//! are not checked: no page can add one to another origin's requests without that origin's CORS
-//! consent. Safe methods are not checked either, so keep `GET` routes free of side effects.
-//!
-//! The own origin is the host the request was sent to (`Host`, or the HTTP/2 authority), with
-//! its port, and the scheme it was sent over: the request URI's when it names one (HTTP/2
-//! always does), otherwise the one the cookies imply. `Secure` cookies (the default) reach the
-//! server only over `https`, or over `http` to a loopback host (`localhost`, `127.0.0.1`,
-//! `[::1]`), which browsers count as secure; other cookies are taken to be served over `http`.
-//! So `Origin: http://app.example` is not the own origin of `https://app.example`, nor the
-//! other way round. A proxy that ends TLS and forwards HTTP/2 may name `http` in the URI: list
-//! the public origin with [`trusted_origin`](CookieSettings::trusted_origin) then.
-//!
-//! # Lifetimes
-//!
-//! Both cookies live as long as the session: the browser keeps sending the access token after
-//! it expires, so the layer sees an expired token beside the refresh token, exactly as a header
-//! client sends them, and never mistakes a browser that dropped its access cookie early for a
-//! thief holding only the refresh token.
+//! [`CookieSettings`] and [`SameSite`]: how the token cookies are named and scoped, checked at
+//! build.
 
 use std::fmt;
 
-use http::HeaderValue;
-
 use crate::error::{ConfigError, ConfigErrorKind};
-use crate::token::TokenKind;
 
 /// The `SameSite` attribute of both cookies (RFC 6265bis §4.1.2.7).
 ///
@@ -90,7 +28,7 @@ pub enum SameSite {
 }
 
 impl SameSite {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Self::Lax => "Lax",
             Self::Strict => "Strict",
@@ -135,13 +73,13 @@ impl fmt::Display for SameSite {
 #[must_use]
 pub struct CookieSettings {
     names: Option<(String, String)>,
-    secure: bool,
-    same_site: SameSite,
-    path: String,
-    domain: Option<String>,
+    pub(super) secure: bool,
+    pub(super) same_site: SameSite,
+    pub(super) path: String,
+    pub(super) domain: Option<String>,
     trusted_origins: Vec<String>,
     /// `; Path=…; Domain=…; Secure; HttpOnly; SameSite=…`, written once at build.
-    attributes: String,
+    pub(super) attributes: String,
 }
 
 impl Default for CookieSettings {
@@ -245,28 +183,6 @@ impl CookieSettings {
         &self.trusted_origins
     }
 
-    pub(crate) fn name(&self, kind: TokenKind) -> &str {
-        match kind {
-            TokenKind::Access => self.access_name(),
-            TokenKind::Refresh => self.refresh_name(),
-        }
-    }
-
-    /// `Set-Cookie` for `token`, kept by the browser for `max_age` seconds.
-    pub(crate) fn set(&self, kind: TokenKind, token: &str, max_age: u64) -> HeaderValue {
-        let value = format!(
-            "{}={token}; Max-Age={max_age}{}",
-            self.name(kind),
-            self.attributes
-        );
-        HeaderValue::try_from(value).expect("names, attributes and tokens are checked ASCII")
-    }
-
-    /// `Set-Cookie` that removes the cookie: the same name and scope, no value, `Max-Age=0`.
-    pub(crate) fn clear(&self, kind: TokenKind) -> HeaderValue {
-        self.set(kind, "", 0)
-    }
-
     /// Checks every setting and fixes the names and attributes.
     pub(crate) fn validate(mut self) -> Result<Self, ConfigError> {
         let error = |detail: String| ConfigError::new(ConfigErrorKind::InvalidCookie, detail);
@@ -324,17 +240,7 @@ impl CookieSettings {
                 ))
             })?;
         }
-        let mut attributes = format!("; Path={}", self.path);
-        if let Some(domain) = &self.domain {
-            attributes.push_str("; Domain=");
-            attributes.push_str(domain);
-        }
-        if self.secure {
-            attributes.push_str("; Secure");
-        }
-        attributes.push_str("; HttpOnly; SameSite=");
-        attributes.push_str(self.same_site.as_str());
-        self.attributes = attributes;
+        self.attributes = self.write_attributes();
         self.names = Some((access, refresh));
         Ok(self)
     }
@@ -391,12 +297,14 @@ mod tests {
         assert_eq!(secure.access_name(), "__Secure-access-token");
         let plain = CookieSettings::new().secure(false).validate().unwrap();
         assert_eq!(plain.refresh_name(), "refresh-token");
+        let (_, refresh) = plain.set_tokens("x.y.z", Some("a.b.c"), 60).nth(1).unwrap();
         assert_eq!(
-            plain.set(TokenKind::Refresh, "a.b.c", 60),
+            refresh,
             "refresh-token=a.b.c; Max-Age=60; Path=/; HttpOnly; SameSite=Lax"
         );
+        let (_, access) = host.clear_tokens().next().unwrap();
         assert_eq!(
-            host.clear(TokenKind::Access),
+            access,
             "__Host-access-token=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax"
         );
     }

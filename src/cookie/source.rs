@@ -3,7 +3,7 @@
 use http::HeaderMap;
 use http::header::COOKIE;
 
-use super::{CredentialSource, b64token, unchecked};
+use crate::credentials::{CredentialSource, b64token, unchecked};
 use crate::error::{AuthError, invalid_request};
 use crate::token::TokenKind;
 
@@ -13,7 +13,9 @@ use crate::token::TokenKind;
 /// Cookies are [ambient](CredentialSource::is_ambient): the browser attaches them to requests
 /// that other sites start, so requests that carry them get the cross-site check. Enabled, with
 /// the names it reads, by [`JwtSessionsBuilder::cookies`](crate::JwtSessionsBuilder::cookies);
-/// a refresh that a cookie carried is answered with `Set-Cookie`.
+/// a refresh that a cookie carried is answered with `Set-Cookie`. Given to
+/// [`credential_source`](crate::JwtSessionsBuilder::credential_source) instead, it is as ambient
+/// and its requests as checked, but a refresh it carried is answered in headers.
 ///
 /// ```
 /// use http::HeaderMap;
@@ -48,9 +50,8 @@ impl CookieSource {
 
 impl CookieSource {
     /// Both tokens, in one pass over the `Cookie` headers. Unless `strict`, the access
-    /// token's syntax is left to its verification, as [`bearer_unchecked`] leaves it.
-    ///
-    /// [`bearer_unchecked`]: super::header::bearer_unchecked
+    /// token's syntax is left to its verification, as the quick reading of `Authorization`
+    /// leaves it.
     pub(crate) fn find_both<'h>(
         &self,
         headers: &'h HeaderMap,
