@@ -1,6 +1,6 @@
-//! Guides to the concerns that have no module of their own: frameworks, browsers, responses,
+//! Guides to the concerns that have no module of their own: frameworks, responses,
 //! configuration, keys, observability, security, stability and the demo. The other guides live
-//! with their code: [pair stores](crate::store), [resource servers](crate::oidc) and
+//! with their code: [browsers](crate::cookie), [pair stores](crate::store), [resource servers](crate::oidc) and
 //! [the client](crate::client). Each page is documentation only, and its examples run as tests.
 //!
 //! ```
@@ -20,9 +20,6 @@
 
 #[doc = include_str!("docs/frameworks.md")]
 pub mod frameworks {}
-
-#[doc = include_str!("docs/browsers.md")]
-pub mod browsers {}
 
 #[doc = include_str!("docs/responses.md")]
 pub mod responses {}

@@ -82,7 +82,7 @@
 //!
 //! - [Frameworks](guide::frameworks): axum (a whole app, step by step), tonic, gRPC and REST on
 //!   one port, plain hyper.
-//! - [Browsers](guide::browsers): cookie mode, CSRF, CORS, and the token login API clients need
+//! - [Browsers](cookie): cookie mode, CSRF, CORS, and the token login API clients need
 //!   beside it.
 //! - [Pair stores](store): the store contract and its conformance suite, memory, Redis (with
 //!   its near cache) and PostgreSQL.
