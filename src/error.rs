@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use http::{HeaderValue, StatusCode};
 
-use crate::token_kind::TokenKind;
+use crate::token::TokenKind;
 
 mod config;
 
