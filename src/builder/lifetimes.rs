@@ -56,8 +56,8 @@ impl fmt::Display for Named<'_> {
     }
 }
 
-/// Checks the lifetimes and limits against each other; returns the grace window, the default
-/// fitted to the access lifetime.
+/// Checks the lifetimes against each other; returns the grace window, the default fitted to the
+/// access lifetime.
 pub(super) fn lifetimes(s: &Settings) -> Result<Duration, ConfigError> {
     let refuse = |detail: String| Err(ConfigError::new(ConfigErrorKind::InvalidLifetime, detail));
     let whole = |d: Duration| d.subsec_nanos() == 0;
@@ -92,6 +92,12 @@ pub(super) fn lifetimes(s: &Settings) -> Result<Duration, ConfigError> {
     if grace >= s.access_ttl.value {
         return refuse(format!("{named_grace} must be shorter than {access}"));
     }
+    Ok(grace)
+}
+
+/// Checks the counts and sizes.
+pub(super) fn limits(s: &Settings) -> Result<(), ConfigError> {
+    let refuse = |detail: String| Err(ConfigError::new(ConfigErrorKind::InvalidLimit, detail));
     if s.max_token_len < 256 {
         return refuse(format!(
             "max_token_len ({} bytes) must be at least 256 bytes",
@@ -101,5 +107,5 @@ pub(super) fn lifetimes(s: &Settings) -> Result<Duration, ConfigError> {
     if s.max_sessions_per_subject == 0 {
         return refuse("max_sessions_per_subject must be at least 1".into());
     }
-    Ok(grace)
+    Ok(())
 }

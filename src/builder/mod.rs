@@ -53,7 +53,7 @@ use crate::token::{CustomClaims, JwtKeys, KeySet, TokenCodec, check_claims_type}
 
 mod lifetimes;
 
-use lifetimes::{Chosen, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, lifetimes};
+use lifetimes::{Chosen, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, lifetimes, limits};
 
 /// Builds a [`JwtSessions`]; every setting is checked by [`build`](Self::build).
 ///
@@ -348,6 +348,7 @@ impl<C> JwtSessionsBuilder<C> {
         check_claims_type::<C>()
             .map_err(|e| ConfigError::new(ConfigErrorKind::InvalidClaims, e.to_string()))?;
         let refresh_grace = lifetimes(&s)?;
+        limits(&s)?;
         let header = |name: &str| {
             HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                 ConfigError::new(
@@ -517,7 +518,11 @@ mod tests {
         );
         assert_eq!(
             kind(b().max_sessions_per_subject(0)),
-            ConfigErrorKind::InvalidLifetime
+            ConfigErrorKind::InvalidLimit
+        );
+        assert_eq!(
+            kind(b().max_token_len(255)),
+            ConfigErrorKind::InvalidLimit
         );
         assert_eq!(
             kind(b().refresh_header("bad header")),
