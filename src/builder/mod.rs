@@ -383,14 +383,7 @@ impl<C> JwtSessionsBuilder<C> {
                 .map(|c| CookieSource::new(c.access_name(), c.refresh_name())),
             s.credential_sources,
         );
-        let codec = TokenCodec::new(
-            keys,
-            s.issuer.clone(),
-            s.audience.clone(),
-            s.leeway.value.as_secs(),
-            s.max_token_len,
-        )
-        .max_lifetime(s.refresh_ttl.value.as_secs());
+        let codec = TokenCodec::new(keys, s.issuer.clone(), s.audience.clone(), s.max_token_len);
         let config = Config {
             refresh_header,
             access_token_response_header,
@@ -520,10 +513,7 @@ mod tests {
             kind(b().max_sessions_per_subject(0)),
             ConfigErrorKind::InvalidLimit
         );
-        assert_eq!(
-            kind(b().max_token_len(255)),
-            ConfigErrorKind::InvalidLimit
-        );
+        assert_eq!(kind(b().max_token_len(255)), ConfigErrorKind::InvalidLimit);
         assert_eq!(
             kind(b().refresh_header("bad header")),
             ConfigErrorKind::InvalidHeaderName

@@ -119,6 +119,13 @@ impl AuthError {
         }
     }
 
+    /// The same error, about `token`: for a rule that judges any token, applied to one of a
+    /// session's.
+    pub(crate) fn concerning(mut self, token: TokenKind) -> Self {
+        self.token = Some(token);
+        self
+    }
+
     pub(crate) fn invalid_request(detail: Text) -> Self {
         Self {
             detail: Some(detail),

@@ -28,6 +28,7 @@ mod mac;
 mod mint;
 mod payload;
 mod probe;
+pub(crate) mod rules;
 mod verify;
 
 pub(crate) use claims::check_type as check_claims_type;
