@@ -9,7 +9,9 @@
 //! Implement the five methods of [`PairStore`]. Every method that both reads and changes a
 //! session must do so atomically (one lock, one script, one transaction); the easiest way is to
 //! load the [`SessionRecord`], call its method, and write it back inside that one step, so the
-//! rules stay identical across backends. Then run the conformance suite against it:
+//! rules stay identical across backends. The Redis and PostgreSQL stores are written on nothing
+//! but this module's public items (and [`redact`], for their connection strings), so a store
+//! outside the crate can do all they do. Then run the conformance suite against it:
 //!
 //! ```
 //! // tests/my_store.rs
@@ -41,7 +43,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::id::{SessionId, TokenId};
+use crate::{SessionId, TokenId};
 
 #[cfg(feature = "test-util")]
 pub mod conformance;
@@ -49,7 +51,7 @@ mod dyn_store;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
-#[cfg(any(feature = "redis", feature = "postgres", test))]
+mod record;
 mod redact;
 #[cfg(feature = "redis")]
 mod redis;
@@ -61,8 +63,7 @@ pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStore, PostgresStoreBuilder};
 pub use record::{RecordParts, SessionRecord};
-
-mod record;
+pub use redact::redact;
 
 /// Identifier and validity of one token, as a store records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use super::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, SessionRecord, StoreError,
     StoreErrorKind,
 };
-use crate::id::{SessionId, TokenId};
+use crate::{SessionId, TokenId};
 
 mod table;
 

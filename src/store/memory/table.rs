@@ -7,7 +7,7 @@
 //! table keeps, usually nothing past it: one miss. Session ids are random and minted by the
 //! server, so their own bytes place them uniformly and no input can crowd a neighbourhood.
 
-use crate::id::SessionId;
+use crate::SessionId;
 
 /// Grow when more than 3/4 of the slots would be taken: linear probing stays short (2.5 slots
 /// on average for a hit, 8.5 for a miss) up to there.
