@@ -284,7 +284,10 @@ pub(super) struct Payload<'a, C> {
     #[serde(default, borrow)]
     pub(super) aud: Lenient<'a>,
     #[serde(default)]
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "read to be consumed: the application's claims never see it"
+    )]
     cnf: IgnoredAny,
     #[serde(flatten)]
     pub(super) custom: C,

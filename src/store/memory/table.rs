@@ -19,8 +19,10 @@ fn home(id: &SessionId, mask: usize) -> usize {
     let bytes = id.as_bytes();
     let mut word = [0u8; 8];
     word.copy_from_slice(&bytes[8..16]);
-    // Truncation is intended: only the low bits pick the slot.
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "only the low bits pick the slot"
+    )]
     let slot = u64::from_le_bytes(word) as usize;
     slot & mask
 }

@@ -312,8 +312,11 @@ impl RedisStore {
         for (sid, end) in members {
             let id = SessionId::from_str(&sid)
                 .map_err(|_| corrupt("an indexed session id is malformed"))?;
-            // Saturating: a score is at most a u64 written as a double.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "saturating: a score is at most a u64 written as a double"
+            )]
             let ttl = ttl_ms(now, end as u64);
             let (store, key) = (self.clone(), self.hash_key(&sid));
             tasks.spawn(async move {
