@@ -19,12 +19,15 @@ use crate::observe::{self, RefreshResult};
 use crate::store::{
     AccessCheck, DynStore, NewSession, RefreshOutcome, RefreshRequest, StoreError, TokenStamp,
 };
+use crate::token::rules::TimeWindow;
 use crate::token::{Claims, CustomClaims, KeySet, TokenCodec, TokenKind};
 
 /// The rules, keys, store and clock of one set of sessions.
 pub(crate) struct Engine {
     config: Config,
     codec: TokenCodec,
+    /// When a token may be used, checked at the time the clock gives once its signature holds.
+    window: TimeWindow,
     store: Arc<dyn DynStore>,
     clock: Arc<dyn Clock>,
     sources: Sources,
@@ -79,9 +82,13 @@ impl Engine {
         clock: Arc<dyn Clock>,
         sources: Sources,
     ) -> Self {
+        // Nothing this crate mints outlives a session.
+        let window =
+            TimeWindow::new(secs(config.leeway())).max_lifetime(secs(config.refresh_ttl()));
         Self {
             config,
             codec,
+            window,
             store,
             clock,
             sources,
@@ -181,16 +188,19 @@ impl Engine {
         kind: TokenKind,
         token: &str,
     ) -> Result<Claims<C>, AuthError> {
-        self.codec.decode_untimed(kind, token)
+        self.codec.verify(kind, token)
     }
 
+    /// Whether verified `claims` are inside their time window at `now`, with the leeway.
     pub(crate) fn check_time<C>(
         &self,
         kind: TokenKind,
         claims: &Claims<C>,
         now: u64,
     ) -> Result<(), AuthError> {
-        self.codec.check_time(kind, claims, now)
+        self.window
+            .check(claims.expires_at(), claims.not_before(), now)
+            .map_err(|e| e.concerning(kind))
     }
 
     /// The pair check, awaiting the store if it must.

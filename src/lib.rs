@@ -134,7 +134,6 @@ pub mod oidc;
 mod sessions;
 pub mod store;
 mod token;
-mod token_kind;
 
 /// The README's examples, compiled and run as doc tests.
 #[doc = include_str!("../README.md")]

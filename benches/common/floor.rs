@@ -19,7 +19,10 @@ use tower::{Service, service_fn};
 
 /// What the floor puts in the extensions.
 #[derive(Clone)]
-#[allow(dead_code)]
+#[expect(
+    dead_code,
+    reason = "handed to the service, as the layer hands its claims, not read"
+)]
 pub(crate) struct FloorClaims {
     sub: String,
     exp: u64,

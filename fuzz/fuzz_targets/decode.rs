@@ -10,6 +10,8 @@
 
 mod common;
 
+use std::collections::HashSet;
+use std::fmt;
 use std::sync::OnceLock;
 
 use aws_lc_rs::hmac;
@@ -18,7 +20,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use tower_jwt_auth::{JwtKeys, JwtSessions, ManualClock, SessionId, TokenId};
 
 use common::{NOW, SECRET, ready, stats};
@@ -78,13 +80,14 @@ struct View {
 }
 
 /// `jsonwebtoken::decode` and the rules it does not apply itself (`typ`, `kid`, `crit`, time, a
-/// payload that is UTF-8 throughout).
+/// payload that is UTF-8 throughout and names each member once).
 fn reference(fixture: &Fixture, strict: bool, token: &str) -> Option<(String, u64)> {
     let header = jsonwebtoken::decode_header(token).ok()?;
     // RFC 7519 §7.2: the whole payload is UTF-8 JSON; serde, under jsonwebtoken, checks only
-    // the strings it keeps.
+    // the strings it keeps, and keeps one copy of a member named twice.
     let payload = B64.decode(token.split('.').nth(1)?).ok()?;
     std::str::from_utf8(&payload).ok()?;
+    serde_json::from_slice::<EachMemberOnce>(&payload).ok()?;
     let typ = header.typ.as_deref()?.to_ascii_lowercase();
     if header.crit.is_some()
         || header.kid.as_deref() != Some(fixture.kid.as_str())
@@ -111,6 +114,64 @@ fn reference(fixture: &Fixture, strict: bool, token: &str) -> Option<(String, u6
     let in_window =
         NOW < view.exp && view.exp <= NOW + MAX_LIFETIME && view.nbf.is_none_or(|nbf| nbf <= NOW);
     in_window.then_some((view.sub, view.exp))
+}
+
+/// JSON whose objects, at every depth, name each member once (an escape spells the name it
+/// stands for); read, not kept.
+struct EachMemberOnce;
+
+impl<'de> Deserialize<'de> for EachMemberOnce {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Self)
+    }
+}
+
+impl<'de> Visitor<'de> for EachMemberOnce {
+    type Value = Self;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON whose objects name each member once")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<Self>()?.is_some() {}
+        Ok(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut names = HashSet::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if !names.insert(name) {
+                return Err(de::Error::custom("a member named twice"));
+            }
+            map.next_value::<Self>()?;
+        }
+        Ok(self)
+    }
 }
 
 /// `header.payload.signature`, signed with the service's secret.

@@ -39,21 +39,21 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::HeaderName;
-
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::cookie::CookieSettings;
-use crate::credentials::{CookieSource, CredentialSource, HeaderSource, Sources};
+use crate::credentials::CredentialSource;
 use crate::engine::Engine;
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::sessions::JwtSessions;
 use crate::store::{DynStore, MemoryStore, PairStore};
-use crate::token::{CustomClaims, JwtKeys, KeySet, TokenCodec, check_claims_type};
+use crate::token::{CustomClaims, KeySet, TokenCodec, check_claims_type};
 
+mod keys;
 mod lifetimes;
+mod transport;
 
-use lifetimes::{Chosen, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, lifetimes};
+use lifetimes::{Chosen, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, lifetimes, limits};
 
 /// Builds a [`JwtSessions`]; every setting is checked by [`build`](Self::build).
 ///
@@ -166,25 +166,6 @@ impl<C> JwtSessionsBuilder<C> {
         }
     }
 
-    /// The keys to sign and verify with.
-    pub fn keys(mut self, keys: JwtKeys) -> Self {
-        self.settings.keys = Some(Ok(KeySet::signing(keys)));
-        self
-    }
-
-    /// A whole key set: an active signing key and verify-only keys, selected by `kid`. A set
-    /// without a signing key makes a verify-only service (see [`KeySet::verify_only`]).
-    pub fn key_set(mut self, keys: KeySet) -> Self {
-        self.settings.keys = Some(Ok(keys));
-        self
-    }
-
-    /// HS256 with this shared secret; a secret under 32 bytes fails [`build`](Self::build).
-    pub fn hs256_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
-        self.settings.keys = Some(JwtKeys::hs256(secret.as_ref()).map(KeySet::signing));
-        self
-    }
-
     /// The pair store (default: a fresh [`MemoryStore`]). Any [`PairStore`]; the handle and the
     /// layer do not carry its type.
     pub fn store(mut self, store: impl PairStore) -> Self {
@@ -198,202 +179,23 @@ impl<C> JwtSessionsBuilder<C> {
         self
     }
 
-    /// Request header carrying refresh tokens (default `x-refresh-token`).
-    pub fn refresh_header(mut self, name: impl Into<String>) -> Self {
-        self.settings.refresh_header = name.into();
-        self
-    }
-
-    /// Response header carrying newly minted access tokens (default `x-access-token`).
-    pub fn access_token_response_header(mut self, name: impl Into<String>) -> Self {
-        self.settings.access_token_response_header = name.into();
-        self
-    }
-
-    /// Response header carrying rotated refresh tokens (default `x-refresh-token`).
-    pub fn refresh_token_response_header(mut self, name: impl Into<String>) -> Self {
-        self.settings.refresh_token_response_header = name.into();
-        self
-    }
-
-    /// Access-token lifetime, whole seconds, at least one (default 15 minutes).
-    pub fn access_ttl(mut self, ttl: Duration) -> Self {
-        self.settings.access_ttl = Chosen::set(ttl);
-        self
-    }
-
-    /// Session (refresh-token) lifetime, longer than the access lifetime (default 14 days).
-    /// Rotation never extends it.
-    pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
-        self.settings.refresh_ttl = Chosen::set(ttl);
-        self
-    }
-
-    /// Grace window for concurrent refreshes of one session: refreshes within it after a
-    /// refresh get that refresh's tokens instead of tripping the theft rule. Zero turns it off;
-    /// it must be shorter than the access lifetime.
-    ///
-    /// Unset, it is 10 s, or half the access lifetime (whole seconds) if that is less: a
-    /// repeat inside the window is handed the access token the first refresh minted, and half
-    /// its lifetime is left to it however late in the window the repeat comes. With an access
-    /// lifetime of one second, the default is no window.
-    pub fn refresh_grace(mut self, grace: Duration) -> Self {
-        self.settings.refresh_grace = Some(grace);
-        self
-    }
-
-    /// Clock-skew allowance on `exp`/`nbf` and in the theft rule (default zero).
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.settings.leeway = Chosen::set(leeway);
-        self
-    }
-
-    /// Issue a new refresh token on every refresh, with reuse detection (default off).
-    pub fn refresh_rotation(mut self, on: bool) -> Self {
-        self.settings.refresh_rotation = on;
-        self
-    }
-
-    /// Require an access token to be its session's current one in the store (default on).
-    pub fn pair_check(mut self, on: bool) -> Self {
-        self.settings.pair_check = on;
-        self
-    }
-
-    /// Revoke a session refreshed while its access token is still valid (default on).
-    pub fn theft_detection(mut self, on: bool) -> Self {
-        self.settings.theft_detection = on;
-        self
-    }
-
-    /// Put this `iss` on every token and require it on every token verified.
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.settings.issuer = Some(issuer.into());
-        self
-    }
-
-    /// Put this `aud` on every token and require it on every token verified.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.settings.audience = Some(audience.into());
-        self
-    }
-
-    /// Longest token accepted, in bytes (default 8 KiB, at least 256).
-    pub fn max_token_len(mut self, len: usize) -> Self {
-        self.settings.max_token_len = len;
-        self
-    }
-
-    /// The most live sessions one subject may have (default 1,000, at least 1; `u32::MAX` for
-    /// no limit). A login past it ends (revokes) the subject's sessions that end first — with
-    /// one session lifetime, the oldest — so a login always succeeds, and whoever can log in as
-    /// a user cannot pile up sessions faster than "log out everywhere" ends them.
-    pub fn max_sessions_per_subject(mut self, max: u32) -> Self {
-        self.settings.max_sessions_per_subject = max;
-        self
-    }
-
-    /// Cookie mode: the tokens also travel in `HttpOnly` cookies, for browsers (off by
-    /// default). The layer reads them beside the headers, answers a refresh that a cookie
-    /// carried with `Set-Cookie`, and refuses unsafe cross-site requests that carry them with
-    /// `403` (one from another origin, scheme included, unless
-    /// [trusted](CookieSettings::trusted_origin)); the login route sets them with
-    /// [`JwtSessions::login_cookies`]. See [`CookieSettings`].
-    ///
-    /// ```
-    /// use tower_jwt_auth::{CookieSettings, JwtSessions, SameSite};
-    ///
-    /// let sessions = JwtSessions::builder()
-    ///     .hs256_secret(b"an example secret of 32+ bytes!!")
-    ///     .cookies(
-    ///         CookieSettings::new()
-    ///             .same_site(SameSite::Strict)
-    ///             .trusted_origin("https://admin.example.com"),
-    ///     )
-    ///     .build()?;
-    /// assert_eq!(sessions.config().cookies().unwrap().refresh_name(), "__Host-refresh-token");
-    /// # Ok::<(), tower_jwt_auth::ConfigError>(())
-    /// ```
-    pub fn cookies(mut self, cookies: CookieSettings) -> Self {
-        self.settings.cookies = Some(cookies);
-        self
-    }
-
-    /// One more place the layer looks for tokens, after the headers and (in cookie mode) the
-    /// cookies (see [`CredentialSource`]). Two sources that find different tokens of one kind
-    /// make the request `400`. The [`credentials`](crate::credentials) module shows one.
-    pub fn credential_source(mut self, source: impl CredentialSource) -> Self {
-        self.settings.credential_sources.push(Arc::new(source));
-        self
-    }
-
     /// Checks every setting and builds the [`JwtSessions`].
     pub fn build(self) -> Result<JwtSessions<C>, ConfigError>
     where
         C: CustomClaims,
     {
         let mut s = self.settings;
-        let keys = s.keys.take().unwrap_or_else(|| {
-            Err(ConfigError::new(
-                ConfigErrorKind::MissingKeys,
-                "no keys: call .keys(..), .key_set(..) or .hs256_secret(..)",
-            ))
-        })?;
-        if keys.is_empty() {
-            return Err(ConfigError::new(
-                ConfigErrorKind::MissingKeys,
-                "the key set is empty",
-            ));
-        }
+        let keys = keys::key_set(&mut s)?;
         check_claims_type::<C>()
             .map_err(|e| ConfigError::new(ConfigErrorKind::InvalidClaims, e.to_string()))?;
         let refresh_grace = lifetimes(&s)?;
-        let header = |name: &str| {
-            HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                ConfigError::new(
-                    ConfigErrorKind::InvalidHeaderName,
-                    format!("{name:?} is not a valid header name"),
-                )
-            })
-        };
-        let refresh_header = header(&s.refresh_header)?;
-        let access_token_response_header = header(&s.access_token_response_header)?;
-        let refresh_token_response_header = header(&s.refresh_token_response_header)?;
-        if refresh_header == http::header::AUTHORIZATION {
-            return Err(ConfigError::new(
-                ConfigErrorKind::InvalidHeaderName,
-                "the refresh header cannot be Authorization, which carries the access token",
-            ));
-        }
-        if access_token_response_header == refresh_token_response_header {
-            return Err(ConfigError::new(
-                ConfigErrorKind::InvalidHeaderName,
-                format!(
-                    "the access and refresh tokens cannot share one response header \
-                     ({access_token_response_header})"
-                ),
-            ));
-        }
-        let cookies = s.cookies.map(CookieSettings::validate).transpose()?;
-        let sources = Sources::new(
-            HeaderSource::new(refresh_header.clone()),
-            cookies
-                .as_ref()
-                .map(|c| CookieSource::new(c.access_name(), c.refresh_name())),
-            s.credential_sources,
-        );
-        let codec = TokenCodec::new(
-            keys,
-            s.issuer.clone(),
-            s.audience.clone(),
-            s.leeway.value.as_secs(),
-            s.max_token_len,
-        )
-        .max_lifetime(s.refresh_ttl.value.as_secs());
+        limits(&s)?;
+        let transport = transport::transport(&mut s)?;
+        let codec = TokenCodec::new(keys, s.issuer.clone(), s.audience.clone(), s.max_token_len);
         let config = Config {
-            refresh_header,
-            access_token_response_header,
-            refresh_token_response_header,
+            refresh_header: transport.refresh_header,
+            access_token_response_header: transport.access_token_response_header,
+            refresh_token_response_header: transport.refresh_token_response_header,
             access_ttl: s.access_ttl.value,
             refresh_ttl: s.refresh_ttl.value,
             refresh_grace,
@@ -405,11 +207,15 @@ impl<C> JwtSessionsBuilder<C> {
             audience: s.audience,
             max_token_len: s.max_token_len,
             max_sessions_per_subject: s.max_sessions_per_subject,
-            cookies,
+            cookies: transport.cookies,
         };
         let store = s.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         Ok(JwtSessions::from_engine(Engine::new(
-            config, codec, store, s.clock, sources,
+            config,
+            codec,
+            store,
+            s.clock,
+            transport.sources,
         )))
     }
 }
@@ -517,8 +323,9 @@ mod tests {
         );
         assert_eq!(
             kind(b().max_sessions_per_subject(0)),
-            ConfigErrorKind::InvalidLifetime
+            ConfigErrorKind::InvalidLimit
         );
+        assert_eq!(kind(b().max_token_len(255)), ConfigErrorKind::InvalidLimit);
         assert_eq!(
             kind(b().refresh_header("bad header")),
             ConfigErrorKind::InvalidHeaderName

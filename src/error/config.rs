@@ -3,6 +3,17 @@
 use std::fmt;
 
 /// What is wrong with a configuration. New kinds may be added.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_jwt_auth::{ConfigErrorKind, JwtSessions};
+///
+/// let builder = || JwtSessions::builder().hs256_secret(b"an example secret of 32+ bytes!!");
+/// let lifetime = builder().access_ttl(Duration::ZERO).build().unwrap_err();
+/// assert_eq!(lifetime.kind(), ConfigErrorKind::InvalidLifetime);
+/// let limit = builder().max_sessions_per_subject(0).build().unwrap_err();
+/// assert_eq!(limit.kind(), ConfigErrorKind::InvalidLimit);
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConfigErrorKind {
@@ -16,8 +27,11 @@ pub enum ConfigErrorKind {
     InvalidKey,
     /// A header name is not a valid HTTP header name, or collides with another.
     InvalidHeaderName,
-    /// A lifetime, window or limit is out of range.
+    /// A lifetime or window (`access_ttl`, `refresh_ttl`, `refresh_grace`, `leeway`) is out of
+    /// range, not whole seconds, or at odds with another.
     InvalidLifetime,
+    /// A count or size is out of range (`max_token_len`, `max_sessions_per_subject`).
+    InvalidLimit,
     /// The type of the application claims cannot be merged into a token's payload (see
     /// [`CustomClaims`](crate::CustomClaims)).
     InvalidClaims,
@@ -27,7 +41,23 @@ pub enum ConfigErrorKind {
     InvalidCookie,
 }
 
-/// A configuration that cannot work, refused before any request is served.
+/// A configuration that cannot work, refused before any request is served; its `Display` names
+/// the setting and the values involved.
+///
+/// ```
+/// use tower_jwt_auth::{ConfigErrorKind, JwtSessions};
+///
+/// let error = JwtSessions::builder()
+///     .hs256_secret(b"an example secret of 32+ bytes!!")
+///     .max_token_len(100)
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(error.kind(), ConfigErrorKind::InvalidLimit);
+/// assert_eq!(
+///     error.to_string(),
+///     "invalid tower-jwt-auth configuration: max_token_len (100 bytes) must be at least 256 bytes"
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     kind: ConfigErrorKind,

@@ -1,14 +1,11 @@
 //! [`AccessClaims`]: what a verified token of an identity provider says.
 
-use std::borrow::Cow;
-use std::collections::BTreeSet;
-use std::fmt;
 use std::sync::Arc;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::error::{AuthError, AuthErrorKind};
+use crate::token::rules;
 
 /// The claims of an access token verified by a [`ResourceServer`](super::ResourceServer), put in
 /// the request's extensions by its layer (and an axum extractor with the `axum` feature).
@@ -45,18 +42,15 @@ impl AccessClaims {
         }
     }
 
-    /// The claims of a verified payload, its JSON text: UTF-8 throughout (RFC 7519 §7.2), and
-    /// no object in it, at any depth, names a member twice, so that no claim means one thing
-    /// here and another to a parser that keeps the other copy.
+    /// The claims of a verified payload, its JSON text, held to the rules of every payload:
+    /// UTF-8 throughout, and no object in it, at any depth, names a member twice.
     pub(crate) fn from_payload(json: &[u8]) -> Result<Self, AuthError> {
         let malformed = |defect| AuthError::new(AuthErrorKind::Malformed).because(defect);
+        rules::utf8(json)
+            .and_then(|()| rules::each_member_once(json))
+            .map_err(|defect| malformed(defect.describe()))?;
         let all = serde_json::from_slice(json)
             .map_err(|_| malformed("the payload is not a JSON object"))?;
-        // A second reading, which keeps nothing: serde_json's own keeps the last copy of a
-        // member, and a visitor that built the values itself would misread numbers wherever
-        // serde_json's `arbitrary_precision` feature is on.
-        serde_json::from_slice::<EachMemberOnce>(json)
-            .map_err(|_| malformed("a member named twice"))?;
         Self::from_map(all)
     }
 
@@ -169,90 +163,6 @@ impl AccessClaims {
     #[must_use]
     pub fn all(&self) -> &Map<String, Value> {
         &self.all
-    }
-}
-
-/// A JSON value whose objects, at every depth, name each member once; read, not kept.
-struct EachMemberOnce;
-
-impl<'de> Deserialize<'de> for EachMemberOnce {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(Self)
-    }
-}
-
-impl<'de> Visitor<'de> for EachMemberOnce {
-    type Value = Self;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("JSON whose objects name each member once")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
-        Ok(self)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
-        Ok(self)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
-        Ok(self)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
-        Ok(self)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
-        Ok(self)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self, E> {
-        Ok(self)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
-        while seq.next_element::<Self>()?.is_some() {}
-        Ok(self)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
-        let mut names = BTreeSet::new();
-        while let Some(Name(name)) = map.next_key()? {
-            if !names.insert(name) {
-                return Err(de::Error::custom("a member named twice"));
-            }
-            map.next_value::<Self>()?;
-        }
-        Ok(self)
-    }
-}
-
-/// A member's name, borrowed from the payload unless it holds an escape.
-struct Name<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NameVisitor;
-
-        impl<'de> Visitor<'de> for NameVisitor {
-            type Value = Name<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member's name")
-            }
-
-            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Borrowed(name)))
-            }
-
-            fn visit_str<E>(self, name: &str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(name.to_owned())))
-            }
-        }
-
-        deserializer.deserialize_str(NameVisitor)
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::claims::AccessClaims;
 use super::keys::RemoteKeys;
 use crate::error::{AuthError, AuthErrorKind};
+use crate::token::rules::{self, Pinned, TimeWindow};
 use crate::token::{TokenKind, TypRule};
 
 /// Which `typ` header an access token may carry, compared as a media type (case-insensitively,
@@ -129,38 +130,23 @@ impl Issuer {
     /// This issuer's profile, on verified claims at `now`: its `iss`, an accepted audience if any is
     /// configured (then `aud` is required), the required claims, and the time window.
     pub(super) fn check(&self, claims: &AccessClaims, now: u64) -> Result<(), AuthError> {
-        let invalid = |defect| AuthError::new(AuthErrorKind::InvalidClaims).because(defect);
-        if self
-            .iss
-            .as_deref()
-            .is_some_and(|iss| claims.issuer() != Some(iss))
-        {
-            return Err(invalid("another issuer"));
-        }
-        let audiences = claims.audiences();
-        if !self.audiences.is_empty() && !audiences.iter().any(|a| self.audiences.contains(a)) {
-            return Err(invalid(if audiences.is_empty() {
-                "no aud, where an audience is required"
-            } else {
-                "another audience"
-            }));
-        }
+        rules::require(Pinned::Issuer, self.iss.as_slice(), claims.issuer())?;
+        let audiences = claims.audiences().iter().map(String::as_str);
+        rules::require(Pinned::Audience, &self.audiences, audiences)?;
         let all = claims.all();
         if self.required.iter().any(|name| !all.contains_key(name)) {
-            return Err(invalid("a required claim missing"));
+            return Err(
+                AuthError::new(AuthErrorKind::InvalidClaims).because("a required claim missing")
+            );
         }
-        let leeway = self.leeway.as_secs();
-        if let Some(nbf) = all.get("nbf") {
-            let nbf = nbf.as_u64().ok_or_else(|| {
-                AuthError::new(AuthErrorKind::Malformed).because("an nbf that is not a number")
-            })?;
-            if now.saturating_add(leeway) < nbf {
-                return Err(AuthError::new(AuthErrorKind::NotYetValid));
-            }
-        }
-        if claims.expires_at().saturating_add(leeway) <= now {
-            return Err(AuthError::new(AuthErrorKind::Expired));
-        }
-        Ok(())
+        let nbf = all
+            .get("nbf")
+            .map(|nbf| {
+                nbf.as_u64().ok_or_else(|| {
+                    AuthError::new(AuthErrorKind::Malformed).because("an nbf that is not a number")
+                })
+            })
+            .transpose()?;
+        TimeWindow::new(self.leeway.as_secs()).check(claims.expires_at(), nbf, now)
     }
 }

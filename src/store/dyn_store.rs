@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::{AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, StoreError};
-use crate::id::{SessionId, TokenId};
+use crate::{SessionId, TokenId};
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::id::{SessionId, TokenId};
+use crate::{SessionId, TokenId};
 
 #[cfg(feature = "test-util")]
 pub mod conformance;
@@ -13,7 +13,7 @@ mod dyn_store;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
-#[cfg(any(feature = "redis", feature = "postgres", test))]
+mod record;
 mod redact;
 #[cfg(feature = "redis")]
 mod redis;
@@ -25,8 +25,7 @@ pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStore, PostgresStoreBuilder};
 pub use record::{RecordParts, SessionRecord};
-
-mod record;
+pub use redact::redact;
 
 /// Identifier and validity of one token, as a store records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

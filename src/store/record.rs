@@ -6,7 +6,7 @@
 //! the same model test.
 
 use super::{AccessCheck, NewSession, RefreshOutcome, RefreshRequest, TokenStamp};
-use crate::id::TokenId;
+use crate::TokenId;
 
 /// A [`TokenStamp`] as a [`SessionRecord`] keeps it: seconds as `u32`, which holds every instant
 /// until 2106 and keeps a record at 72 bytes.

@@ -1,11 +1,4 @@
-//! Connection strings as `Debug` may print them: every credential replaced by `***`.
-//!
-//! Covers what the Redis and PostgreSQL clients accept: a URL's user information
-//! (`redis://user:password@host`, `postgres://user:password@host/db`), credentials in its query
-//! (`redis+unix:///run/redis.sock?user=app&pass=…`, `postgres://host/db?password=…`), and
-//! libpq's keyword form (`host=db password='…'`). It errs on the side of hiding: every query
-//! value is hidden but a few known harmless ones, and a URL is read every way a client or a
-//! careless author could read it (see `redact_url`).
+//! [`redact`]: connection strings as a store's `Debug` output and errors may show them.
 
 use std::ops::Range;
 
@@ -21,8 +14,26 @@ const HARMLESS: [&str; 8] = [
     "application_name",
 ];
 
-/// `connection` with every credential replaced by `***`.
-pub(crate) fn redact(connection: &str) -> String {
+/// `connection`, a store's connection string, with every credential replaced by `***`: for a
+/// store's `Debug` output and errors, which end up in logs.
+///
+/// Covers what the Redis and PostgreSQL clients accept: a URL's user information
+/// (`redis://user:password@host`, `postgres://user:password@host/db`), credentials in its query
+/// (`redis+unix:///run/redis.sock?user=app&pass=…`, `postgres://host/db?password=…`), and
+/// libpq's keyword form (`host=db password='…'`). It errs on the side of hiding: every query
+/// value is hidden but a few known harmless ones (`db`, `dbname`, `host`, `port`, `sslmode`, …),
+/// and a URL is read every way a client or a careless author could read it: everything before
+/// its last `@` is hidden.
+///
+/// ```
+/// use tower_jwt_auth::store::redact;
+///
+/// assert_eq!(redact("redis://app:s3cret@cache:6379/0"), "redis://***@cache:6379/0");
+/// assert_eq!(redact("postgres://db/app?user=app&sslmode=require"), "postgres://db/app?user=***&sslmode=require");
+/// assert_eq!(redact("host=db password='s3 cret' dbname=app"), "host=db password=*** dbname=app");
+/// ```
+#[must_use]
+pub fn redact(connection: &str) -> String {
     match authority_start(connection) {
         Some(start) => redact_url(connection, start),
         None => redact_keywords(connection),

@@ -122,6 +122,12 @@ impl<C> Claims<C> {
         self.exp
     }
 
+    /// When the token becomes valid (`nbf`), if it says: this crate mints none, but a token
+    /// minted elsewhere with the same keys may carry one.
+    pub(crate) fn not_before(&self) -> Option<u64> {
+        self.nbf
+    }
+
     /// The application claims.
     pub fn custom(&self) -> &C {
         &self.custom

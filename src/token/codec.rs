@@ -2,7 +2,8 @@
 //!
 //! It holds the key set, compiled (each key with the headers it mints) and swapped atomically,
 //! and the [`Policy`] every token is verified under. Minting is in [`mint`](super::mint),
-//! verification in [`verify`](super::verify).
+//! verification ([`TokenCodec::verify`]) in [`verify`](super::verify); the time window, which
+//! needs a clock, is the [`Engine`](crate::engine::Engine)'s to check.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Header;
 
 use super::mac::HmacKey;
-use super::{Claims, CustomClaims, JwtKeys, KeySet, TokenKind, mint, verify};
+use super::{Claims, CustomClaims, JwtKeys, KeySet, TokenKind, mint};
 use crate::error::{AuthError, AuthErrorKind};
 
 /// One key, ready for use: the headers it mints, as values and as base64url segments.
@@ -86,23 +87,20 @@ pub(super) struct CompiledSet {
     active: Option<usize>,
 }
 
-/// What every token must satisfy beyond its signature.
+/// What every token must satisfy beyond its signature and time window.
 #[derive(Debug)]
 pub(super) struct Policy {
     pub(super) issuer: Option<String>,
     pub(super) audience: Option<String>,
-    pub(super) leeway: u64,
-    /// No token this codec accepts lives longer than this from `now` (plus the leeway).
-    pub(super) max_lifetime: u64,
     pub(super) max_token_len: usize,
 }
 
 /// Signs and verifies the session's tokens under one set of rules.
 #[derive(Debug)]
 pub(crate) struct TokenCodec {
-    keys: ArcSwap<CompiledSet>,
+    pub(super) keys: ArcSwap<CompiledSet>,
     source: ArcSwap<KeySet>,
-    policy: Policy,
+    pub(super) policy: Policy,
 }
 
 impl TokenCodec {
@@ -110,7 +108,6 @@ impl TokenCodec {
         keys: KeySet,
         issuer: Option<String>,
         audience: Option<String>,
-        leeway: u64,
         max_token_len: usize,
     ) -> Self {
         let codec = Self {
@@ -122,8 +119,6 @@ impl TokenCodec {
             policy: Policy {
                 issuer,
                 audience,
-                leeway,
-                max_lifetime: u64::MAX,
                 max_token_len,
             },
         };
@@ -147,13 +142,6 @@ impl TokenCodec {
         self.source.load_full()
     }
 
-    /// Refuse tokens whose `exp` lies more than `secs` (plus the leeway) after `now`: nothing
-    /// this crate mints outlives a session, so such an `exp` was never issued by it.
-    pub(crate) fn max_lifetime(mut self, secs: u64) -> Self {
-        self.policy.max_lifetime = secs;
-        self
-    }
-
     pub(crate) fn can_sign(&self) -> bool {
         self.keys.load().active.is_some()
     }
@@ -171,38 +159,6 @@ impl TokenCodec {
             .ok_or_else(|| AuthError::new(AuthErrorKind::Internal).because("no signing key"))?;
         mint::mint(key, &self.policy, kind, claims)
     }
-
-    /// Verifies signature, algorithm, `kid`, `typ`, required claims and the time window at `now`.
-    #[cfg(test)]
-    pub(crate) fn decode<C: CustomClaims>(
-        &self,
-        kind: TokenKind,
-        token: &str,
-        now: u64,
-    ) -> Result<Claims<C>, AuthError> {
-        let claims = self.decode_untimed(kind, token)?;
-        self.check_time(kind, &claims, now)?;
-        Ok(claims)
-    }
-
-    /// Everything but the time window, which [`check_time`](Self::check_time) checks.
-    pub(crate) fn decode_untimed<C: CustomClaims>(
-        &self,
-        kind: TokenKind,
-        token: &str,
-    ) -> Result<Claims<C>, AuthError> {
-        verify::verify(&self.keys.load(), &self.policy, kind, token)
-    }
-
-    /// Whether `claims` are inside their validity window at `now`, with the leeway.
-    pub(crate) fn check_time<C>(
-        &self,
-        kind: TokenKind,
-        claims: &Claims<C>,
-        now: u64,
-    ) -> Result<(), AuthError> {
-        self.policy.check_time(kind, claims, now)
-    }
 }
 
 #[cfg(test)]
@@ -210,15 +166,43 @@ mod tests {
     use super::*;
     use crate::id::{SessionId, TokenId};
     use crate::store::TokenStamp;
+    use crate::token::rules::TimeWindow;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    impl TokenCodec {
+        /// Verifies `token` and its time window at `now`, as the engine does, with no leeway.
+        fn decode<C: CustomClaims>(
+            &self,
+            kind: TokenKind,
+            token: &str,
+            now: u64,
+        ) -> Result<Claims<C>, AuthError> {
+            let claims: Claims<C> = self.verify(kind, token)?;
+            TimeWindow::new(0)
+                .check(claims.exp, claims.nbf, now)
+                .map_err(|e| e.concerning(kind))?;
+            Ok(claims)
+        }
+
+        /// An access token verified at `now` within `window`.
+        fn decode_within(
+            &self,
+            window: TimeWindow,
+            token: &str,
+            now: u64,
+        ) -> Result<Claims<()>, AuthError> {
+            let claims: Claims<()> = self.verify(TokenKind::Access, token)?;
+            window.check(claims.exp, claims.nbf, now)?;
+            Ok(claims)
+        }
+    }
 
     fn codec() -> TokenCodec {
         TokenCodec::new(
             KeySet::signing(JwtKeys::hs256(SECRET).unwrap()),
             None,
             None,
-            0,
             8192,
         )
     }
@@ -245,7 +229,7 @@ mod tests {
             (Algorithm::HS512, hmac::HMAC_SHA512),
         ] {
             let keys = JwtKeys::hmac(algorithm, &secret).unwrap();
-            let codec = TokenCodec::new(KeySet::signing(keys), None, None, 0, 8192);
+            let codec = TokenCodec::new(KeySet::signing(keys), None, None, 8192);
             for kind in [TokenKind::Access, TokenKind::Refresh] {
                 let token = codec.encode(kind, &claims(200)).unwrap();
                 let (message, tag) = token.rsplit_once('.').unwrap();
@@ -255,6 +239,53 @@ mod tests {
                 assert_eq!(back, claims(200), "{algorithm:?} {kind:?}");
             }
         }
+    }
+
+    /// A payload naming a member twice, at any depth, is malformed whatever the application's
+    /// claims would keep of it: the rule every path holds payloads to.
+    #[test]
+    fn a_member_named_twice_among_the_application_claims_is_malformed() {
+        use aws_lc_rs::hmac;
+        type Map = std::collections::BTreeMap<String, serde_json::Value>;
+        let codec = codec();
+        let token = codec.encode(TokenKind::Access, &claims(200)).unwrap();
+        let (header, rest) = token.split_once('.').unwrap();
+        let payload = URL_SAFE_NO_PAD.decode(rest.split_once('.').unwrap().0);
+        let json = String::from_utf8(payload.unwrap()).unwrap();
+        // The minted payload with `members` after its claims, signed with the codec's key.
+        let with = |members: &str| {
+            let json = format!("{},{members}}}", json.strip_suffix('}').unwrap());
+            let message = format!("{header}.{}", URL_SAFE_NO_PAD.encode(json));
+            let tag = hmac::sign(
+                &hmac::Key::new(hmac::HMAC_SHA256, SECRET),
+                message.as_bytes(),
+            );
+            format!("{message}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+        };
+        for members in [
+            r#""role":"user","role":"admin""#,
+            r#""realm":{"roles":["user"],"roles":["admin"]}"#,
+            r#""groups":[{"name":"ops","name":"admin"}]"#,
+        ] {
+            let token = with(members);
+            let unit = codec.decode::<()>(TokenKind::Access, &token, 150);
+            assert_eq!(
+                unit.unwrap_err().kind(),
+                AuthErrorKind::Malformed,
+                "{members}"
+            );
+            let map = codec.decode::<Map>(TokenKind::Access, &token, 150);
+            assert_eq!(
+                map.unwrap_err().kind(),
+                AuthErrorKind::Malformed,
+                "{members}"
+            );
+        }
+        // Each named once, the same claims are read.
+        let once: Claims<Map> = codec
+            .decode(TokenKind::Access, &with(r#""role":"user""#), 150)
+            .unwrap();
+        assert_eq!(once.custom()["role"], "user");
     }
 
     #[test]
@@ -278,19 +309,9 @@ mod tests {
             .decode::<()>(TokenKind::Access, &token, 200)
             .unwrap_err();
         assert_eq!(err.kind(), AuthErrorKind::Expired);
-        let lenient = TokenCodec::new(
-            KeySet::signing(JwtKeys::hs256(SECRET).unwrap()),
-            None,
-            None,
-            5,
-            8192,
-        );
-        assert!(lenient.decode::<()>(TokenKind::Access, &token, 204).is_ok());
-        assert!(
-            lenient
-                .decode::<()>(TokenKind::Access, &token, 205)
-                .is_err()
-        );
+        let lenient = TimeWindow::new(5);
+        assert!(codec.decode_within(lenient, &token, 204).is_ok());
+        assert!(codec.decode_within(lenient, &token, 205).is_err());
     }
 
     #[test]
@@ -300,7 +321,6 @@ mod tests {
             KeySet::signing(JwtKeys::hs256(SECRET).unwrap()),
             Some("issuer".into()),
             Some("api".into()),
-            0,
             8192,
         );
         let err = strict
@@ -317,7 +337,6 @@ mod tests {
             KeySet::signing(JwtKeys::hs256(SECRET).unwrap()),
             None,
             None,
-            0,
             64,
         );
         for token in ["a".repeat(65), "a.b".into(), "a.b.c.d".into(), "..".into()] {
@@ -332,7 +351,7 @@ mod tests {
     fn rotation_keeps_retired_keys_verifying_and_never_falls_back() {
         let old = JwtKeys::hs256(SECRET).unwrap();
         let new = JwtKeys::hs256(b"fedcba9876543210fedcba9876543210").unwrap();
-        let codec = TokenCodec::new(KeySet::signing(old.clone()), None, None, 0, 8192);
+        let codec = TokenCodec::new(KeySet::signing(old.clone()), None, None, 8192);
         let old_token = codec.encode(TokenKind::Access, &claims(200)).unwrap();
 
         let rotated = KeySet::signing(new.clone()).with_verify_key(old).unwrap();
@@ -363,7 +382,7 @@ mod tests {
         ));
         let keys =
             JwtKeys::verify_only_pem(jsonwebtoken::Algorithm::EdDSA, &public.unwrap()).unwrap();
-        let codec = TokenCodec::new(KeySet::signing(keys), None, None, 0, 8192);
+        let codec = TokenCodec::new(KeySet::signing(keys), None, None, 8192);
         assert!(!codec.can_sign());
         let err = codec.encode(TokenKind::Access, &claims(200)).unwrap_err();
         assert_eq!(err.kind(), AuthErrorKind::Internal);

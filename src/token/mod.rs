@@ -23,10 +23,12 @@ mod codec;
 mod header;
 mod keys;
 mod keyset;
+mod kind;
 mod mac;
 mod mint;
 mod payload;
 mod probe;
+pub(crate) mod rules;
 mod verify;
 
 pub(crate) use claims::check_type as check_claims_type;
@@ -34,10 +36,9 @@ pub use claims::{Claims, ClaimsError, ClaimsErrorKind, CustomClaims};
 pub(crate) use codec::TokenCodec;
 pub use keys::JwtKeys;
 pub use keyset::KeySet;
+pub use kind::TokenKind;
 #[cfg(feature = "oidc")]
 pub(crate) use {
     header::{Header, KeyLookup, TypRule},
     verify::{split, verify_public},
 };
-
-pub use crate::token_kind::TokenKind;

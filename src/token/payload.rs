@@ -9,8 +9,10 @@
 //! for inputs it reads exactly as serde does, so both give the same claims, or the same
 //! refusal, for every payload.
 //!
-//! Before either, the whole payload must be UTF-8 (RFC 7519 §7.2): serde checks only the
-//! strings it keeps, not those it skips (an unknown claim, `cnf`).
+//! Both hold the payload's text to the rules every path shares ([`rules`](super::rules)): UTF-8
+//! throughout, checked before either reads it, and each member once, which the hand reader
+//! checks of the application's claims (its registered ones are unique as read) and serde's
+//! reading of the whole.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -20,13 +22,14 @@ use serde::de::value::MapDeserializer;
 use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::rules::{self, TextDefect};
 use crate::id::{ENCODED_LEN, EncodedId, SessionId, TokenId};
 
 /// Why a payload could not be read.
 #[derive(Debug)]
 pub(super) enum ReadError {
-    /// Some of it is not UTF-8.
-    NotUtf8,
+    /// Its text breaks a rule every path holds payloads to.
+    Text(TextDefect),
     /// It is not the JSON object of a token's claims.
     Json(serde_json::Error),
 }
@@ -35,16 +38,16 @@ pub(super) enum ReadError {
 /// `json` is borrowed mutably only to read the application's claims in place; it is left as
 /// it was.
 pub(super) fn read<C: DeserializeOwned>(json: &mut [u8]) -> Result<Payload<'_, C>, ReadError> {
-    if std::str::from_utf8(json).is_err() {
-        return Err(ReadError::NotUtf8);
-    }
+    rules::utf8(json).map_err(ReadError::Text)?;
     let registered = Registered::scan(json);
     let custom = registered.as_ref().and_then(|r| r.custom::<C>(json));
     let json: &[u8] = json;
-    match registered.zip(custom) {
-        Some((registered, custom)) => Ok(registered.into_payload(json, custom)),
-        None => serde_json::from_slice(json).map_err(ReadError::Json),
+    if let Some((registered, custom)) = registered.zip(custom) {
+        return Ok(registered.into_payload(json, custom));
     }
+    let payload = serde_json::from_slice(json).map_err(ReadError::Json)?;
+    rules::each_member_once(json).map_err(ReadError::Text)?;
+    Ok(payload)
 }
 
 /// The registered claims of a payload with the minted layout, and where the rest begins.
@@ -104,8 +107,9 @@ impl Registered {
 
     /// The application's claims: the members after the registered ones, read by serde as one
     /// object. `None` if serde would read the whole payload differently: a syntax error, a
-    /// reserved claim among them (serde refuses a repeated one, and consumes `cnf` itself), or
-    /// claims that do not fit `C` (serde is then asked again, for its error).
+    /// reserved claim among them (serde refuses a repeated one, and consumes `cnf` itself),
+    /// claims that do not fit `C` or name a member twice (serde is then asked again, and the
+    /// rule after it, for the error).
     fn custom<C: DeserializeOwned>(&self, json: &mut [u8]) -> Option<C> {
         let rest: Rest<C> = match json[self.rest..] {
             // No members: what serde hands the claims is the same for any empty map.
@@ -118,7 +122,9 @@ impl Registered {
                 // `,"role":"admin"}` read in place as `{"role":"admin"}`.
                 json[self.rest] = b'{';
                 let rest = serde_json::from_slice(&json[self.rest..]);
+                let once = rules::each_member_once(&json[self.rest..]);
                 json[self.rest] = b',';
+                once.ok()?;
                 rest.ok()?
             }
             _ => return None,
@@ -278,7 +284,10 @@ pub(super) struct Payload<'a, C> {
     #[serde(default, borrow)]
     pub(super) aud: Lenient<'a>,
     #[serde(default)]
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "read to be consumed: the application's claims never see it"
+    )]
     cnf: IgnoredAny,
     #[serde(flatten)]
     pub(super) custom: C,
@@ -303,12 +312,15 @@ pub(super) enum OneOrMany<'a> {
     Many(Vec<Cow<'a, str>>),
 }
 
-impl OneOrMany<'_> {
-    pub(super) fn contains(&self, wanted: &str) -> bool {
-        match self {
-            OneOrMany::One(value) => value == wanted,
-            OneOrMany::Many(values) => values.iter().any(|v| v == wanted),
-        }
+impl Lenient<'_> {
+    /// The values a configured check may accept: none unless the claim is a string or strings.
+    pub(super) fn values(&self) -> impl Iterator<Item = &str> {
+        let values: &[Cow<'_, str>] = match self {
+            Lenient::Present(OneOrMany::One(value)) => std::slice::from_ref(value),
+            Lenient::Present(OneOrMany::Many(values)) => values,
+            Lenient::Absent | Lenient::Unusable => &[],
+        };
+        values.iter().map(|value| &**value)
     }
 }
 
@@ -435,15 +447,19 @@ mod tests {
             utf8 && Registered::scan(&copy).is_some_and(|m| m.custom::<C>(&mut copy).is_some());
         prop_assert_eq!(&copy, json, "the payload is left as it was");
         let read = read::<C>(&mut copy).map(|p| seen(&p)).map_err(|e| match e {
-            ReadError::NotUtf8 => "not UTF-8".to_owned(),
+            ReadError::Text(defect) => defect.describe().to_owned(),
             ReadError::Json(e) => e.to_string(),
         });
-        // serde, and the rule it does not apply to the strings it skips.
+        // serde, and the rules it does not apply: to the strings it skips, to the members its
+        // map keeps the last copy of.
         let serde = match utf8 {
-            false => Err("not UTF-8".to_owned()),
+            false => Err(TextDefect::NotUtf8.describe().to_owned()),
             true => serde_json::from_slice::<Payload<'_, C>>(json)
-                .map(|p| seen(&p))
-                .map_err(|e| e.to_string()),
+                .map_err(|e| e.to_string())
+                .and_then(|p| match rules::each_member_once(json) {
+                    Ok(()) => Ok(seen(&p)),
+                    Err(defect) => Err(defect.describe().to_owned()),
+                }),
         };
         prop_assert_eq!(read, serde, "{}", String::from_utf8_lossy(json));
         Ok(fast)

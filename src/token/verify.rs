@@ -4,19 +4,20 @@
 //! this crate mints for an HMAC key, or else parsed and held to [`Header::verify`] (the rules
 //! every path shares: no critical extension, the `typ`, the key its `kid` names and that key's
 //! algorithm); the signature, in constant time; and only then the claims, parsed once by
-//! [`Policy::claims`], whatever key signed them. Nothing of the payload is read before the
-//! signature holds, and no error repeats the token's text: each names the defect in this crate's
-//! words.
+//! [`Policy::claims`], whatever key signed them, and held to the [`rules`] every path shares.
+//! Nothing of the payload is read before the signature holds, and no error repeats the token's
+//! text: each names the defect in this crate's words.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 
-use super::codec::{CompiledKey, CompiledSet, Policy};
+use super::codec::{CompiledKey, CompiledSet, Policy, TokenCodec};
 use super::header::{Header, KeyLookup, TypRule};
 use super::mac::HmacKey;
-use super::payload::{self, Lenient, Payload, ReadError};
+use super::payload::{self, Payload, ReadError};
+use super::rules::{self, Pinned};
 use super::{Algorithm, Claims, CustomClaims, TokenKind};
 use crate::error::{AuthError, AuthErrorKind};
 
@@ -39,44 +40,48 @@ pub(crate) fn split(token: &str) -> Option<(&str, &str)> {
     Some((&token[..second], &token[second + 1..]))
 }
 
-/// Verifies everything but the time window, which [`Policy::check_time`] checks.
-pub(super) fn verify<C: CustomClaims>(
-    set: &CompiledSet,
-    policy: &Policy,
-    kind: TokenKind,
-    token: &str,
-) -> Result<Claims<C>, AuthError> {
-    // Refuse oversized input before spending any work on it.
-    if token.len() > policy.max_token_len {
-        return Err(malformed(kind, "longer than the configured maximum"));
-    }
-    let (message, signature) =
-        split(token).ok_or_else(|| malformed(kind, "not three dot-separated segments"))?;
-    let minted = set.keys.iter().find_map(|key| {
-        let (mac, absorbed) = key.minted_mac(kind)?;
-        let payload = key.minted_header(kind, message)?;
-        // The header matched, so the absorbed bytes are its first ones.
-        Some((mac, message.get(absorbed..)?, payload))
-    });
-    let payload = match minted {
-        // Every token this crate minted with an HMAC key: its header needs no parsing, and the
-        // key has absorbed it already.
-        Some((mac, unabsorbed, payload)) => {
-            verify_hmac(mac, kind, unabsorbed, signature)?;
-            payload
+impl TokenCodec {
+    /// Verifies a token of `kind`: everything but its time window, which the
+    /// [`Engine`](crate::engine::Engine) checks at the time it reads once the signature holds.
+    pub(crate) fn verify<C: CustomClaims>(
+        &self,
+        kind: TokenKind,
+        token: &str,
+    ) -> Result<Claims<C>, AuthError> {
+        let policy = &self.policy;
+        // Refuse oversized input before spending any work on it.
+        if token.len() > policy.max_token_len {
+            return Err(malformed(kind, "longer than the configured maximum"));
         }
-        None => verify_parsed(set, kind, message, signature)?,
-    };
-    // Typical payloads decode into a small stack buffer (zeroing it is part of the cost of every
-    // token), larger ones into a larger one; only unusual ones allocate.
-    match payload.len() {
-        0..=512 => policy.claims_of::<C, 384>(kind, payload),
-        513..=1360 => policy.claims_of::<C, 1020>(kind, payload),
-        _ => {
-            let mut json = URL_SAFE_NO_PAD
-                .decode(payload)
-                .map_err(|_| malformed(kind, "the payload is not base64url"))?;
-            policy.claims(kind, &mut json)
+        let (message, signature) =
+            split(token).ok_or_else(|| malformed(kind, "not three dot-separated segments"))?;
+        let set = self.keys.load();
+        let minted = set.keys.iter().find_map(|key| {
+            let (mac, absorbed) = key.minted_mac(kind)?;
+            let payload = key.minted_header(kind, message)?;
+            // The header matched, so the absorbed bytes are its first ones.
+            Some((mac, message.get(absorbed..)?, payload))
+        });
+        let payload = match minted {
+            // Every token this crate minted with an HMAC key: its header needs no parsing, and
+            // the key has absorbed it already.
+            Some((mac, unabsorbed, payload)) => {
+                verify_hmac(mac, kind, unabsorbed, signature)?;
+                payload
+            }
+            None => verify_parsed(&set, kind, message, signature)?,
+        };
+        // Typical payloads decode into a small stack buffer (zeroing it is part of the cost of
+        // every token), larger ones into a larger one; only unusual ones allocate.
+        match payload.len() {
+            0..=512 => policy.claims_of::<C, 384>(kind, payload),
+            513..=1360 => policy.claims_of::<C, 1020>(kind, payload),
+            _ => {
+                let mut json = URL_SAFE_NO_PAD
+                    .decode(payload)
+                    .map_err(|_| malformed(kind, "the payload is not base64url"))?;
+                policy.claims(kind, &mut json)
+            }
         }
     }
 }
@@ -201,7 +206,7 @@ impl Policy {
             malformed(
                 kind,
                 match e {
-                    ReadError::NotUtf8 => "the payload is not UTF-8",
+                    ReadError::Text(defect) => defect.describe(),
                     ReadError::Json(e) if e.classify() == serde_json::error::Category::Data => {
                         "a claim is missing, repeated or of the wrong type"
                     }
@@ -209,13 +214,15 @@ impl Policy {
                 },
             )
         })?;
-        let wanted = |configured: &Option<String>, claim: &Lenient<'_>| match configured {
-            None => true,
-            Some(value) => matches!(claim, Lenient::Present(found) if found.contains(value)),
-        };
-        if !wanted(&self.issuer, &payload.iss) || !wanted(&self.audience, &payload.aud) {
-            return Err(reject(AuthErrorKind::InvalidClaims, kind));
-        }
+        rules::require(Pinned::Issuer, self.issuer.as_slice(), payload.iss.values())
+            .and_then(|()| {
+                rules::require(
+                    Pinned::Audience,
+                    self.audience.as_slice(),
+                    payload.aud.values(),
+                )
+            })
+            .map_err(|e| e.concerning(kind))?;
         Ok(Claims {
             sub: payload.sub,
             sid: payload.sid,
@@ -225,30 +232,5 @@ impl Policy {
             nbf: payload.nbf,
             custom: payload.custom,
         })
-    }
-
-    /// Whether `claims` are inside their validity window at `now`, with the leeway.
-    pub(super) fn check_time<C>(
-        &self,
-        kind: TokenKind,
-        claims: &Claims<C>,
-        now: u64,
-    ) -> Result<(), AuthError> {
-        if now >= claims.exp.saturating_add(self.leeway) {
-            return Err(reject(AuthErrorKind::Expired, kind));
-        }
-        let latest = now
-            .saturating_add(self.max_lifetime)
-            .saturating_add(self.leeway);
-        if claims.exp > latest {
-            return Err(reject(AuthErrorKind::InvalidClaims, kind));
-        }
-        if claims
-            .nbf
-            .is_some_and(|nbf| nbf > now.saturating_add(self.leeway))
-        {
-            return Err(reject(AuthErrorKind::NotYetValid, kind));
-        }
-        Ok(())
     }
 }

@@ -10,7 +10,7 @@ use super::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, SessionRecord, StoreError,
     StoreErrorKind,
 };
-use crate::id::{SessionId, TokenId};
+use crate::{SessionId, TokenId};
 
 mod table;
 
@@ -174,8 +174,10 @@ impl MemoryStore {
     }
 
     fn tallies(&self, subject: SubjectKey) -> &Tallies {
-        // Truncation is intended: the low bits pick the shard.
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "the low bits pick the shard"
+        )]
         let bits = subject.tally().rotate_right(32) as usize;
         &self.inner.tallies[bits & (SHARDS - 1)]
     }
@@ -260,7 +262,6 @@ impl PairStore for MemoryStore {
         let created = self.inner.created.fetch_add(1, Ordering::Relaxed);
         if created.is_multiple_of(SWEEP_EVERY) {
             // Truncation is intended: the counter only picks the next shard round-robin.
-            #[allow(clippy::cast_possible_truncation)]
             let shard = (created / SWEEP_EVERY) as usize & (SHARDS - 1);
             self.sweep(shard, now);
         }

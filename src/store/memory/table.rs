@@ -7,7 +7,7 @@
 //! table keeps, usually nothing past it: one miss. Session ids are random and minted by the
 //! server, so their own bytes place them uniformly and no input can crowd a neighbourhood.
 
-use crate::id::SessionId;
+use crate::SessionId;
 
 /// Grow when more than 3/4 of the slots would be taken: linear probing stays short (2.5 slots
 /// on average for a hit, 8.5 for a miss) up to there.
@@ -19,8 +19,10 @@ fn home(id: &SessionId, mask: usize) -> usize {
     let bytes = id.as_bytes();
     let mut word = [0u8; 8];
     word.copy_from_slice(&bytes[8..16]);
-    // Truncation is intended: only the low bits pick the slot.
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "only the low bits pick the slot"
+    )]
     let slot = u64::from_le_bytes(word) as usize;
     slot & mask
 }

@@ -11,7 +11,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::config::Host;
 
 use super::{Inner, PostgresStore, Statements};
-use crate::store::redact::redact;
+use crate::store::redact;
 use crate::store::{StoreError, StoreErrorKind};
 
 const DEFAULT_TABLE: &str = "tower_jwt_auth_sessions";

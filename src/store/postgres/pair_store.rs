@@ -4,11 +4,11 @@ use std::sync::atomic::Ordering;
 
 use super::rows::{pg_error, pool_error, record_of, secs};
 use super::{PostgresStore, REVOKE_PAGE, SWEEP_EVERY};
-use crate::id::{SessionId, TokenId};
 use crate::store::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, SessionRecord, StoreError,
     StoreErrorKind,
 };
+use crate::{SessionId, TokenId};
 
 impl PostgresStore {
     /// Runs `decide` on the session's record inside one transaction that holds its row lock,

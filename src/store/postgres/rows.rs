@@ -4,7 +4,7 @@
 use tokio_postgres::Row;
 
 use super::FORMAT;
-use crate::id::TokenId;
+use crate::TokenId;
 use crate::store::{RecordParts, SessionRecord, StoreError, StoreErrorKind, TokenStamp};
 
 /// A time as a column holds it. Records keep seconds as `u32`, so every stored time fits.

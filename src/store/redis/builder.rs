@@ -9,11 +9,12 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::cluster::ClusterClientBuilder;
 
 use super::connection::{Connection, Durable};
+use super::values::store_error;
 use super::{
     DEFAULT_PREFIX, DEFAULT_TIMEOUT, Inner, MAX_RECONNECT_DELAY, RedisStore, session_key_prefix,
-    store_error, tracking,
+    tracking,
 };
-use crate::store::redact::redact;
+use crate::store::redact;
 use crate::store::{StoreError, StoreErrorKind};
 
 #[derive(Clone)]

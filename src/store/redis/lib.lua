@@ -1,4 +1,4 @@
--- Shared by every script of RedisStore (src/store/redis.rs). Numbers are stored and passed as
+-- Shared by every script of RedisStore (src/store/redis/mod.rs). Numbers are stored and passed as
 -- the canonical decimal text Rust writes for a u64 (no sign, no leading zeros) and compared as
 -- text, never through Lua's doubles: exact for every u64, as SessionRecord is.
 

@@ -3,20 +3,21 @@
 //! Everything a user needs (key layout, TTLs, the Lua steps, cluster hash tags, failure
 //! behaviour and timeouts) is documented on [`RedisStore`], where rustdoc shows it; this module
 //! is private. `builder.rs` connects, `connection.rs` speaks to one Redis or a cluster alike,
-//! `pair_store.rs` implements the trait, and the scripts are the `*.lua` files beside them,
-//! each prefixed with `lib.lua`.
+//! `values.rs` writes and reads the stored values, `pair_store.rs` implements the trait, the near
+//! cache is `near_cache.rs` and `tracking.rs`, and the scripts are the `*.lua` files beside
+//! them, each prefixed with `lib.lua`.
 
+use std::fmt;
 use std::future::Future;
-use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use ::redis::{ErrorKind, RedisError, Script};
+use ::redis::Script;
 
 #[cfg(doc)]
 use super::{NewSession, PairStore};
-use super::{StoreError, StoreErrorKind, TokenStamp};
-use crate::id::{SessionId, TokenId};
+use super::{StoreError, StoreErrorKind};
+use crate::SessionId;
 
 /// The version of the key layout, in every key name: an incompatible layout gets new keys.
 const KEYS_VERSION: &str = "v1";
@@ -30,12 +31,6 @@ const REVOKE_PAGE: usize = 1_000;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Longest pause between reconnection attempts: Redis coming back is noticed within about this.
 const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
-/// The latest time a [`SessionRecord`](super::SessionRecord) can hold: it keeps seconds as `u32`
-/// (every instant until 2106) and clamps later ones to this.
-const RECORD_MAX_SECS: u64 = u32::MAX as u64;
-/// Longest TTL written, in milliseconds (about 285 000 years): far below what `PEXPIRE` accepts,
-/// so an absurd session end can never make the write fail.
-const MAX_TTL_MS: u64 = (1 << 53) - 1;
 
 /// Every session key starts with this: `<prefix>:v1:s:`.
 fn session_key_prefix(prefix: &str) -> String {
@@ -51,6 +46,7 @@ mod connection;
 mod near_cache;
 mod pair_store;
 mod tracking;
+mod values;
 
 pub use builder::RedisStoreBuilder;
 use builder::Target;
@@ -222,25 +218,6 @@ pub struct NearCacheStats {
     pub trusted: bool,
 }
 
-/// Maps a client error to the store's kinds: a timeout is [`StoreErrorKind::Timeout`], a reply
-/// this crate cannot read is [`StoreErrorKind::Corrupt`], anything else (refused, dropped,
-/// loading, fail-over, cluster down) is [`StoreErrorKind::Unavailable`].
-fn store_error(error: RedisError) -> StoreError {
-    let kind = if error.is_timeout() {
-        StoreErrorKind::Timeout
-    } else {
-        match error.kind() {
-            ErrorKind::Parse | ErrorKind::UnexpectedReturnType => StoreErrorKind::Corrupt,
-            _ => StoreErrorKind::Unavailable,
-        }
-    };
-    StoreError::new(kind, error)
-}
-
-fn corrupt(what: &'static str) -> StoreError {
-    StoreError::new(StoreErrorKind::Corrupt, what)
-}
-
 /// Runs `op`, failing with [`StoreErrorKind::Timeout`] if it takes longer than `timeout`.
 async fn bounded<T>(
     timeout: Duration,
@@ -249,35 +226,6 @@ async fn bounded<T>(
     tokio::time::timeout(timeout, op)
         .await
         .unwrap_or_else(|elapsed| Err(StoreError::new(StoreErrorKind::Timeout, elapsed)))
-}
-
-fn parse_u64(text: &str) -> Result<u64, StoreError> {
-    text.parse()
-        .map_err(|_| corrupt("a stored time is not a number"))
-}
-
-fn parse_jti(text: &str) -> Result<TokenId, StoreError> {
-    TokenId::from_str(text).map_err(|_| corrupt("a stored token id is malformed"))
-}
-
-/// A time as a [`SessionRecord`](super::SessionRecord) records it. Stored times are clamped the
-/// same way, so every comparison in the scripts sees the values the record's would.
-fn secs32(secs: u64) -> u64 {
-    secs.min(RECORD_MAX_SECS)
-}
-
-/// A stamp as a [`SessionRecord`](super::SessionRecord) records it.
-fn recorded(stamp: TokenStamp) -> TokenStamp {
-    TokenStamp {
-        iat: secs32(stamp.iat),
-        exp: secs32(stamp.exp),
-        ..stamp
-    }
-}
-
-/// Milliseconds from `now` to `end`, the TTL of a key that must not outlive `end`.
-fn ttl_ms(now: u64, end: u64) -> u64 {
-    end.saturating_sub(now).saturating_mul(1000).min(MAX_TTL_MS)
 }
 
 impl RedisStore {
@@ -318,20 +266,31 @@ impl RedisStore {
         self.inner.timeout
     }
 
-    /// The key of session `sid`'s hash: `<prefix>:v1:s:{<sid>}`.
+    /// The key of session `sid`'s hash, for tests and benchmarks that look into Redis; see
+    /// the key layout on [`RedisStore`].
+    #[cfg(feature = "test-util")]
+    #[doc(hidden)]
     #[must_use]
     pub fn session_key(&self, sid: SessionId) -> String {
-        self.session_key_text(&sid.to_string())
+        self.hash_key(sid)
+    }
+
+    /// The key of `subject`'s session index, for tests that look into Redis.
+    #[cfg(feature = "test-util")]
+    #[doc(hidden)]
+    #[must_use]
+    pub fn subject_key(&self, subject: &str) -> String {
+        self.index_key(subject)
+    }
+
+    /// The key of session `sid`'s hash (`sid` as an id or as its text): `<prefix>:v1:s:{<sid>}`.
+    fn hash_key(&self, sid: impl fmt::Display) -> String {
+        format!("{}{{{sid}}}", session_key_prefix(&self.inner.prefix))
     }
 
     /// The key of `subject`'s session index: `<prefix>:v1:u:{<subject>}`.
-    #[must_use]
-    pub fn subject_key(&self, subject: &str) -> String {
+    fn index_key(&self, subject: &str) -> String {
         format!("{}:{KEYS_VERSION}:u:{{{subject}}}", self.inner.prefix)
-    }
-
-    fn session_key_text(&self, sid: &str) -> String {
-        format!("{}{{{sid}}}", session_key_prefix(&self.inner.prefix))
     }
 
     fn near(&self) -> Option<&near_cache::NearCache> {
@@ -345,62 +304,11 @@ impl RedisStore {
         }
     }
 
-    fn connection(&self) -> Connection {
-        // Clones share the multiplexed connection (or the cluster's): this is a reference count.
-        self.inner.connection.clone()
-    }
-
-    /// The connection revocations are made on: the one that waits for replicas, if set.
-    fn revoking_connection(&self) -> Connection {
-        match &self.inner.durable {
-            Some(durable) => durable.connection.clone(),
-            None => self.connection(),
-        }
-    }
-
     async fn bounded<T>(
         &self,
         op: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         bounded(self.inner.timeout, op).await
-    }
-
-    /// With [`wait_for_replicas`](RedisStoreBuilder::wait_for_replicas) set, waits until the
-    /// replicas have every write made so far on the revoking connection.
-    async fn replicate(&self) -> Result<(), StoreError> {
-        let Some(durable) = &self.inner.durable else {
-            return Ok(());
-        };
-        let replicas = durable.replicas;
-        let millis = u64::try_from(durable.wait.as_millis()).unwrap_or(u64::MAX);
-        let acked: i64 = ::redis::cmd("WAIT")
-            .arg(replicas)
-            .arg(millis)
-            .query_async(&mut durable.connection.clone())
-            .await
-            .map_err(store_error)?;
-        if acked < i64::from(replicas) {
-            return Err(StoreError::new(
-                StoreErrorKind::Unavailable,
-                format!("the revocation reached {acked} of {replicas} replicas in time"),
-            ));
-        }
-        Ok(())
-    }
-
-    async fn revoke_key(
-        &self,
-        connection: &mut Connection,
-        key: String,
-        now: u64,
-    ) -> Result<bool, StoreError> {
-        let revoked: i64 = REVOKE
-            .key(key)
-            .arg(now)
-            .invoke_async(connection)
-            .await
-            .map_err(store_error)?;
-        Ok(revoked == 1)
     }
 }
 
@@ -446,12 +354,5 @@ mod tests {
             );
             assert!(!error.to_string().contains("hunter2"), "{error}");
         }
-    }
-
-    #[test]
-    fn ttl_is_the_remaining_lifetime_and_never_absurd() {
-        assert_eq!(ttl_ms(100, 160), 60_000);
-        assert_eq!(ttl_ms(200, 160), 0);
-        assert_eq!(ttl_ms(0, u64::MAX), MAX_TTL_MS);
     }
 }

@@ -36,8 +36,8 @@ use std::time::{Duration, Instant};
 
 use ::redis::{PushInfo, PushKind, Value};
 
-use crate::id::{SessionId, TokenId};
 use crate::store::AccessCheck;
+use crate::{SessionId, TokenId};
 
 /// How often the tracking connection is pinged.
 pub(super) const HEARTBEAT: Duration = Duration::from_millis(100);

@@ -2,18 +2,33 @@
 
 use std::str::FromStr;
 
+use super::connection::Connection;
 use super::near_cache::Cached;
-use super::{
-    CREATE, FORMAT, INDEX, MARK, REFRESH, REVOKE, REVOKE_PAGE, RedisStore, corrupt, parse_jti,
-    parse_u64, recorded, secs32, store_error, ttl_ms,
-};
-use crate::id::{SessionId, TokenId};
+use super::values::{corrupt, parse_jti, parse_u64, recorded, secs32, store_error, ttl_ms};
+use super::{CREATE, FORMAT, INDEX, MARK, REFRESH, REVOKE, REVOKE_PAGE, RedisStore};
 use crate::store::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, StoreError, StoreErrorKind,
     TokenStamp,
 };
+use crate::{SessionId, TokenId};
 
 impl RedisStore {
+    /// Revokes the session whose hash is `key`; returns whether it was live.
+    async fn revoke_key(
+        &self,
+        connection: &mut Connection,
+        key: String,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let revoked: i64 = REVOKE
+            .key(key)
+            .arg(now)
+            .invoke_async(connection)
+            .await
+            .map_err(store_error)?;
+        Ok(revoked == 1)
+    }
+
     /// One `HMGET` of what an access check needs, as the near cache keeps it (none for an
     /// unknown session).
     async fn read_access_record(&self, sid: SessionId) -> Result<Option<Cached>, StoreError> {
@@ -24,7 +39,7 @@ impl RedisStore {
                 Option<String>,
                 Option<String>,
             ) = ::redis::cmd("HMGET")
-                .arg(self.session_key(sid))
+                .arg(self.hash_key(sid))
                 .arg("rev")
                 .arg("re")
                 .arg("aj")
@@ -100,7 +115,7 @@ impl PairStore for RedisStore {
             }
             let mut connection = self.connection();
             let sid = session.session_id().to_string();
-            let index = self.subject_key(session.subject());
+            let index = self.index_key(session.subject());
             // Index first: a live session is never unindexed, so "log out everywhere" reaches it
             // (see "Redis Cluster" in the module docs). A failure in between leaves only an
             // index entry that points nowhere, pruned when it ends.
@@ -115,7 +130,7 @@ impl PairStore for RedisStore {
                 .await
                 .map_err(store_error)?;
             let created: i64 = CREATE
-                .key(self.session_key_text(&sid))
+                .key(self.hash_key(&sid))
                 .arg(&**session.subject())
                 .arg(access.jti.to_string())
                 .arg(access.iat)
@@ -171,7 +186,7 @@ impl PairStore for RedisStore {
     async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
         self.bounded(async {
             let mut connection = self.connection();
-            let mut invocation = REFRESH.key(self.session_key(request.sid));
+            let mut invocation = REFRESH.key(self.hash_key(request.sid));
             let new_access = recorded(request.new_access);
             invocation
                 .arg(request.refresh_jti.to_string())
@@ -224,7 +239,7 @@ impl PairStore for RedisStore {
             );
             if revoked && self.inner.durable.is_some() {
                 let _: i64 = MARK
-                    .key(self.session_key(request.sid))
+                    .key(self.hash_key(request.sid))
                     .invoke_async(&mut self.revoking_connection())
                     .await
                     .map_err(store_error)?;
@@ -238,7 +253,7 @@ impl PairStore for RedisStore {
     async fn revoke_session(&self, sid: SessionId, now: u64) -> Result<bool, StoreError> {
         self.bounded(async {
             let revoked = self
-                .revoke_key(&mut self.revoking_connection(), self.session_key(sid), now)
+                .revoke_key(&mut self.revoking_connection(), self.hash_key(sid), now)
                 .await;
             self.forget(sid);
             let revoked = revoked?;
@@ -251,7 +266,7 @@ impl PairStore for RedisStore {
     }
 
     async fn revoke_subject(&self, subject: &str, now: u64) -> Result<usize, StoreError> {
-        let index = self.subject_key(subject);
+        let index = self.index_key(subject);
         let mut revoked = 0;
         // Page by page, each bounded by the timeout and kept once done: revoked sessions leave
         // the index, so a call that fails part way leaves fewer for the next one.
@@ -297,10 +312,13 @@ impl RedisStore {
         for (sid, end) in members {
             let id = SessionId::from_str(&sid)
                 .map_err(|_| corrupt("an indexed session id is malformed"))?;
-            // Saturating: a score is at most a u64 written as a double.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "saturating: a score is at most a u64 written as a double"
+            )]
             let ttl = ttl_ms(now, end as u64);
-            let (store, key) = (self.clone(), self.session_key_text(&sid));
+            let (store, key) = (self.clone(), self.hash_key(&sid));
             tasks.spawn(async move {
                 let revoked: Result<i64, _> = REVOKE
                     .key(key)

@@ -1,4 +1,4 @@
--- refresh: SessionRecord::refresh (src/store/mod.rs), step for step, in one atomic script.
+-- refresh: SessionRecord::refresh (src/store/record.rs), step for step, in one atomic script.
 -- KEYS[1]: the session hash.
 -- ARGV: 1 presented refresh jti, 2 now, 3-5 new access jti/iat/exp,
 --       6-8 new refresh jti/iat/exp (all '' when rotation is off), 9 grace, 10 leeway,

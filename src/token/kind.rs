@@ -3,6 +3,13 @@
 use std::fmt;
 
 /// Which of a session's two tokens.
+///
+/// ```
+/// use tower_jwt_auth::TokenKind;
+///
+/// assert_eq!(TokenKind::Access.typ(), "at+jwt");
+/// assert_eq!(TokenKind::Refresh.to_string(), "refresh token");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenKind {
     /// Short-lived, sent with every request in `Authorization: Bearer`.

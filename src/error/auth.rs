@@ -1,17 +1,4 @@
-//! Why a request was refused, as one typed error.
-//!
-//! The layer never builds a response from anything but an [`AuthError`]; the
-//! [`ErrorResponder`](crate::ErrorResponder) hook turns it into HTTP (or gRPC, or anything else).
-//!
-//! ```
-//! use http::StatusCode;
-//! use tower_jwt_auth::{AuthError, AuthErrorKind};
-//!
-//! let error = AuthError::new(AuthErrorKind::StoreUnavailable);
-//! // A store failure is never a 401: clients would throw their tokens away.
-//! assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
-//! assert_eq!(error.to_string(), "session store unavailable");
-//! ```
+//! [`AuthError`]: why a request was refused, and what each kind means on the wire.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -19,63 +6,24 @@ use std::sync::Arc;
 
 use http::{HeaderValue, StatusCode};
 
-use crate::token_kind::TokenKind;
-
-mod config;
-
-pub use config::{ConfigError, ConfigErrorKind};
-
-/// A `WWW-Authenticate` challenge, as text and as a header value built (and validated) at
-/// compile time, so that refusing a request neither formats nor checks anything.
-#[derive(Clone, Copy)]
-pub(crate) struct Challenge {
-    pub(crate) text: &'static str,
-    pub(crate) header: &'static HeaderValue,
-}
-
-/// A description and, when the response carries one, its challenge.
-pub(crate) type Text = (&'static str, Option<Challenge>);
-
-macro_rules! challenge {
-    ($code:literal, $description:literal) => {
-        $crate::error::challenge!(concat!(
-            "Bearer error=\"",
-            $code,
-            "\", error_description=\"",
-            $description,
-            "\""
-        ) => $description)
-    };
-    ($challenge:expr => $description:expr) => {{
-        const TEXT: &str = $challenge;
-        static HEADER: http::HeaderValue = http::HeaderValue::from_static(TEXT);
-        (
-            $description,
-            Some($crate::error::Challenge {
-                text: TEXT,
-                header: &HEADER,
-            }),
-        )
-    }};
-}
-
-/// An `invalid_request` description with its challenge.
-macro_rules! invalid_request {
-    ($description:literal) => {
-        $crate::error::challenge!("invalid_request", $description)
-    };
-}
-
-/// An `invalid_token` description with its challenge.
-macro_rules! invalid_token {
-    ($description:literal) => {
-        $crate::error::challenge!("invalid_token", $description)
-    };
-}
-
-pub(crate) use {challenge, invalid_request};
+use super::challenge::{Text, challenge, invalid_request, invalid_token};
+use crate::token::TokenKind;
 
 /// What went wrong, without the details. New kinds may be added.
+///
+/// Each kind has one status: `401` for a token that does not hold, `400` for a malformed
+/// request, `403` for a refusal that a token cannot fix, `500` and `503` for failures on this
+/// side, which are never `401` (clients would throw good tokens away).
+///
+/// ```
+/// use http::StatusCode;
+/// use tower_jwt_auth::{AuthError, AuthErrorKind};
+///
+/// let status = |kind| AuthError::new(kind).status();
+/// assert_eq!(status(AuthErrorKind::Expired), StatusCode::UNAUTHORIZED);
+/// assert_eq!(status(AuthErrorKind::CrossSiteRequest), StatusCode::FORBIDDEN);
+/// assert_eq!(status(AuthErrorKind::StoreUnavailable), StatusCode::SERVICE_UNAVAILABLE);
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuthErrorKind {
@@ -130,6 +78,17 @@ pub enum AuthErrorKind {
 }
 
 /// A refused request: its [`AuthErrorKind`], which token it concerned, and any underlying cause.
+///
+/// ```
+/// use http::StatusCode;
+/// use tower_jwt_auth::{AuthError, AuthErrorKind};
+///
+/// let error = AuthError::new(AuthErrorKind::StoreUnavailable);
+/// // A store failure is never a 401: clients would throw their tokens away.
+/// assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+/// assert_eq!(error.to_string(), "session store unavailable");
+/// assert_eq!(error.challenge(), None);
+/// ```
 #[derive(Clone)]
 pub struct AuthError {
     kind: AuthErrorKind,
@@ -158,6 +117,13 @@ impl AuthError {
             token: Some(token),
             ..Self::new(kind)
         }
+    }
+
+    /// The same error, about `token`: for a rule that judges any token, applied to one of a
+    /// session's.
+    pub(crate) fn concerning(mut self, token: TokenKind) -> Self {
+        self.token = Some(token);
+        self
     }
 
     pub(crate) fn invalid_request(detail: Text) -> Self {
@@ -346,6 +312,98 @@ impl From<crate::store::StoreError> for AuthError {
 mod tests {
     use super::*;
 
+    /// Every kind, each once: [`place`] stops compiling when a kind is added, and the test
+    /// [`every_kind_is_listed`] fails until the kind takes its place here, so no test below can
+    /// leave it out.
+    const ALL: [AuthErrorKind; 20] = [
+        AuthErrorKind::MissingCredentials,
+        AuthErrorKind::InvalidRequest,
+        AuthErrorKind::Malformed,
+        AuthErrorKind::InvalidSignature,
+        AuthErrorKind::WrongTokenType,
+        AuthErrorKind::UnknownKey,
+        AuthErrorKind::Expired,
+        AuthErrorKind::NotYetValid,
+        AuthErrorKind::InvalidClaims,
+        AuthErrorKind::UnknownSession,
+        AuthErrorKind::Revoked,
+        AuthErrorKind::Superseded,
+        AuthErrorKind::TheftDetected,
+        AuthErrorKind::RefreshReuse,
+        AuthErrorKind::StoreUnavailable,
+        AuthErrorKind::Internal,
+        AuthErrorKind::InvalidCustomClaims,
+        AuthErrorKind::CrossSiteRequest,
+        AuthErrorKind::KeysUnavailable,
+        AuthErrorKind::InsufficientScope,
+    ];
+
+    /// Where `kind` stands in [`ALL`].
+    fn place(kind: AuthErrorKind) -> usize {
+        match kind {
+            AuthErrorKind::MissingCredentials => 0,
+            AuthErrorKind::InvalidRequest => 1,
+            AuthErrorKind::Malformed => 2,
+            AuthErrorKind::InvalidSignature => 3,
+            AuthErrorKind::WrongTokenType => 4,
+            AuthErrorKind::UnknownKey => 5,
+            AuthErrorKind::Expired => 6,
+            AuthErrorKind::NotYetValid => 7,
+            AuthErrorKind::InvalidClaims => 8,
+            AuthErrorKind::UnknownSession => 9,
+            AuthErrorKind::Revoked => 10,
+            AuthErrorKind::Superseded => 11,
+            AuthErrorKind::TheftDetected => 12,
+            AuthErrorKind::RefreshReuse => 13,
+            AuthErrorKind::StoreUnavailable => 14,
+            AuthErrorKind::Internal => 15,
+            AuthErrorKind::InvalidCustomClaims => 16,
+            AuthErrorKind::CrossSiteRequest => 17,
+            AuthErrorKind::KeysUnavailable => 18,
+            AuthErrorKind::InsufficientScope => 19,
+        }
+    }
+
+    #[test]
+    fn every_kind_is_listed() {
+        for (at, kind) in ALL.into_iter().enumerate() {
+            assert_eq!(place(kind), at, "{kind:?}");
+        }
+    }
+
+    /// Each kind's status and RFC 6750 error code, as the documentation of the kinds states them.
+    #[test]
+    fn every_kind_has_its_status_and_code() {
+        for kind in ALL {
+            let (status, code) = match kind {
+                AuthErrorKind::MissingCredentials => (401, None),
+                AuthErrorKind::InvalidRequest => (400, Some("invalid_request")),
+                AuthErrorKind::Malformed
+                | AuthErrorKind::InvalidSignature
+                | AuthErrorKind::WrongTokenType
+                | AuthErrorKind::UnknownKey
+                | AuthErrorKind::Expired
+                | AuthErrorKind::NotYetValid
+                | AuthErrorKind::InvalidClaims
+                | AuthErrorKind::UnknownSession
+                | AuthErrorKind::Revoked
+                | AuthErrorKind::Superseded
+                | AuthErrorKind::TheftDetected
+                | AuthErrorKind::RefreshReuse => (401, Some("invalid_token")),
+                AuthErrorKind::CrossSiteRequest => (403, None),
+                AuthErrorKind::InsufficientScope => (403, Some("insufficient_scope")),
+                AuthErrorKind::Internal | AuthErrorKind::InvalidCustomClaims => (500, None),
+                AuthErrorKind::StoreUnavailable | AuthErrorKind::KeysUnavailable => (503, None),
+            };
+            let error = AuthError::new(kind);
+            assert_eq!(
+                (error.status().as_u16(), error.oauth_error_code()),
+                (status, code),
+                "{kind:?}"
+            );
+        }
+    }
+
     #[test]
     fn store_failures_are_never_401() {
         let error = AuthError::new(AuthErrorKind::StoreUnavailable);
@@ -355,26 +413,7 @@ mod tests {
 
     #[test]
     fn descriptions_fit_a_quoted_string() {
-        let kinds = [
-            AuthErrorKind::MissingCredentials,
-            AuthErrorKind::InvalidRequest,
-            AuthErrorKind::Malformed,
-            AuthErrorKind::InvalidSignature,
-            AuthErrorKind::WrongTokenType,
-            AuthErrorKind::UnknownKey,
-            AuthErrorKind::Expired,
-            AuthErrorKind::NotYetValid,
-            AuthErrorKind::InvalidClaims,
-            AuthErrorKind::UnknownSession,
-            AuthErrorKind::Revoked,
-            AuthErrorKind::Superseded,
-            AuthErrorKind::TheftDetected,
-            AuthErrorKind::RefreshReuse,
-            AuthErrorKind::StoreUnavailable,
-            AuthErrorKind::Internal,
-            AuthErrorKind::InvalidCustomClaims,
-        ];
-        for kind in kinds {
+        for kind in ALL {
             for token in [TokenKind::Access, TokenKind::Refresh] {
                 let error = AuthError::token(kind, token);
                 let text = error.description();
