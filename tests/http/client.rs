@@ -3,12 +3,6 @@
 //! layer, and what another origin (another port) is sent is recorded there, so every assertion
 //! is about the wire.
 
-#[path = "support_http/mod.rs"]
-mod support_http;
-#[allow(dead_code)]
-#[path = "../examples/tonic.rs"]
-mod tonic_example;
-
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,6 +25,8 @@ use tower::{Layer, ServiceBuilder, ServiceExt};
 use tower_http::follow_redirect::{FollowRedirectLayer, RequestUri};
 use tower_jwt_auth::client::{ClientError, ClientTokens, JwtClient, JwtClientLayer};
 use tower_jwt_auth::{AuthError, AuthErrorKind, JwtSessions, ManualClock, TokenPair};
+
+use crate::{common, tonic_example};
 
 const SECRET: &[u8] = b"client test secret of 32 bytes!!";
 const NOW: u64 = 1_700_000_000;
@@ -134,7 +130,7 @@ async fn serve(sessions: &JwtSessions, seen: &Seen) -> String {
         .with_state(seen.clone())
         .layer(sessions.layer())
         .layer(from_fn_with_state(seen.clone(), record));
-    support_http::serve(app).await
+    common::http::serve(app).await
 }
 
 fn sessions(clock: &ManualClock, configure: impl FnOnce(Builder) -> Builder) -> JwtSessions {
@@ -619,7 +615,7 @@ async fn other_origin(clock: &ManualClock) -> Other {
         .fallback(answer)
         .with_state((carried.clone(), mallory));
     Other {
-        url: support_http::serve(app).await,
+        url: common::http::serve(app).await,
         carried,
     }
 }

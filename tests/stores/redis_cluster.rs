@@ -5,10 +5,6 @@
 //!
 //! Gated on `REDIS_URL` like every Redis test (CI sets it); without it each prints `SKIPPED`.
 
-#![cfg(feature = "redis")]
-
-mod support_redis;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,10 +12,11 @@ use axum::body::Body;
 use axum::routing::get;
 use axum::{Extension, Router};
 use http::Request;
-use support_redis::{RedisCluster, redis_url, unique_prefix};
 use tower::ServiceExt;
 use tower_jwt_auth::store::{AccessCheck, PairStore, StoreErrorKind, conformance};
 use tower_jwt_auth::{Claims, JwtSessions, ManualClock, RedisStore};
+
+use crate::common::redis::{RedisCluster, raw, redis_url, unique_prefix};
 
 const SECRET: &[u8] = b"redis-test-secret-of-32-bytes!!!";
 
@@ -36,7 +33,7 @@ async fn store(cluster: &RedisCluster) -> RedisStore {
 async fn keys_per_node(cluster: &RedisCluster) -> Vec<i64> {
     let mut counts = Vec::new();
     for url in cluster.urls() {
-        let mut node = support_redis::raw(&url).await;
+        let mut node = raw(&url).await;
         counts.push(
             redis::cmd("DBSIZE")
                 .query_async(&mut node)

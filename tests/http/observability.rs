@@ -1,12 +1,9 @@
 //! What the crate logs: an event under the target `tower_jwt_auth` with an `outcome` for every
 //! decision of a whole flow, and never a token, a part of one, or the secret.
 //!
-//! The only test in its binary: tracing caches which events are wanted per call site, and a test
-//! on another thread reaching the same call sites while this one installs its subscriber could
-//! leave them cached as unwanted.
-
-#[path = "support_stores/mod.rs"]
-mod support_stores;
+//! Alone in a process of its own: tracing caches which events are wanted per call site, and a
+//! test on another thread reaching the same call sites while this one installs its subscriber
+//! could leave them cached as unwanted.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -16,9 +13,11 @@ use axum::body::Body;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use http::Request;
-use support_stores::FailingStore;
 use tower::ServiceExt;
 use tower_jwt_auth::{Claims, JwtSessions, ManualClock};
+
+use crate::common::alone;
+use crate::common::failing_store::FailingStore;
 
 const SECRET: &[u8] = b"observability secret of 32 bytes";
 const NOW: u64 = 1_700_000_000;
@@ -83,6 +82,9 @@ async fn status(app: &Router, request: Request<Body>) -> u16 {
 
 #[tokio::test]
 async fn a_whole_flow_logs_every_outcome_and_no_token() {
+    if alone::ran().is_some() {
+        return;
+    }
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()

@@ -8,9 +8,7 @@
 //! `Claims<Role>` it received, so every refusal proves the service never ran and every success
 //! proves which claims it ran with.
 
-mod support;
-#[path = "support_stores/mod.rs"]
-mod support_stores;
+mod harness;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -19,9 +17,9 @@ use serde_json::json;
 use tokio::task::JoinSet;
 use tower_jwt_auth::{AuthErrorKind, ConfigErrorKind, JwtKeys, JwtSessions, TokenPair};
 
-use support::challenge::*;
-use support::*;
-use support_stores::FailingStore;
+use crate::common::failing_store::FailingStore;
+use harness::challenge::*;
+use harness::*;
 
 /// S1 → S3 → S4/S5 → S6/S7 → S8, through whichever transport `h` uses.
 async fn main_flow(h: &Harness) {

@@ -1,8 +1,5 @@
-//! Shared by the `redis_*` tests: the `REDIS_URL` gate, unique key prefixes, and `redis-server`
-//! processes that a test starts, kills, pauses and restarts itself.
-
-// Each test file uses a different part of this module.
-#![allow(dead_code)]
+//! For the Redis tests: the `REDIS_URL` gate, unique key prefixes, and `redis-server` processes
+//! that a test starts, kills, pauses and restarts itself.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -12,13 +9,7 @@ use std::time::{Duration, Instant};
 
 use tower_jwt_auth::{RedisStore, TokenId};
 
-/// The name of the running test: libtest names each test's thread after it.
-pub(crate) fn test_name() -> String {
-    std::thread::current()
-        .name()
-        .unwrap_or("unknown test")
-        .to_owned()
-}
+use super::skip::skip;
 
 /// `REDIS_URL`, or `None` after printing a visible skip line naming the running test.
 pub(crate) fn redis_url() -> Option<String> {
@@ -29,17 +20,6 @@ pub(crate) fn redis_url() -> Option<String> {
             None
         }
     }
-}
-
-/// Prints `SKIPPED <test file>::<test>: <why>` straight to stderr: `eprintln!` would be captured
-/// by the test harness and hidden, since a skipped test passes.
-pub(crate) fn skip(why: &str) {
-    let line = format!(
-        "SKIPPED {}::{}: {why}\n",
-        env!("CARGO_CRATE_NAME"),
-        test_name()
-    );
-    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// A key prefix no other test or run shares.

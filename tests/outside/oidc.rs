@@ -6,14 +6,9 @@
 //! Needs Node.js and `npm ci` in `tests/oidc`; without them the provider tests print `SKIPPED`,
 //! unless `OIDC_TEST=required` (as in `.ci/run`).
 
-#[allow(dead_code)]
-#[path = "../examples/server.rs"]
-mod demo;
-#[allow(dead_code)]
-#[path = "../examples/resource_server.rs"]
+#[expect(dead_code, reason = "the example's `main`, which the tests do not run")]
+#[path = "../../examples/resource_server.rs"]
 mod resource_server;
-#[path = "support_http/mod.rs"]
-mod support_http;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -37,6 +32,8 @@ use tower_jwt_auth::oidc::{
     Scoped,
 };
 use tower_jwt_auth::{Algorithm, JwtKeys, JwtSessions};
+
+use crate::{common, demo};
 
 const API: &str = "https://api.example.com";
 const OTHER_API: &str = "https://other.example.com";
@@ -203,7 +200,7 @@ async fn serve(server: &ResourceServer) -> String {
             }),
         )
         .route_layer(server.layer());
-    support_http::serve(app).await
+    common::http::serve(app).await
 }
 
 async fn call(
@@ -461,7 +458,7 @@ async fn a_claim_named_twice_at_any_depth_is_malformed_over_the_wire() {
         .route("/admin", get(|| async { "admin" }))
         .route_layer(Requirement::role("realm_access.roles", "admin").layer())
         .route_layer(server.layer());
-    let base = support_http::serve(app).await;
+    let base = common::http::serve(app).await;
     let claims = |extra: &str| {
         format!(r#"{{"iss":"{IDP}","sub":"alice","aud":"{API}","exp":4000000000,{extra}}}"#)
     };
@@ -692,7 +689,7 @@ async fn the_example_accepts_the_demos_tokens_through_its_jwks() {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .build_recorder()
         .handle();
-    let demo_url = support_http::serve(demo::app(sessions.clone(), metrics).await).await;
+    let demo_url = common::http::serve(demo::app(sessions.clone(), metrics).await).await;
 
     let keys = RemoteKeys::jwks(format!("{demo_url}/.well-known/jwks.json"))
         .build()
@@ -703,7 +700,7 @@ async fn the_example_accepts_the_demos_tokens_through_its_jwks() {
         .issuer(Issuer::any(keys))
         .build()
         .expect("configuration");
-    let base = support_http::serve(resource_server::app(&server, None)).await;
+    let base = common::http::serve(resource_server::app(&server, None)).await;
 
     let pair = sessions.issue("alice", ()).await.expect("issued");
     let (status, _, body) = call(&base, "GET", "/me", pair.access_token(), false).await;
@@ -803,7 +800,7 @@ impl KeyServer {
             .route("/jwks", get(key_set))
             .route("/.well-known/openid-configuration", get(discovery));
         Self {
-            url: support_http::serve(app).await,
+            url: common::http::serve(app).await,
             jwks,
             stalled,
             fetched_at,

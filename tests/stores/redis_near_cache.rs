@@ -4,30 +4,26 @@
 //! revoked token is ever current again. Needs `REDIS_URL` for the shared-Redis tests and `redis-server` for the fault tests;
 //! each prints `SKIPPED <name>` otherwise.
 
-#![cfg(feature = "redis")]
-
-mod support_redis;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use support_redis::{RedisCluster, RedisServer, redis_url, unique_prefix};
 use tower_jwt_auth::store::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, TokenStamp,
 };
 use tower_jwt_auth::{RedisStore, SessionId, TokenId};
 
+use crate::common::redis::{RedisCluster, RedisServer, redis_url, unique_prefix};
+use crate::common::skip::skip;
+
 const NOW: u64 = 1_700_000_000;
 
 mod suite {
-    use super::support_redis;
-
     tower_jwt_auth::pair_store_conformance!({
-        let Some(url) = support_redis::redis_url() else {
+        let Some(url) = crate::common::redis::redis_url() else {
             return;
         };
-        async move { super::cached_store(&url, &support_redis::unique_prefix()).await }
+        async move { super::cached_store(&url, &crate::common::redis::unique_prefix()).await }
     });
 }
 
@@ -386,7 +382,7 @@ async fn a_crash_of_redis_under_load_never_revives_a_revoked_token() {
         .output()
         .is_err()
     {
-        support_redis::skip("no redis-server");
+        skip("no redis-server");
         return;
     }
     // Persistence on, so the restarted Redis still has every acknowledged revocation.
@@ -472,7 +468,7 @@ async fn a_hung_redis_is_not_trusted_beyond_the_bound() {
         .output()
         .is_err()
     {
-        support_redis::skip("no redis-server");
+        skip("no redis-server");
         return;
     }
     let server = RedisServer::start(&[]);

@@ -1,38 +1,16 @@
-//! Shared by the `postgres_*` tests: the `DATABASE_URL` gate, a fresh table per store, and a
-//! PostgreSQL server of the test's own (`initdb`/`pg_ctl` as the `postgres` user, on a free
-//! port) that a test stops and starts again.
-
-// Each test file uses a different part of this module.
-#![allow(dead_code)]
+//! For the PostgreSQL tests: the `DATABASE_URL` gate, a fresh table per store, and a PostgreSQL
+//! server of the test's own (`initdb`/`pg_ctl` as the `postgres` user, on a free port) that a
+//! test stops and starts again.
 
 use std::future::Future;
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use tower_jwt_auth::{PostgresStore, TokenId};
 
-/// The name of the running test: libtest names each test's thread after it.
-pub(crate) fn test_name() -> String {
-    std::thread::current()
-        .name()
-        .unwrap_or("unknown test")
-        .to_owned()
-}
-
-/// Prints `SKIPPED <test file>::<test>: <why>` straight to stderr (a skipped test passes, and
-/// the harness would hide `eprintln!`).
-pub(crate) fn skip(why: &str) {
-    let line = format!(
-        "SKIPPED {}::{}: {why}\n",
-        env!("CARGO_CRATE_NAME"),
-        test_name()
-    );
-    let _ = std::io::stderr().write_all(line.as_bytes());
-}
+use super::skip::skip;
 
 /// `DATABASE_URL`, or `None` after printing a visible skip line naming the running test.
 pub(crate) fn database_url() -> Option<String> {
@@ -124,15 +102,6 @@ pub(crate) async fn raw(url: &str) -> tokio_postgres::Client {
         .expect("connect to DATABASE_URL");
     tokio::spawn(connection);
     client
-}
-
-/// Polls `ready` every 20 ms for at most `limit`; the only waiting the tests do.
-pub(crate) fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// The directory of PostgreSQL's server programs (`initdb`, `pg_ctl`), if installed.

@@ -3,20 +3,16 @@
 //! without a restart. The tests start their own PostgreSQL (`initdb`/`pg_ctl` on a free port),
 //! gated on `DATABASE_URL` like the other PostgreSQL tests.
 
-#![cfg(feature = "postgres")]
-
-#[path = "support_postgres/mod.rs"]
-mod support_postgres;
-
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::routing::get;
 use axum::{Extension, Router};
 use http::{Request, Response};
-use support_postgres::{PgServer, database_url, raw, store_at};
 use tower::ServiceExt;
 use tower_jwt_auth::{Claims, JwtSessions, ManualClock, PostgresStore};
+
+use crate::common::postgres::{PgServer, database_url, raw, store_at};
 
 const SECRET: &[u8] = b"postgres-test-secret-of-32-bytes";
 const NOW: u64 = 1_700_000_000;

@@ -3,10 +3,11 @@
 //! routes, logout and "log out everywhere". And the `Claims` extractor's answer when a route is
 //! not behind the layer it expects.
 
-#![cfg(feature = "axum")]
-
-#[allow(dead_code)]
-#[path = "../examples/axum.rs"]
+#[expect(
+    dead_code,
+    reason = "the example's `main`, which the test does not run"
+)]
+#[path = "../../examples/axum.rs"]
 mod notes;
 
 use axum::Router;
@@ -20,6 +21,8 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use tower_jwt_auth::{Claims, JwtSessions};
+
+use crate::common::alone;
 
 const SECRET: &[u8] = b"notes example secret of 32 bytes";
 
@@ -165,6 +168,10 @@ async fn the_walkthrough_app_over_http() {
 /// layer of another claims type, naming both types.
 #[tokio::test]
 async fn claims_of_another_type_than_the_layers_name_both() {
+    // The message names the claims types of every layer built in the process.
+    if alone::ran().is_some() {
+        return;
+    }
     let sessions = JwtSessions::builder()
         .claims::<notes::Role>()
         .hs256_secret(SECRET)
@@ -195,7 +202,7 @@ async fn claims_of_another_type_than_the_layers_name_both() {
     let body = String::from_utf8(body.to_vec()).expect("UTF-8");
     assert!(body.contains("asks for Claims<()>"), "{body}");
     assert!(
-        body.contains("puts Claims<axum_example::notes::Role>"),
+        body.contains("puts Claims<http::axum_example::notes::Role>"),
         "{body}"
     );
 

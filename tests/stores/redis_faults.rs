@@ -6,10 +6,6 @@
 //! They need only the `redis-server` binary but follow the `REDIS_URL` gate like every Redis test
 //! (CI sets it): without it each prints `SKIPPED <name>`.
 
-#![cfg(feature = "redis")]
-
-mod support_redis;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,10 +14,11 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use http::{Request, Response, StatusCode};
 use redis::AsyncCommands;
-use support_redis::{RedisServer, free_port, raw, redis_url, unique_prefix, wait_until};
 use tower::ServiceExt;
 use tower_jwt_auth::store::{PairStore, StoreError, StoreErrorKind};
 use tower_jwt_auth::{AuthErrorKind, Claims, JwtSessions, ManualClock, RedisStore};
+
+use crate::common::redis::{RedisServer, free_port, raw, redis_url, unique_prefix, wait_until};
 
 const SECRET: &[u8] = b"redis-test-secret-of-32-bytes!!!";
 const NOW: u64 = 1_700_000_000;

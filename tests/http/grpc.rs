@@ -2,15 +2,6 @@
 //! server with the layer) and against the demo (gRPC and HTTP on one port). Every refusal is a
 //! gRPC status with the reason in its message; a refresh travels as metadata both ways.
 
-#[allow(dead_code)]
-#[path = "../examples/server.rs"]
-mod demo;
-#[path = "support_stores/mod.rs"]
-mod support_stores;
-#[allow(dead_code)]
-#[path = "../examples/tonic.rs"]
-mod tonic_example;
-
 use std::time::Duration;
 
 use axum::body::Body;
@@ -18,7 +9,6 @@ use http::HeaderValue;
 use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use support_stores::FailingStore;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Server};
 use tonic::{Code, Status};
@@ -26,6 +16,9 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use tower_jwt_auth::{AuthError, ErrorResponder, Grpc, JwtAuthLayer, JwtSessions, ManualClock};
+
+use crate::common::failing_store::FailingStore;
+use crate::{demo, tonic_example};
 
 const SECRET: &[u8] = b"grpc test secret of 32 bytes!!!!";
 const NOW: u64 = 1_700_000_000;

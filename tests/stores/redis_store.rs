@@ -2,10 +2,6 @@
 //! and TTL bounds, a differential run against the in-memory rules, and two "servers" sharing one
 //! Redis under 64 parallel refreshes. Without `REDIS_URL` every test prints `SKIPPED <name>`.
 
-#![cfg(feature = "redis")]
-
-mod support_redis;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,20 +10,19 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use http::{Request, StatusCode};
 use redis::AsyncCommands;
-use support_redis::{raw, redis_url, store_at, unique_prefix};
 use tower::ServiceExt;
 use tower_jwt_auth::store::{
     AccessCheck, MemoryStore, NewSession, PairStore, RefreshOutcome, RefreshRequest, TokenStamp,
 };
 use tower_jwt_auth::{Claims, Clock, JwtSessions, ManualClock, RedisStore, SessionId, TokenId};
 
+use crate::common::redis::{raw, redis_url, store_at, unique_prefix};
+
 /// The conformance suite, as every store runs it. The block (not `async { .. }`) lets the
 /// generated test `return` early, after its skip line, when `REDIS_URL` is unset.
 mod suite {
-    use super::support_redis;
-
     tower_jwt_auth::pair_store_conformance!({
-        match support_redis::conformance_store() {
+        match crate::common::redis::conformance_store() {
             Some(store) => store,
             None => return,
         }

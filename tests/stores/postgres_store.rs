@@ -2,11 +2,6 @@
 //! holds, refreshes raced through two layers, "log out everywhere" at 300,000 sessions, and
 //! errors that say where. Without `DATABASE_URL` every test prints `SKIPPED` and passes.
 
-#![cfg(feature = "postgres")]
-
-#[path = "support_postgres/mod.rs"]
-mod support_postgres;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,16 +9,15 @@ use axum::body::Body;
 use axum::routing::get;
 use axum::{Extension, Router};
 use http::{Request, StatusCode};
-use support_postgres::{database_url, raw, store_at, store_in, unique_table};
 use tower::ServiceExt;
 use tower_jwt_auth::store::{AccessCheck, NewSession, PairStore, StoreErrorKind, TokenStamp};
 use tower_jwt_auth::{Claims, JwtSessions, ManualClock, PostgresStore, SessionId, TokenId};
 
-mod suite {
-    use super::support_postgres;
+use crate::common::postgres::{database_url, raw, store_at, store_in, unique_table};
 
+mod suite {
     tower_jwt_auth::pair_store_conformance!({
-        match support_postgres::conformance_store() {
+        match crate::common::postgres::conformance_store() {
             Some(store) => store,
             None => return,
         }

@@ -1,18 +1,15 @@
 //! The `metrics` feature, read where an operator reads it: the demo's `GET /metrics` after a
-//! login, a refresh and a theft, each counted once. (Alone in its test binary: the recorder is
-//! global to the process.)
-
-#![cfg(feature = "metrics")]
-
-#[allow(dead_code)]
-#[path = "../examples/server.rs"]
-mod demo;
+//! login, a refresh and a theft, each counted once. (Alone in a process of its own: the recorder
+//! is global to it.)
 
 use axum::body::Body;
 use http::Request;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use tower_jwt_auth::{JwtSessions, ManualClock};
+
+use crate::common::alone;
+use crate::demo;
 
 const SECRET: &[u8] = b"metrics test secret of 32 bytes!";
 const NOW: u64 = 1_700_000_000;
@@ -39,6 +36,9 @@ fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn metrics_count_a_login_a_refresh_and_a_theft_once_each() {
+    if alone::ran().is_some() {
+        return;
+    }
     let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .expect("the only recorder of this process");

@@ -14,14 +14,6 @@
 //! `every_outcome_is_reached` runs the same generator and counts what the model answered, so the
 //! property cannot pass by never leaving the easy paths.
 
-#[cfg(feature = "redis")]
-#[path = "support_redis/mod.rs"]
-mod support_redis;
-
-#[cfg(feature = "postgres")]
-#[path = "support_postgres/mod.rs"]
-mod support_postgres;
-
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -702,10 +694,10 @@ fn memory_store_follows_the_model() {
 #[cfg(feature = "redis")]
 #[test]
 fn redis_store_follows_the_model() {
-    let Some(url) = support_redis::redis_url() else {
+    let Some(url) = crate::common::redis::redis_url() else {
         return;
     };
-    follows_the_model(96, || support_redis::store_at(&url));
+    follows_the_model(96, || crate::common::redis::store_at(&url));
 }
 
 /// And the PostgreSQL store, whose rules are the record's, run inside its transactions. Every
@@ -713,11 +705,11 @@ fn redis_store_follows_the_model() {
 #[cfg(feature = "postgres")]
 #[test]
 fn postgres_store_follows_the_model() {
-    let Some(url) = support_postgres::database_url() else {
+    let Some(url) = crate::common::postgres::database_url() else {
         return;
     };
-    let table = support_postgres::unique_table();
-    runtime().block_on(support_postgres::store_in(&url, &table));
+    let table = crate::common::postgres::unique_table();
+    runtime().block_on(crate::common::postgres::store_in(&url, &table));
     follows_the_model(96, || {
         let builder = tower_jwt_auth::PostgresStore::builder(url.clone()).table(table.clone());
         async move { builder.build().await.expect("connect") }

@@ -13,10 +13,7 @@ use tower::ServiceExt;
 use tower_jwt_auth::store::PairStore;
 use tower_jwt_auth::{AuthError, Claims, JwtSessions, ManualClock, MemoryStore, ProblemJson};
 
-#[path = "support_stores/mod.rs"]
-mod support_stores;
-
-use support_stores::FailingStore;
+use crate::common::failing_store::FailingStore;
 
 const SECRET: &[u8] = b"responses test secret, 32 bytes!";
 const NOW: u64 = 1_700_000_000;

@@ -8,7 +8,7 @@
 //! The crate mints only legitimate tokens to tamper with; `attack_baseline_*` proves the hand
 //! assembly itself produces tokens the layer accepts, so every refusal below is the defence's.
 
-mod support_attacks;
+mod harness;
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -30,7 +30,7 @@ use tower_jwt_auth::{
     MemoryStore, SessionId, TokenId, TokenPair,
 };
 
-use support_attacks::{
+use harness::{
     Reply, Signer, assert_refused, assert_served, bearer, craft, craft_bytes, craft_unencoded, der,
     ed25519, es256, invalid_request, invalid_token, payload, pem, refresh, rsa, segment, send,
     with_signature,

@@ -5,12 +5,6 @@
 //! Needs Debian's `chromium` (or `CHROMIUM=/path`), Node.js, and `npm ci` in `tests/browser`.
 //! Without them the test prints `SKIPPED`, unless `BROWSER_TEST=required` (as in `.ci/run`).
 
-#[allow(dead_code)]
-#[path = "../examples/server.rs"]
-mod demo;
-#[path = "support_http/mod.rs"]
-mod support_http;
-
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -21,6 +15,9 @@ use axum::routing::get;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 use tower_jwt_auth::{CookieSettings, JwtSessions, ManualClock};
+
+use crate::common::http::serve;
+use crate::demo;
 
 const SECRET: &[u8] = b"browser test secret of 32 bytes!";
 const ACCESS_TTL: u64 = 60;
@@ -71,14 +68,13 @@ async fn the_demo_page_works_in_chromium() {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .build_recorder()
         .handle();
-    let demo_url = support_http::serve(demo::app(sessions, metrics).await).await;
+    let demo_url = serve(demo::app(sessions, metrics).await).await;
     // Another origin of the same site (another port): the browser sends the SameSite=Lax
     // cookies along with its form, so only the cross-site check stands in the way.
     let form = format!(
         r#"<form method="post" action="{demo_url}/logout"><button id="forge">Win</button></form>"#
     );
-    let other_url =
-        support_http::serve(Router::new().route("/", get(move || async move { Html(form) }))).await;
+    let other_url = serve(Router::new().route("/", get(move || async move { Html(form) }))).await;
 
     let mut node = Command::new("node")
         .arg("demo.mjs")

@@ -2,8 +2,6 @@
 //! and that answers access checks at once (as an in-process store does) or only when awaited
 //! (as a networked one does).
 
-#![allow(dead_code)]
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -1,8 +1,11 @@
 //! The plain hyper example, served and driven over HTTP.
 
-#[allow(dead_code)]
-#[path = "../examples/hyper.rs"]
-mod hyper_example;
+#[expect(
+    dead_code,
+    reason = "the example's `main`, which the test does not run"
+)]
+#[path = "../../examples/hyper.rs"]
+mod example;
 
 use axum::body::Body;
 use http::Request;
@@ -24,7 +27,7 @@ async fn the_hyper_example_serves_through_the_layer() {
         .await
         .expect("bind");
     let url = format!("http://{}/", listener.local_addr().expect("address"));
-    tokio::spawn(hyper_example::serve(sessions, listener));
+    tokio::spawn(example::serve(sessions, listener));
     let client = Client::builder(TokioExecutor::new()).build_http::<Body>();
 
     let response = client

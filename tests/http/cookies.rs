@@ -3,9 +3,6 @@
 //! clear cookies, the cross-site check (and headers that are exempt from it), and a CORS
 //! preflight through tower-http's `CorsLayer` in front of the layer.
 
-#[path = "support_http/mod.rs"]
-mod support_http;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -25,6 +22,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_jwt_auth::{
     AuthErrorKind, Claims, CookieSettings, JwtSessions, ManualClock, SameSite, TokenPair,
 };
+
+use crate::common::http::serve;
 
 const SECRET: &[u8] = b"cookie test secret of 32 bytes!!";
 const NOW: u64 = 1_700_000_000;
@@ -98,7 +97,7 @@ impl Server {
             .layer(sessions.layer())
             .with_state(app.clone());
         let router = wrap(router);
-        let url = support_http::serve(router).await;
+        let url = serve(router).await;
         Self {
             url,
             app,
