@@ -44,11 +44,7 @@ fn browser() -> Option<PathBuf> {
     } else {
         return Some(chromium);
     };
-    assert!(
-        std::env::var("BROWSER_TEST").as_deref() != Ok("required"),
-        "BROWSER_TEST=required, but {missing}"
-    );
-    println!("SKIPPED the_demo_page_works_in_chromium: {missing}");
+    crate::skip_unless_required("BROWSER_TEST", &missing);
     None
 }
 
