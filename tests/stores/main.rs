@@ -4,7 +4,8 @@
 //!
 //! The Redis tests need `--features redis` and `REDIS_URL`, the PostgreSQL tests `--features
 //! postgres` and `DATABASE_URL`. A test whose service is not there passes after a line
-//! `SKIPPED <name>: <why>` on standard error.
+//! `SKIPPED <name>: <why>` on standard error; with the variable set but the feature off,
+//! `redis_store_tests` or `postgres_store_tests` says which feature is missing.
 
 /// The helpers this binary shares with the others.
 #[path = "../common"]
@@ -30,3 +31,22 @@ mod redis_near_cache;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod store_model;
+
+/// Without the feature the Redis tests are not compiled, and a `REDIS_URL` set for them would go
+/// unused without a word.
+#[cfg(not(feature = "redis"))]
+#[test]
+fn redis_store_tests() {
+    if std::env::var_os("REDIS_URL").is_some_and(|url| !url.is_empty()) {
+        common::skip::skip("build with --features redis");
+    }
+}
+
+/// The same for the PostgreSQL tests and `DATABASE_URL`.
+#[cfg(not(feature = "postgres"))]
+#[test]
+fn postgres_store_tests() {
+    if std::env::var_os("DATABASE_URL").is_some_and(|url| !url.is_empty()) {
+        common::skip::skip("build with --features postgres");
+    }
+}
