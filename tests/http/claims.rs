@@ -68,7 +68,6 @@ macro_rules! struct_with_field {
     ($($name:ident => $field:ident),* $(,)?) => {
         $(
             #[derive(Debug, Clone, Serialize, Deserialize)]
-            #[allow(dead_code)]
             struct $name {
                 role: String,
                 $field: String,

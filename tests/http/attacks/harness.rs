@@ -88,7 +88,7 @@ fn sign(signer: &Signer<'_>, message: &[u8]) -> Vec<u8> {
 }
 
 /// A compact JWS assembled by hand: `b64(header).b64(payload).b64(signature)`.
-#[allow(
+#[expect(
     clippy::needless_pass_by_value,
     reason = "the attacks read best as craft(header, claims, Signer::…)"
 )]
