@@ -122,6 +122,7 @@ mod clock;
 mod config;
 pub mod cookie;
 pub mod credentials;
+pub mod decision;
 mod engine;
 mod error;
 pub mod guide;
@@ -173,9 +174,8 @@ pub mod jwk {
 
     pub use jsonwebtoken::jwk::*;
 }
-pub use middleware::{
-    ErrorResponder, Grpc, JwtAuth, JwtAuthLayer, ProblemJson, ResponseFuture, Rfc6750,
-};
+pub use decision::respond::{ErrorResponder, Grpc, ProblemJson, Rfc6750};
+pub use middleware::{JwtAuth, JwtAuthLayer, ResponseFuture};
 pub use sessions::JwtSessions;
 pub use store::MemoryStore;
 #[cfg(feature = "postgres")]
