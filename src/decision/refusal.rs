@@ -181,6 +181,7 @@ mod tests {
             AuthErrorKind::InvalidRequest,
             AuthErrorKind::CrossSiteRequest,
             AuthErrorKind::StoreUnavailable,
+            AuthErrorKind::KeysUnavailable,
             AuthErrorKind::Internal,
         ] {
             let error = AuthError::new(kind);

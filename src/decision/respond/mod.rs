@@ -39,7 +39,7 @@
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response};
 
-use crate::error::{AuthError, AuthErrorKind};
+use crate::error::AuthError;
 use text::{TEXT_PLAIN, text_body};
 
 mod grpc;
@@ -172,7 +172,8 @@ impl<B: Default + 'static> ErrorResponder<B> for Rfc6750 {
         if texted {
             headers.insert(CONTENT_TYPE, TEXT_PLAIN);
         }
-        if error.kind() == AuthErrorKind::StoreUnavailable {
+        // Every `503` is one the client may retry: the store's, or the issuer's keys'.
+        if error.status() == http::StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
@@ -223,6 +224,21 @@ mod tests {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[RETRY_AFTER], "1");
         assert!(!response.headers().contains_key(WWW_AUTHENTICATE));
+    }
+
+    /// The keys of an identity provider that have not arrived yet are a `503` the client may
+    /// retry, as a store failure is: `Retry-After` from the responder itself, not only from
+    /// the layer that uses it.
+    #[test]
+    fn every_503_has_retry_after() {
+        for kind in [
+            AuthErrorKind::StoreUnavailable,
+            AuthErrorKind::KeysUnavailable,
+        ] {
+            let response = respond(kind);
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[RETRY_AFTER], "1", "{kind:?}");
+        }
     }
 
     /// A refusal without a challenge names its reason in the body; one with a challenge keeps
