@@ -86,6 +86,8 @@
 //!   beside it.
 //! - [Pair stores](store): the store contract and its conformance suite, memory, Redis (with
 //!   its near cache) and PostgreSQL.
+//! - [Framework adapters](decision): the layer's whole decision from one entry point, for a
+//!   framework that tower does not serve.
 //! - [Resource servers](oidc): tokens of any identity provider, keys by discovery, scopes and
 //!   roles.
 //! - [The client](client): a tower layer that keeps a session alive for an HTTP or gRPC client.
