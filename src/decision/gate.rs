@@ -13,8 +13,9 @@ use crate::observe::{self, RequestOutcome};
 /// How requests are judged: by a judge — [`JwtSessions`](crate::JwtSessions), the crate's own
 /// sessions, or [`ResourceServer`](crate::oidc::ResourceServer), an identity provider's tokens —
 /// with the options of the layer ([`allow_anonymous`](Self::allow_anonymous)). Made by
-/// [`JwtSessions::gate`](crate::JwtSessions::gate) and `ResourceServer::gate`; what their
-/// layers hold. Cheap to clone.
+/// [`JwtSessions::gate`](crate::JwtSessions::gate) and
+/// [`ResourceServer::gate`](crate::oidc::ResourceServer::gate); what their layers hold. Cheap
+/// to clone.
 ///
 /// `Gate<JwtSessions<C>>` decides on [`Claims<C>`](crate::Claims), `Gate<ResourceServer>` on
 /// [`AccessClaims`](crate::oidc::AccessClaims). Both have the same two methods:
@@ -83,6 +84,31 @@ impl<J> Gate<J> {
 }
 
 /// What an adapter does with a request.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use http::{HeaderMap, StatusCode};
+/// use tower_jwt_auth::JwtSessions;
+/// use tower_jwt_auth::decision::{Decision, RequestHead};
+///
+/// let sessions = JwtSessions::builder()
+///     .hs256_secret(b"an example secret of 32+ bytes!!")
+///     .build()?;
+/// let request = http::Request::get("/me").body(())?;
+/// let (status, headers) = match sessions.gate().decide(RequestHead::from(&request)).await {
+///     Decision::Serve(admission) => {
+///         let (claims, completion) = admission.into_parts();
+///         let mut headers = HeaderMap::new(); // the handler's answer, given `claims`
+///         # let _ = claims;
+///         completion.apply(&mut headers).await;
+///         (StatusCode::OK, headers)
+///     }
+///     Decision::Refuse(refusal) => (refusal.status(), refusal.headers()),
+/// };
+/// assert_eq!(status, 401);
+/// assert_eq!(headers["www-authenticate"], "Bearer");
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[must_use = "a decision must be carried out: serve the request, or answer its refusal"]
 pub enum Decision<T> {
@@ -111,6 +137,24 @@ impl<T> Decision<T> {
 }
 
 /// A request let through: its claims, and what its response must gain.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use tower_jwt_auth::JwtSessions;
+/// use tower_jwt_auth::decision::{Decision, RequestHead};
+///
+/// let sessions = JwtSessions::builder()
+///     .hs256_secret(b"an example secret of 32+ bytes!!")
+///     .build()?;
+/// let request = http::Request::get("/").body(())?;
+/// let gate = sessions.gate().allow_anonymous(true);
+/// let Decision::Serve(admission) = gate.decide(RequestHead::from(&request)).await else {
+///     panic!("anonymous requests are allowed");
+/// };
+/// assert!(admission.claims().is_none());
+/// assert!(admission.completion().is_empty()); // nothing was refreshed
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[must_use = "an admitted request's completion must be applied to its response"]
 pub struct Admission<T> {
@@ -138,6 +182,33 @@ impl<T> Admission<T> {
 }
 
 /// A decision, reached at once or still to be awaited. Made by `Gate::decide_now`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use tower_jwt_auth::decision::{Deciding, Decision, RequestHead};
+/// use tower_jwt_auth::{JwtSessions, ManualClock};
+///
+/// let clock = ManualClock::new(1_700_000_000);
+/// let sessions = JwtSessions::builder()
+///     .hs256_secret(b"an example secret of 32+ bytes!!")
+///     .clock(clock.clone())
+///     .build()?;
+/// let pair = sessions.issue("alice", ()).await?;
+/// clock.advance(Duration::from_secs(15 * 60));
+/// let request = http::Request::get("/").header("x-refresh-token", pair.refresh_token()).body(())?;
+/// let decision = match sessions.gate().decide_now(RequestHead::from(&request)) {
+///     Deciding::Ready(decision) => decision,
+///     Deciding::Pending(future) => future.await, // a refresh waits on the store
+/// };
+/// let Decision::Serve(admission) = decision else {
+///     panic!("refreshed");
+/// };
+/// let mut headers = http::HeaderMap::new();
+/// admission.into_parts().1.apply(&mut headers).await;
+/// assert!(headers.contains_key("x-access-token"));
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[must_use = "a decision must be carried out: serve the request, or answer its refusal"]
 pub enum Deciding<T> {
@@ -158,7 +229,15 @@ impl<T> Deciding<T> {
 }
 
 /// A decision that waits on the store or a key fetch: `Send + 'static`, borrowing nothing of
-/// the request.
+/// the request (see [`Deciding`]).
+///
+/// ```
+/// use tower_jwt_auth::Claims;
+/// use tower_jwt_auth::decision::DecisionFuture;
+///
+/// fn spawnable<F: Future + Send + 'static>() {}
+/// spawnable::<DecisionFuture<Claims>>();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct DecisionFuture<T> {
     future: Pin<Box<dyn Future<Output = Decision<T>> + Send>>,
