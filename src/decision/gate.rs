@@ -121,6 +121,7 @@ pub enum Decision<T> {
 
 impl<T> Decision<T> {
     /// Serves with `claims` (none: anonymous) and `completion`, telling the world.
+    #[inline]
     pub(crate) fn serve(claims: Option<T>, completion: Completion) -> Self {
         observe::served(match (&claims, completion.is_empty()) {
             (None, _) => RequestOutcome::Anonymous,
@@ -131,6 +132,7 @@ impl<T> Decision<T> {
     }
 
     /// Refuses for `error`, answered in `protocol`, telling the world.
+    #[inline]
     pub(crate) fn refuse(error: AuthError, protocol: Protocol) -> Self {
         Self::Refuse(Refusal::noted(error, protocol))
     }

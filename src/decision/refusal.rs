@@ -71,6 +71,7 @@ impl Refusal {
     }
 
     /// Refuses a request answered in `protocol`, telling the world.
+    #[inline]
     pub(crate) fn noted(error: AuthError, protocol: Protocol) -> Self {
         observe::refused(&error);
         Self { error, protocol }
@@ -152,10 +153,12 @@ impl Refusal {
     /// assert_eq!(response.body(), r#"{"error":"no credentials"}"#);
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn into_response<B: Default>(self, responder: &impl ErrorResponder<B>) -> Response<B> {
         self.answer(responder)
     }
 
+    #[inline]
     fn answer<B: Default, R: ErrorResponder<B>>(&self, responder: &R) -> Response<B> {
         let mut response = match self.protocol {
             Protocol::Http => responder.respond(&self.error),

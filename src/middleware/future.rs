@@ -145,6 +145,7 @@ where
 }
 
 /// The responder's answer to `refusal`, with its error in the extensions if the layer says so.
+#[inline]
 fn answer<B: Default, R: ErrorResponder<B>>(
     refusal: Refusal,
     responder: &R,
