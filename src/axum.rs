@@ -284,7 +284,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for crate::oidc::AccessClaims {
 /// [`challenge`](crate::oidc::Requirement::challenge) also names the scopes).
 impl IntoResponse for crate::AuthError {
     fn into_response(self) -> Response {
-        use crate::middleware::{ErrorResponder, Rfc6750};
+        use crate::{ErrorResponder, Rfc6750};
         ErrorResponder::<axum_core::body::Body>::respond(&Rfc6750, &self)
     }
 }

@@ -1,7 +1,7 @@
 //! Guides to the concerns that have no module of their own: frameworks, responses,
 //! configuration, keys, observability, security, stability and the demo. The other guides live
-//! with their code: [browsers](crate::cookie), [pair stores](crate::store), [resource servers](crate::oidc) and
-//! [the client](crate::client). Each page is documentation only, and its examples run as tests.
+//! with their code: [browsers](crate::cookie), [pair stores](crate::store), [resource servers](crate::oidc),
+//! [framework adapters](crate::decision) and [the client](crate::client). Each page is documentation only, and its examples run as tests.
 //!
 //! ```
 //! // The crate root's example, the shortest protected route:

@@ -86,6 +86,8 @@
 //!   beside it.
 //! - [Pair stores](store): the store contract and its conformance suite, memory, Redis (with
 //!   its near cache) and PostgreSQL.
+//! - [Framework adapters](decision): the layer's whole decision from one entry point, for a
+//!   framework that tower does not serve.
 //! - [Resource servers](oidc): tokens of any identity provider, keys by discovery, scopes and
 //!   roles.
 //! - [The client](client): a tower layer that keeps a session alive for an HTTP or gRPC client.
@@ -122,6 +124,7 @@ mod clock;
 mod config;
 pub mod cookie;
 pub mod credentials;
+pub mod decision;
 mod engine;
 mod error;
 pub mod guide;
@@ -172,9 +175,8 @@ pub mod jwk {
 
     pub use jsonwebtoken::jwk::*;
 }
-pub use middleware::{
-    ErrorResponder, Grpc, JwtAuth, JwtAuthLayer, ProblemJson, ResponseFuture, Rfc6750,
-};
+pub use decision::respond::{ErrorResponder, Grpc, ProblemJson, Rfc6750};
+pub use middleware::{JwtAuth, JwtAuthLayer, ResponseFuture};
 pub use sessions::JwtSessions;
 pub use store::MemoryStore;
 #[cfg(feature = "postgres")]

@@ -34,6 +34,7 @@ use jsonwebtoken::jwk::JwkSet;
 
 use crate::config::Config;
 use crate::cookie::CookieSettings;
+use crate::decision::Gate;
 use crate::engine::Engine;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::id::SessionId;
@@ -147,7 +148,38 @@ impl<C: CustomClaims> JwtSessions<C> {
 
     /// A layer that authenticates every request with these sessions.
     pub fn layer(&self) -> JwtAuthLayer<C> {
-        JwtAuthLayer::from_engine(self.engine.clone())
+        JwtAuthLayer::new(self.gate())
+    }
+
+    /// What the layer decides about each request, for an adapter of another framework (see
+    /// [`decision`](crate::decision)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_jwt_auth::JwtSessions;
+    /// use tower_jwt_auth::decision::{Decision, RequestHead};
+    ///
+    /// let sessions = JwtSessions::builder()
+    ///     .hs256_secret(b"an example secret of 32+ bytes!!")
+    ///     .build()?;
+    /// let gate = sessions.gate();
+    /// let pair = sessions.issue("alice", ()).await?;
+    /// let request = http::Request::get("/me")
+    ///     .header("authorization", format!("Bearer {}", pair.access_token()))
+    ///     .body(())?;
+    /// let Decision::Serve(admission) = gate.decide(RequestHead::from(&request)).await else {
+    ///     panic!("a valid access token is served");
+    /// };
+    /// assert_eq!(admission.claims().map(|c| c.subject()), Some("alice"));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn gate(&self) -> Gate<Self> {
+        Gate::new(self.clone())
+    }
+
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
+        &self.engine
     }
 
     /// S1: issues a new session for `subject` with application claims `custom`, records its pair

@@ -20,18 +20,19 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use http::header::{HOST, ORIGIN};
 use http::uri::Authority;
-use http::{HeaderValue, Method, Request};
+use http::{HeaderValue, Method};
 
 use crate::cookie::CookieSettings;
+use crate::decision::RequestHead;
 use crate::error::{AuthError, AuthErrorKind};
 
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
 
-/// Whether `request` may go on; a cross-site unsafe request is `403`
+/// Whether the request may go on; a cross-site unsafe request is `403`
 /// ([`CrossSiteRequest`](AuthErrorKind::CrossSiteRequest)), whose reason the default responder
 /// writes in the body.
-pub(crate) fn check<B>(
-    request: &Request<B>,
+pub(crate) fn check(
+    request: RequestHead<'_>,
     cookies: Option<&CookieSettings>,
 ) -> Result<(), AuthError> {
     if matches!(
@@ -67,7 +68,11 @@ fn is_trusted(origin: Option<&HeaderValue>, trusted: &[String]) -> bool {
 }
 
 /// Whether `Origin` names the origin the request was sent to: scheme, host and port.
-fn is_own<B>(origin: &HeaderValue, request: &Request<B>, cookies: Option<&CookieSettings>) -> bool {
+fn is_own(
+    origin: &HeaderValue,
+    request: RequestHead<'_>,
+    cookies: Option<&CookieSettings>,
+) -> bool {
     let Some((scheme, origin)) = origin.to_str().ok().and_then(|o| o.split_once("://")) else {
         return false;
     };
@@ -88,7 +93,7 @@ fn is_own<B>(origin: &HeaderValue, request: &Request<B>, cookies: Option<&Cookie
 }
 
 /// The host the request was sent to: the URI's authority (HTTP/2), or `Host`.
-fn own_authority<B>(request: &Request<B>) -> Option<Authority> {
+fn own_authority(request: RequestHead<'_>) -> Option<Authority> {
     match request.uri().authority() {
         Some(authority) => Some(authority.clone()),
         None => request.headers().get(HOST)?.to_str().ok()?.parse().ok(),
@@ -121,6 +126,8 @@ fn is_loopback(host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use http::Request;
+
     use super::*;
 
     fn request(method: Method, headers: &[(&str, &str)]) -> Request<()> {
@@ -140,7 +147,11 @@ mod tests {
     }
 
     fn allowed(method: Method, headers: &[(&str, &str)]) -> bool {
-        check(&request(method, headers), Some(&cookies())).is_ok()
+        check(
+            RequestHead::from(&request(method, headers)),
+            Some(&cookies()),
+        )
+        .is_ok()
     }
 
     /// Whether a `POST` from `origin` (without `Sec-Fetch-Site`) to `uri` with `Host: host` is
@@ -151,7 +162,7 @@ mod tests {
             .header(ORIGIN, origin)
             .body(())
             .unwrap();
-        check(&request, Some(settings)).is_ok()
+        check(RequestHead::from(&request), Some(settings)).is_ok()
     }
 
     #[test]
@@ -204,7 +215,10 @@ mod tests {
     #[test]
     fn a_refusal_is_403_without_a_challenge() {
         let error = check(
-            &request(Method::POST, &[("origin", "https://evil.example")]),
+            RequestHead::from(&request(
+                Method::POST,
+                &[("origin", "https://evil.example")],
+            )),
             None,
         )
         .unwrap_err();

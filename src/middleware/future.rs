@@ -1,89 +1,16 @@
-//! [`ResponseFuture`]: the response of [`JwtAuth`](super::JwtAuth).
+//! [`ResponseFuture`]: the response of [`JwtAuth`](super::JwtAuth), a [`Decision`] carried out.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::header::{CACHE_CONTROL, SET_COOKIE};
-use http::{HeaderName, HeaderValue, Request, Response};
+use http::{Request, Response};
 use pin_project::pin_project;
 use tower_service::Service;
 
 use super::layer::Options;
-use super::response::{ErrorResponder, Refusal, refuse};
-use crate::engine::Engine;
-use crate::error::AuthError;
-use crate::id::{SessionId, TokenId};
-use crate::observe::{self, RequestOutcome};
-use crate::store::{AccessCheck, StoreError};
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-/// The asynchronous part of authenticating a request (the store's, or a key fetch).
-pub(crate) type AuthFuture<T> = BoxFuture<Result<Grant<T>, AuthError>>;
-
-/// An authenticated request's claims and, after a refresh, the tokens for its response.
-pub(crate) struct Grant<T> {
-    claims: T,
-    minted: Option<Minted>,
-}
-
-impl<T> Grant<T> {
-    pub(crate) fn new(claims: T, minted: Option<Minted>) -> Self {
-        Self { claims, minted }
-    }
-}
-
-/// Tokens a refresh minted, held back until the inner service has answered: a request that
-/// ends its own session (a logout that came with a refresh) must not carry a fresh token of it
-/// out.
-pub(crate) struct Minted {
-    headers: Vec<(HeaderName, HeaderValue)>,
-    engine: Arc<Engine>,
-    sid: SessionId,
-    jti: TokenId,
-    now: u64,
-}
-
-impl Minted {
-    pub(crate) fn new(
-        headers: Vec<(HeaderName, HeaderValue)>,
-        engine: Arc<Engine>,
-        sid: SessionId,
-        jti: TokenId,
-        now: u64,
-    ) -> Self {
-        Self {
-            headers,
-            engine,
-            sid,
-            jti,
-            now,
-        }
-    }
-
-    /// Whether the session is still there to hand its tokens to: anything but a revoked or
-    /// ended session. A store that fails now does not take back what it granted.
-    fn still_live(check: &Result<AccessCheck, StoreError>) -> bool {
-        !matches!(check, Ok(AccessCheck::Revoked | AccessCheck::Unknown))
-    }
-
-    /// Adds the tokens to `response` if the session is still live; the `Cache-Control:
-    /// no-store` that came with them stays either way. Cookies join any the inner service set.
-    fn attach<B>(self, response: &mut Response<B>, live: bool) {
-        let map = response.headers_mut();
-        for (name, value) in self.headers {
-            if name == SET_COOKIE {
-                if live {
-                    map.append(name, value);
-                }
-            } else if live || name == CACHE_CONTROL {
-                map.insert(name, value);
-            }
-        }
-    }
-}
+use crate::decision::respond::ErrorResponder;
+use crate::decision::{Completion, Deciding, Decision, DecisionFuture, PendingCompletion, Refusal};
 
 /// Response future of [`JwtAuth`](super::JwtAuth): a refusal, the store's check followed by the
 /// inner service, or the inner service alone. `T` is what goes into the request's extensions
@@ -97,7 +24,10 @@ where
     state: State<S, ReqB, T, R>,
 }
 
-// The request waits in place while the store answers; boxing it would cost an allocation.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the request waits in place while the store answers; boxing it would cost an allocation"
+)]
 #[pin_project(project = StateProj)]
 enum State<S, ReqB, T, R>
 where
@@ -106,28 +36,28 @@ where
     Refused {
         response: Option<S::Response>,
     },
-    Authorizing {
-        auth: AuthFuture<T>,
+    Deciding {
+        decision: DecisionFuture<T>,
         inner: Option<S>,
         request: Option<Request<ReqB>>,
         responder: R,
-        /// How a refusal is answered.
-        how: Refusal,
+        options: Options,
     },
     Serving {
         #[pin]
         future: S::Future,
-        minted: Option<Minted>,
+        completion: Completion,
     },
     /// The inner service has answered a request that refreshed; the store is asked whether the
     /// session is still live before the new tokens go out.
-    Confirming {
-        check: BoxFuture<Result<AccessCheck, StoreError>>,
+    Completing {
+        pending: PendingCompletion,
         response: Option<S::Response>,
-        minted: Option<Minted>,
     },
 }
 
+/// For the layers that decide without a gate (the scope requirement).
+#[cfg(feature = "oidc")]
 impl<S, ReqB, T, R> ResponseFuture<S, ReqB, T, R>
 where
     S: Service<Request<ReqB>>,
@@ -143,29 +73,92 @@ where
         Self {
             state: State::Serving {
                 future,
-                minted: None,
+                completion: Completion::none(),
             },
         }
     }
+}
 
-    pub(crate) fn authorizing(
-        auth: AuthFuture<T>,
-        inner: S,
+impl<S, ReqB, T, R, ResB> ResponseFuture<S, ReqB, T, R>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    ResB: Default,
+    T: Clone + Send + Sync + 'static,
+    R: ErrorResponder<ResB>,
+{
+    /// Carries out what a gate decided about `request`: a decision reached at once calls
+    /// `inner` in place; one to come takes the service `poll_ready` readied into the future,
+    /// and leaves a clone.
+    #[inline]
+    pub(crate) fn new(
+        deciding: Deciding<T>,
+        inner: &mut S,
         request: Request<ReqB>,
-        responder: R,
+        responder: &R,
         options: Options,
     ) -> Self {
-        let how = Refusal::of(request.headers(), options);
-        Self {
-            state: State::Authorizing {
-                auth,
-                inner: Some(inner),
-                request: Some(request),
-                responder,
-                how,
-            },
+        let state = match deciding {
+            Deciding::Ready(decision) => carry_out(decision, inner, request, responder, options),
+            Deciding::Pending(decision) => {
+                let clone = inner.clone();
+                State::Deciding {
+                    decision,
+                    inner: Some(std::mem::replace(inner, clone)),
+                    request: Some(request),
+                    responder: responder.clone(),
+                    options,
+                }
+            }
+        };
+        Self { state }
+    }
+}
+
+/// Serves `request` with its claims, or answers its refusal.
+#[inline]
+fn carry_out<S, ReqB, T, R, ResB>(
+    decision: Decision<T>,
+    inner: &mut S,
+    mut request: Request<ReqB>,
+    responder: &R,
+    options: Options,
+) -> State<S, ReqB, T, R>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: Default,
+    T: Clone + Send + Sync + 'static,
+    R: ErrorResponder<ResB>,
+{
+    match decision {
+        Decision::Refuse(refusal) => State::Refused {
+            response: Some(answer(refusal, responder, options)),
+        },
+        Decision::Serve(admission) => {
+            let (claims, completion) = admission.into_parts();
+            if let Some(claims) = claims {
+                request.extensions_mut().insert(claims);
+            }
+            let future = inner.call(request);
+            State::Serving { future, completion }
         }
     }
+}
+
+/// The responder's answer to `refusal`, with its error in the extensions if the layer says so.
+#[inline]
+fn answer<B: Default, R: ErrorResponder<B>>(
+    refusal: Refusal,
+    responder: &R,
+    options: Options,
+) -> Response<B> {
+    let exposed = options
+        .errors_in_extensions
+        .then(|| refusal.error().clone());
+    let mut response = refusal.into_response(responder);
+    if let Some(error) = exposed {
+        response.extensions_mut().insert(error);
+    }
+    response
 }
 
 impl<S, ReqB, T, R, ResB> Future for ResponseFuture<S, ReqB, T, R>
@@ -187,63 +180,40 @@ where
                         .expect("ResponseFuture polled after completion");
                     return Poll::Ready(Ok(response));
                 }
-                StateProj::Authorizing {
-                    auth,
+                StateProj::Deciding {
+                    decision,
                     inner,
                     request,
                     responder,
-                    how,
-                } => match ready!(auth.as_mut().poll(cx)) {
-                    Err(error) => {
-                        let response = Some(refuse(responder, &error, *how));
-                        state.set(State::Refused { response });
-                    }
-                    Ok(Grant { claims, minted }) => {
-                        let (Some(mut request), Some(mut inner)) = (request.take(), inner.take())
-                        else {
-                            unreachable!("ResponseFuture polled after completion");
-                        };
-                        observe::served(match minted {
-                            Some(_) => RequestOutcome::Refreshed,
-                            None => RequestOutcome::Accepted,
-                        });
-                        request.extensions_mut().insert(claims);
-                        let future = inner.call(request);
-                        state.set(State::Serving { future, minted });
-                    }
-                },
-                StateProj::Serving { future, minted } => {
-                    let mut response = ready!(future.poll(cx))?;
-                    let Some(minted) = minted.take() else {
-                        return Poll::Ready(Ok(response));
-                    };
-                    let store = minted.engine.store();
-                    if let Some(check) = store.check_access_now(minted.sid, minted.jti, minted.now)
-                    {
-                        minted.attach(&mut response, Minted::still_live(&check));
-                        return Poll::Ready(Ok(response));
-                    }
-                    let (engine, sid, jti, now) =
-                        (minted.engine.clone(), minted.sid, minted.jti, minted.now);
-                    let check =
-                        Box::pin(async move { engine.store().check_access(sid, jti, now).await });
-                    state.set(State::Confirming {
-                        check,
-                        response: Some(response),
-                        minted: Some(minted),
-                    });
-                }
-                StateProj::Confirming {
-                    check,
-                    response,
-                    minted,
+                    options,
                 } => {
-                    let live = Minted::still_live(&ready!(check.as_mut().poll(cx)));
-                    let (Some(mut response), Some(minted)) = (response.take(), minted.take())
-                    else {
+                    let decision = ready!(Pin::new(decision).poll(cx));
+                    let (Some(request), Some(mut inner)) = (request.take(), inner.take()) else {
                         unreachable!("ResponseFuture polled after completion");
                     };
-                    minted.attach(&mut response, live);
+                    let next = carry_out(decision, &mut inner, request, responder, *options);
+                    state.set(next);
+                }
+                StateProj::Serving { future, completion } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    if completion.is_empty() {
+                        return Poll::Ready(Ok(response));
+                    }
+                    let completion = std::mem::replace(completion, Completion::none());
+                    match completion.apply_now(response.headers_mut()) {
+                        Ok(()) => return Poll::Ready(Ok(response)),
+                        Err(pending) => state.set(State::Completing {
+                            pending,
+                            response: Some(response),
+                        }),
+                    }
+                }
+                StateProj::Completing { pending, response } => {
+                    let Some(headers) = response.as_mut().map(Response::headers_mut) else {
+                        unreachable!("ResponseFuture polled after completion");
+                    };
+                    ready!(pending.poll_apply(cx, headers));
+                    let response = response.take().expect("present until now");
                     return Poll::Ready(Ok(response));
                 }
             }
@@ -258,9 +228,9 @@ where
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match &self.state {
             State::Refused { .. } => "Refused",
-            State::Authorizing { .. } => "Authorizing",
+            State::Deciding { .. } => "Deciding",
             State::Serving { .. } => "Serving",
-            State::Confirming { .. } => "Confirming",
+            State::Completing { .. } => "Completing",
         };
         f.debug_struct("ResponseFuture")
             .field("state", &state)

@@ -1,18 +1,17 @@
 //! [`JwtAuthLayer`]: adds JWT access/refresh authentication to any service.
 
 use std::fmt;
-use std::marker::PhantomData;
-use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::response::Rfc6750;
 use super::service::JwtAuth;
-use crate::engine::Engine;
+use crate::decision::Gate;
+use crate::decision::respond::Rfc6750;
+use crate::sessions::JwtSessions;
 
 /// Wraps a service in [`JwtAuth`]. Made by [`JwtSessions::layer`](crate::JwtSessions::layer).
 ///
-/// `C` is the type of the application claims, `R` the [`ErrorResponder`](super::ErrorResponder)
+/// `C` is the type of the application claims, `R` the [`ErrorResponder`](crate::ErrorResponder)
 /// that turns refusals into responses.
 ///
 /// ```
@@ -36,26 +35,24 @@ use crate::engine::Engine;
 /// ```
 #[must_use = "a layer does nothing until it wraps a service"]
 pub struct JwtAuthLayer<C = (), R = Rfc6750> {
-    engine: Arc<Engine>,
+    gate: Gate<JwtSessions<C>>,
     responder: R,
     options: Options,
-    claims: PhantomData<fn() -> C>,
 }
 
-/// The layer's switches, shared with the services it makes.
+/// How a layer's responses are made, beyond what the [`Gate`] decides.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Options {
-    pub(crate) allow_anonymous: bool,
+    /// A refusal's [`AuthError`](crate::AuthError) goes into its response's extensions.
     pub(crate) errors_in_extensions: bool,
 }
 
 impl<C> JwtAuthLayer<C> {
-    pub(crate) fn from_engine(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(gate: Gate<JwtSessions<C>>) -> Self {
         Self {
-            engine,
+            gate,
             responder: Rfc6750,
             options: Options::default(),
-            claims: PhantomData,
         }
     }
 }
@@ -64,7 +61,7 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// Let requests without any credentials through, without claims in their extensions
     /// (default off). A token that is present but bad is still refused.
     pub fn allow_anonymous(mut self, allow: bool) -> Self {
-        self.options.allow_anonymous = allow;
+        self.gate = self.gate.allow_anonymous(allow);
         self
     }
 
@@ -77,15 +74,14 @@ impl<C, R> JwtAuthLayer<C, R> {
         self
     }
 
-    /// Replace how refusals become responses (see [`ErrorResponder`](super::ErrorResponder)).
-    /// A gRPC call still gets the [`Grpc`](super::Grpc) answer unless `responder` implements
-    /// [`respond_grpc`](super::ErrorResponder::respond_grpc).
+    /// Replace how refusals become responses (see [`ErrorResponder`](crate::ErrorResponder)).
+    /// A gRPC call still gets the [`Grpc`](crate::Grpc) answer unless `responder` implements
+    /// [`respond_grpc`](crate::ErrorResponder::respond_grpc).
     pub fn on_error<R2>(self, responder: R2) -> JwtAuthLayer<C, R2> {
         JwtAuthLayer {
-            engine: self.engine,
+            gate: self.gate,
             responder,
             options: self.options,
-            claims: PhantomData,
         }
     }
 }
@@ -93,10 +89,9 @@ impl<C, R> JwtAuthLayer<C, R> {
 impl<C, R: Clone> Clone for JwtAuthLayer<C, R> {
     fn clone(&self) -> Self {
         Self {
-            engine: self.engine.clone(),
+            gate: self.gate.clone(),
             responder: self.responder.clone(),
             options: self.options,
-            claims: PhantomData,
         }
     }
 }
@@ -104,7 +99,7 @@ impl<C, R: Clone> Clone for JwtAuthLayer<C, R> {
 impl<C, R> fmt::Debug for JwtAuthLayer<C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuthLayer")
-            .field("engine", &self.engine)
+            .field("gate", &self.gate)
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
@@ -116,7 +111,7 @@ impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
     fn layer(&self, inner: S) -> Self::Service {
         JwtAuth::new(
             inner,
-            self.engine.clone(),
+            self.gate.clone(),
             self.responder.clone(),
             self.options,
         )

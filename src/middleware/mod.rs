@@ -1,12 +1,13 @@
-//! The middleware: [`JwtAuthLayer`], the [`JwtAuth`] service it makes, its [`ResponseFuture`],
-//! and [`ErrorResponder`], the one hook where a refusal becomes a response.
+//! The middleware: [`JwtAuthLayer`], the [`JwtAuth`] service it makes and its
+//! [`ResponseFuture`]: tower's adapter of the [`Gate`](crate::decision::Gate), which decides.
 //!
 //! For each request, in order: the credentials are read (`Authorization: Bearer` and the
 //! refresh header; a malformed or repeated one is `400`), the tokens verified, and either the
 //! access token's session checked in the store (the inner service then sees
 //! [`Claims<C>`](crate::Claims) in the request extensions) or, with an expired access token or
 //! none, the refresh token refreshed (the response then carries the new access token). Any
-//! refusal is answered without calling the inner service.
+//! refusal is answered through the [`ErrorResponder`](crate::ErrorResponder) without calling the
+//! inner service.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,22 +40,11 @@
 //! ```
 
 mod future;
-mod grpc;
 mod layer;
-mod problem;
-mod response;
 mod service;
-mod text;
 
 pub use future::ResponseFuture;
-pub use grpc::Grpc;
 pub use layer::JwtAuthLayer;
-pub use problem::ProblemJson;
-pub use response::{ErrorResponder, Rfc6750};
-pub use service::JwtAuth;
 #[cfg(feature = "oidc")]
-pub(crate) use {
-    future::Grant,
-    layer::Options,
-    response::{Refusal, refuse},
-};
+pub(crate) use layer::Options;
+pub use service::JwtAuth;

@@ -8,17 +8,16 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::claims::AccessClaims;
-use super::server::{ResourceServer, Verification};
-use crate::credentials::bearer;
-use crate::error::{AuthError, AuthErrorKind};
-use crate::middleware::{ErrorResponder, ResponseFuture, Rfc6750};
-use crate::middleware::{Grant, Options, Refusal, refuse};
-use crate::observe::{self, RequestOutcome};
+use super::server::ResourceServer;
+use crate::decision::{Gate, RequestHead};
+use crate::middleware::{Options, ResponseFuture};
+use crate::{ErrorResponder, Rfc6750};
 
 /// Verifies `Authorization: Bearer` with a [`ResourceServer`] and puts the token's
 /// [`AccessClaims`] in the request's extensions. Refusals go through the
 /// [`ErrorResponder`] (`401` with an RFC 6750 challenge; `503` with `Retry-After` while the keys
-/// have not arrived; gRPC statuses under gRPC). Made by [`ResourceServer::layer`].
+/// have not arrived; gRPC statuses under gRPC). Made by [`ResourceServer::layer`]; it carries
+/// out what the server's [`Gate`] decides.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -47,17 +46,15 @@ use crate::observe::{self, RequestOutcome};
 #[must_use = "a layer does nothing until it wraps a service"]
 #[derive(Clone)]
 pub struct ResourceServerLayer<R = Rfc6750> {
-    server: ResourceServer,
+    gate: Gate<ResourceServer>,
     responder: R,
-    options: Options,
 }
 
 impl ResourceServerLayer {
     pub(crate) fn new(server: ResourceServer) -> Self {
         Self {
-            server,
+            gate: Gate::new(server),
             responder: Rfc6750,
-            options: Options::default(),
         }
     }
 }
@@ -65,16 +62,15 @@ impl ResourceServerLayer {
 impl<R> ResourceServerLayer<R> {
     /// Let requests without a bearer token through, without claims (default off).
     pub fn allow_anonymous(mut self, allow: bool) -> Self {
-        self.options.allow_anonymous = allow;
+        self.gate = self.gate.allow_anonymous(allow);
         self
     }
 
     /// Replace how refusals become responses.
     pub fn on_error<R2>(self, responder: R2) -> ResourceServerLayer<R2> {
         ResourceServerLayer {
-            server: self.server,
+            gate: self.gate,
             responder,
-            options: self.options,
         }
     }
 }
@@ -82,7 +78,7 @@ impl<R> ResourceServerLayer<R> {
 impl<R> fmt::Debug for ResourceServerLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResourceServerLayer")
-            .field("server", &self.server)
+            .field("gate", &self.gate)
             .finish_non_exhaustive()
     }
 }
@@ -93,9 +89,8 @@ impl<S, R: Clone> Layer<S> for ResourceServerLayer<R> {
     fn layer(&self, inner: S) -> Self::Service {
         ResourceServerAuth {
             inner,
-            server: self.server.clone(),
+            gate: self.gate.clone(),
             responder: self.responder.clone(),
-            options: self.options,
         }
     }
 }
@@ -104,16 +99,15 @@ impl<S, R: Clone> Layer<S> for ResourceServerLayer<R> {
 #[derive(Clone)]
 pub struct ResourceServerAuth<S, R = Rfc6750> {
     inner: S,
-    server: ResourceServer,
+    gate: Gate<ResourceServer>,
     responder: R,
-    options: Options,
 }
 
 impl<S: fmt::Debug, R> fmt::Debug for ResourceServerAuth<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResourceServerAuth")
             .field("inner", &self.inner)
-            .field("server", &self.server)
+            .field("gate", &self.gate)
             .finish_non_exhaustive()
     }
 }
@@ -132,43 +126,9 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
-        let refused = |error: &AuthError, request: &Request<ReqB>| {
-            let how = Refusal::of(request.headers(), self.options);
-            ResponseFuture::refused(refuse(&self.responder, error, how))
-        };
-        let token = match bearer(request.headers()) {
-            Ok(Some(token)) => token,
-            Ok(None) if self.options.allow_anonymous => {
-                observe::served(RequestOutcome::Anonymous);
-                return ResponseFuture::serving(self.inner.call(request));
-            }
-            Ok(None) => {
-                return refused(&AuthError::new(AuthErrorKind::MissingCredentials), &request);
-            }
-            Err(error) => return refused(&error, &request),
-        };
-        match self.server.verify_now(token) {
-            Verification::Done(Ok(claims)) => {
-                observe::served(RequestOutcome::Accepted);
-                request.extensions_mut().insert(claims);
-                ResponseFuture::serving(self.inner.call(request))
-            }
-            Verification::Done(Err(error)) => refused(&error, &request),
-            Verification::UnknownKid(keys, seen) => {
-                let (server, token) = (self.server.clone(), token.to_owned());
-                let verify = Box::pin(async move {
-                    keys.refetch_for_unknown_kid(seen).await;
-                    server
-                        .verify_after_refetch(&token)
-                        .map(|claims| Grant::new(claims, None))
-                });
-                // The service poll_ready readied goes into the future; a clone stays.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                let responder = self.responder.clone();
-                ResponseFuture::authorizing(verify, inner, request, responder, self.options)
-            }
-        }
+    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
+        let deciding = self.gate.decide_now(RequestHead::from(&request));
+        let options = Options::default();
+        ResponseFuture::new(deciding, &mut self.inner, request, &self.responder, options)
     }
 }

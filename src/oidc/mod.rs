@@ -1,6 +1,7 @@
 #![doc = include_str!("../docs/resource_servers.md")]
 
 mod claims;
+mod decide;
 mod error;
 mod fetch;
 mod issuer;

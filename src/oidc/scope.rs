@@ -11,8 +11,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::claims::AccessClaims;
+use crate::decision::Refusal;
 use crate::error::{AuthError, AuthErrorKind};
-use crate::middleware::{ErrorResponder, Refusal, ResponseFuture, Rfc6750, refuse};
+use crate::middleware::ResponseFuture;
+use crate::{ErrorResponder, Rfc6750};
 
 /// Scopes and roles a route requires of a verified token: all of them.
 ///
@@ -218,8 +220,7 @@ where
         let Err(error) = verdict else {
             return ResponseFuture::serving(self.inner.call(request));
         };
-        let how = Refusal::of(request.headers(), Default::default());
-        let mut response = refuse(&self.responder, &error, how);
+        let mut response = Refusal::of(error, request.headers()).into_response(&self.responder);
         if response.status() == StatusCode::FORBIDDEN {
             response
                 .headers_mut()

@@ -8,7 +8,7 @@
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 
-use super::response::ErrorResponder;
+use super::ErrorResponder;
 use crate::error::AuthError;
 
 const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");

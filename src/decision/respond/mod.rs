@@ -39,10 +39,16 @@
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response};
 
-use super::grpc::{Grpc, is_grpc};
-use super::layer::Options;
-use super::text::{TEXT_PLAIN, text_body};
-use crate::error::{AuthError, AuthErrorKind};
+use crate::error::AuthError;
+use text::{TEXT_PLAIN, text_body};
+
+mod grpc;
+mod problem;
+mod text;
+
+pub use grpc::Grpc;
+pub(crate) use grpc::is_grpc;
+pub use problem::ProblemJson;
 
 /// Turns a refused request's [`AuthError`] into the response sent instead of calling the inner
 /// service.
@@ -103,49 +109,10 @@ where
     }
 }
 
-/// How a refusal is answered: decided from the request and the layer's options.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Refusal {
-    /// A gRPC request: answered by [`ErrorResponder::respond_grpc`].
-    grpc: bool,
-    /// The error goes into the response's extensions.
-    expose: bool,
-}
-
-impl Refusal {
-    pub(crate) fn of(headers: &http::HeaderMap, options: Options) -> Self {
-        Self {
-            grpc: is_grpc(headers),
-            expose: options.errors_in_extensions,
-        }
-    }
-}
-
-/// Answers a refused request through `responder`, a gRPC request with its
-/// [`respond_grpc`](ErrorResponder::respond_grpc), keeping the protocol in whatever it returned
-/// (see [`keep_protocol`]).
-pub(crate) fn refuse<B: Default, R: ErrorResponder<B>>(
-    responder: &R,
-    error: &AuthError,
-    how: Refusal,
-) -> Response<B> {
-    crate::observe::refused(error);
-    let mut response = if how.grpc {
-        responder.respond_grpc(error)
-    } else {
-        responder.respond(error)
-    };
-    keep_protocol(&mut response, error);
-    if how.expose {
-        response.extensions_mut().insert(error.clone());
-    }
-    response
-}
-
 /// Adds what RFC 6750 and RFC 9110 ask of a refusal if the responder left it out: the error's
 /// `WWW-Authenticate` challenge on a `4xx` answer, and `Retry-After` on a `503`. A header the
 /// responder set is never replaced.
-fn keep_protocol<B>(response: &mut Response<B>, error: &AuthError) {
+pub(super) fn keep_protocol<B>(response: &mut Response<B>, error: &AuthError) {
     let status = response.status();
     let headers = response.headers_mut();
     if status.is_client_error()
@@ -194,10 +161,7 @@ pub struct Rfc6750;
 impl<B: Default + 'static> ErrorResponder<B> for Rfc6750 {
     fn respond(&self, error: &AuthError) -> Response<B> {
         let challenge = error.challenge_header();
-        let text = match challenge {
-            Some(_) => None,
-            None => text_body(error.description()),
-        };
+        let text = plain_text(error).and_then(text_body);
         let texted = text.is_some();
         let mut response = Response::new(text.unwrap_or_default());
         *response.status_mut() = error.status();
@@ -208,10 +172,20 @@ impl<B: Default + 'static> ErrorResponder<B> for Rfc6750 {
         if texted {
             headers.insert(CONTENT_TYPE, TEXT_PLAIN);
         }
-        if error.kind() == AuthErrorKind::StoreUnavailable {
+        // Every `503` is one the client may retry: the store's, or the issuer's keys'.
+        if error.status() == http::StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
+    }
+}
+
+/// The reason [`Rfc6750`] writes in a refusal's body: the description of an error whose
+/// reason no challenge carries.
+pub(super) fn plain_text(error: &AuthError) -> Option<&'static str> {
+    match error.challenge() {
+        Some(_) => None,
+        None => Some(error.description()),
     }
 }
 
@@ -250,6 +224,21 @@ mod tests {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[RETRY_AFTER], "1");
         assert!(!response.headers().contains_key(WWW_AUTHENTICATE));
+    }
+
+    /// The keys of an identity provider that have not arrived yet are a `503` the client may
+    /// retry, as a store failure is: `Retry-After` from the responder itself, not only from
+    /// the layer that uses it.
+    #[test]
+    fn every_503_has_retry_after() {
+        for kind in [
+            AuthErrorKind::StoreUnavailable,
+            AuthErrorKind::KeysUnavailable,
+        ] {
+            let response = respond(kind);
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[RETRY_AFTER], "1", "{kind:?}");
+        }
     }
 
     /// A refusal without a challenge names its reason in the body; one with a challenge keeps

@@ -4,7 +4,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response};
 use serde::Serialize;
 
-use super::response::{ErrorResponder, Rfc6750};
+use super::{ErrorResponder, Rfc6750};
 use crate::error::AuthError;
 
 /// A responder that answers refusals with an RFC 9457 `application/problem+json` body and the
