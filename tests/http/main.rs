@@ -24,6 +24,7 @@ mod axum_example;
 mod claims;
 mod client;
 mod cookies;
+mod decision;
 mod demo_routes;
 mod differential;
 mod flow;
