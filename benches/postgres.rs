@@ -14,8 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tower_jwt_auth::store::PostgresStore;
 use tower_jwt_auth::store::{NewSession, PairStore};
-use tower_jwt_auth::{PostgresStore, SessionId, TokenId};
+use tower_jwt_auth::{SessionId, TokenId};
 
 use store_load::{IN_FLIGHT, NOW, SESSIONS, run, stamp, store_operations};
 

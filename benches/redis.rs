@@ -15,8 +15,9 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
+use tower_jwt_auth::store::RedisStore;
 use tower_jwt_auth::store::{NewSession, PairStore};
-use tower_jwt_auth::{RedisStore, SessionId, TokenId};
+use tower_jwt_auth::{SessionId, TokenId};
 
 use store_load::{IN_FLIGHT, NOW, SESSIONS, run, stamp, store_operations};
 

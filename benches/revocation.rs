@@ -9,8 +9,9 @@
 
 use std::time::{Duration, Instant};
 
+use tower_jwt_auth::store::RedisStore;
 use tower_jwt_auth::store::{AccessCheck, NewSession, PairStore, TokenStamp};
-use tower_jwt_auth::{RedisStore, SessionId, TokenId};
+use tower_jwt_auth::{SessionId, TokenId};
 
 const REVOCATIONS: usize = 1_000;
 const NOW: u64 = 1_700_000_000;

@@ -10,8 +10,9 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use tower_jwt_auth::store::MemoryStore;
 use tower_jwt_auth::store::{NewSession, PairStore, TokenStamp};
-use tower_jwt_auth::{JwtSessions, MemoryStore, SessionId, TokenId};
+use tower_jwt_auth::{JwtSessions, SessionId, TokenId};
 
 const MILLION: usize = 1_000_000;
 const SECRET: &[u8] = b"benchmark-secret-of-32-bytes-min";

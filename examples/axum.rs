@@ -153,7 +153,11 @@ pub(crate) async fn sessions_from_env() -> Result<JwtSessions<Role>, Box<dyn std
         None => builder,
         #[cfg(feature = "redis")]
         // Switching to Redis is this one line.
-        Some(url) => builder.store(tower_jwt_auth::RedisStore::builder(url).build().await?),
+        Some(url) => builder.store(
+            tower_jwt_auth::store::RedisStore::builder(url)
+                .build()
+                .await?,
+        ),
         #[cfg(not(feature = "redis"))]
         Some(_) => return Err("PAIR_STORE needs --features redis".into()),
     };

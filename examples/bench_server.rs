@@ -66,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "layer-redis" | "layer-redis-cache" => {
             let url = std::env::var("REDIS_URL").map_err(|_| "REDIS_URL is not set")?;
             let prefix = format!("tjwt-bench:{}", tower_jwt_auth::TokenId::random()?);
-            let mut store = tower_jwt_auth::RedisStore::builder(url).prefix(prefix);
+            let mut store = tower_jwt_auth::store::RedisStore::builder(url).prefix(prefix);
             if mode == "layer-redis-cache" {
                 store = store.near_cache(100_000);
             }

@@ -46,9 +46,8 @@ use serde_json::json;
 use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::SERVICE_NAME;
 use tower::ServiceBuilder;
-use tower_jwt_auth::{
-    Algorithm, AuthError, Claims, CookieSettings, JwtKeys, JwtSessions, JwtSessionsBuilder,
-};
+use tower_jwt_auth::cookie::CookieSettings;
+use tower_jwt_auth::{Algorithm, AuthError, Claims, JwtKeys, JwtSessions, JwtSessionsBuilder};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -252,7 +251,7 @@ async fn with_store(builder: JwtSessionsBuilder) -> Result<JwtSessionsBuilder, B
     match scheme.as_str() {
         #[cfg(feature = "redis")]
         "redis" | "rediss" | "redis+unix" => {
-            let mut store = tower_jwt_auth::RedisStore::builder(url);
+            let mut store = tower_jwt_auth::store::RedisStore::builder(url);
             if env_flag("NEAR_CACHE", false)? {
                 store = store.near_cache(100_000);
             }
@@ -264,7 +263,7 @@ async fn with_store(builder: JwtSessionsBuilder) -> Result<JwtSessionsBuilder, B
         }
         #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => {
-            let store = tower_jwt_auth::PostgresStore::builder(url)
+            let store = tower_jwt_auth::store::PostgresStore::builder(url)
                 .build()
                 .await
                 .map_err(|e| format!("cannot use the database of PAIR_STORE: {e}"))?;

@@ -148,7 +148,6 @@ pub use axum::MissingClaims;
 pub use builder::JwtSessionsBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
-pub use cookie::{CookieSettings, SameSite};
 pub use error::{AuthError, AuthErrorKind, ConfigError, ConfigErrorKind};
 pub use id::{ParseIdError, RandomError, SessionId, TokenId};
 pub use issued::{Refreshed, TokenPair};
@@ -178,11 +177,6 @@ pub mod jwk {
 pub use decision::respond::{ErrorResponder, Grpc, ProblemJson, Rfc6750};
 pub use middleware::{JwtAuth, JwtAuthLayer, ResponseFuture};
 pub use sessions::JwtSessions;
-pub use store::MemoryStore;
-#[cfg(feature = "postgres")]
-pub use store::{PostgresStore, PostgresStoreBuilder};
-#[cfg(feature = "redis")]
-pub use store::{RedisStore, RedisStoreBuilder};
 pub use token::{
     Algorithm, Claims, ClaimsError, ClaimsErrorKind, CustomClaims, JwtKeys, KeySet, TokenKind,
 };

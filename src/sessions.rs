@@ -50,7 +50,8 @@ use crate::token::{Claims, CustomClaims, KeySet, TokenKind};
 ///
 /// ```
 /// use axum::{extract::State, routing::post, Router};
-/// use tower_jwt_auth::{JwtAuthLayer, JwtSessions, MemoryStore};
+/// use tower_jwt_auth::{JwtAuthLayer, JwtSessions};
+/// use tower_jwt_auth::store::MemoryStore;
 /// async fn logout(State(s): State<JwtSessions>) -> &'static str { let _ = s; "ok" }
 /// fn app() -> Result<Router, tower_jwt_auth::ConfigError> {
 ///     let sessions = JwtSessions::builder().hs256_secret([7u8; 32]).store(MemoryStore::new()).build()?;
@@ -127,7 +128,8 @@ impl<C: CustomClaims> JwtSessions<C> {
     /// The pair store, if it is an `S`.
     ///
     /// ```
-    /// use tower_jwt_auth::{JwtSessions, MemoryStore};
+    /// use tower_jwt_auth::JwtSessions;
+    /// use tower_jwt_auth::store::MemoryStore;
     ///
     /// let sessions = JwtSessions::builder()
     ///     .hs256_secret(b"an example secret of 32+ bytes!!")
@@ -225,7 +227,8 @@ impl<C: CustomClaims> JwtSessions<C> {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use axum::{extract::State, http::{HeaderMap, StatusCode}, response::IntoResponse};
-    /// use tower_jwt_auth::{AuthError, CookieSettings, JwtSessions};
+    /// use tower_jwt_auth::{AuthError, JwtSessions};
+    /// use tower_jwt_auth::cookie::CookieSettings;
     ///
     /// async fn login(State(sessions): State<JwtSessions>) -> Result<impl IntoResponse, (StatusCode, String)> {
     ///     let refused = |e: AuthError| (e.status(), e.to_string());
@@ -259,7 +262,8 @@ impl<C: CustomClaims> JwtSessions<C> {
     /// could arrive after a concurrent refresh had set new ones.
     ///
     /// ```
-    /// use tower_jwt_auth::{CookieSettings, JwtSessions};
+    /// use tower_jwt_auth::JwtSessions;
+    /// use tower_jwt_auth::cookie::CookieSettings;
     ///
     /// let sessions = JwtSessions::builder()
     ///     .hs256_secret(b"an example secret of 32+ bytes!!")

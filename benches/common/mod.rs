@@ -124,7 +124,7 @@ pub(crate) fn cookies() -> Vec<(&'static str, Case)> {
             .hs256_secret(SECRET)
             .store(store.clone());
         let builder = if cookies {
-            builder.cookies(tower_jwt_auth::CookieSettings::new())
+            builder.cookies(tower_jwt_auth::cookie::CookieSettings::new())
         } else {
             builder
         };

@@ -4,7 +4,8 @@
 //! ```
 //! use std::time::Duration;
 //! use serde::{Deserialize, Serialize};
-//! use tower_jwt_auth::{JwtSessions, MemoryStore};
+//! use tower_jwt_auth::JwtSessions;
+//! use tower_jwt_auth::store::MemoryStore;
 //!
 //! #[derive(Clone, Serialize, Deserialize)]
 //! struct Role {

@@ -7,7 +7,8 @@ use http::HeaderName;
 
 use super::{JwtSessionsBuilder, Settings};
 use crate::cookie::CookieSettings;
-use crate::credentials::{CookieSource, CredentialSource, HeaderSource, Sources};
+use crate::cookie::CookieSource;
+use crate::credentials::{CredentialSource, HeaderSource, Sources};
 use crate::error::{ConfigError, ConfigErrorKind};
 
 impl<C> JwtSessionsBuilder<C> {
@@ -38,7 +39,8 @@ impl<C> JwtSessionsBuilder<C> {
     /// [`CookieSettings`].
     ///
     /// ```
-    /// use tower_jwt_auth::{CookieSettings, JwtSessions, SameSite};
+    /// use tower_jwt_auth::JwtSessions;
+    /// use tower_jwt_auth::cookie::{CookieSettings, SameSite};
     ///
     /// let sessions = JwtSessions::builder()
     ///     .hs256_secret(b"an example secret of 32+ bytes!!")

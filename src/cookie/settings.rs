@@ -8,7 +8,7 @@ use crate::error::{ConfigError, ConfigErrorKind};
 /// The `SameSite` attribute of both cookies (RFC 6265bis §4.1.2.7).
 ///
 /// ```
-/// use tower_jwt_auth::{CookieSettings, SameSite};
+/// use tower_jwt_auth::cookie::{CookieSettings, SameSite};
 ///
 /// let strict = CookieSettings::new().same_site(SameSite::Strict);
 /// assert_eq!(strict.same_site_policy().to_string(), "Strict");
@@ -51,7 +51,8 @@ impl fmt::Display for SameSite {
 /// [`build`](crate::JwtSessionsBuilder::build).
 ///
 /// ```
-/// use tower_jwt_auth::{ConfigErrorKind, CookieSettings, JwtSessions};
+/// use tower_jwt_auth::{ConfigErrorKind, JwtSessions};
+/// use tower_jwt_auth::cookie::CookieSettings;
 ///
 /// // Shared with every subdomain: no `__Host-` names then, `__Secure-` ones.
 /// let shared = JwtSessions::builder()

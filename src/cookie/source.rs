@@ -20,7 +20,8 @@ use crate::token::TokenKind;
 /// ```
 /// use http::HeaderMap;
 /// use tower_jwt_auth::TokenKind;
-/// use tower_jwt_auth::credentials::{CookieSource, CredentialSource};
+/// use tower_jwt_auth::credentials::CredentialSource;
+/// use tower_jwt_auth::cookie::CookieSource;
 ///
 /// let source = CookieSource::new("__Host-access-token", "__Host-refresh-token");
 /// let mut headers = HeaderMap::new();

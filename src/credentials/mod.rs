@@ -52,12 +52,12 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+use crate::cookie::CookieSource;
 use crate::error::{AuthError, invalid_request};
 use crate::token::TokenKind;
 
 mod header;
 
-pub use crate::cookie::CookieSource;
 pub use header::HeaderSource;
 #[cfg(feature = "oidc")]
 pub(crate) use header::bearer;

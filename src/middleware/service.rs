@@ -26,7 +26,7 @@ use crate::token::{Claims, CustomClaims};
 ///   `400`.
 /// - In cookie mode the same tokens may come in cookies instead; a refresh a cookie carried is
 ///   answered with `Set-Cookie`, and an unsafe request that carries a cookie credential from
-///   another origin is `403` (see [`CookieSettings`](crate::CookieSettings)).
+///   another origin is `403` (see [`CookieSettings`](crate::cookie::CookieSettings)).
 /// - Anything else is refused through the [`ErrorResponder`] (its
 ///   [`respond_grpc`](ErrorResponder::respond_grpc) for a gRPC call) without calling the inner
 ///   service.

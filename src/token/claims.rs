@@ -35,7 +35,8 @@ pub(crate) const RESERVED_CLAIMS: [&str; 9] = [
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
-/// use tower_jwt_auth::{ConfigErrorKind, JwtSessions, MemoryStore};
+/// use tower_jwt_auth::{ConfigErrorKind, JwtSessions};
+/// use tower_jwt_auth::store::MemoryStore;
 ///
 /// #[derive(Clone, Serialize, Deserialize)]
 /// struct Spoofing {

@@ -16,6 +16,18 @@
 //! # Ok::<(), tower_jwt_auth::ConfigError>(())
 //! ```
 
+/// The JWS algorithms (RFC 7518), as every key names the one it accepts. This is
+/// `jsonwebtoken`'s own type, re-exported: `jsonwebtoken` is a public dependency, so a new major
+/// version of it is a breaking change of this crate.
+///
+/// ```
+/// use tower_jwt_auth::{Algorithm, JwtKeys};
+///
+/// let keys = JwtKeys::hmac(Algorithm::HS384, &[7u8; 48])?;
+/// assert_eq!(keys.algorithm(), Algorithm::HS384);
+/// # Ok::<(), tower_jwt_auth::ConfigError>(())
+/// ```
+#[doc(no_inline)]
 pub use jsonwebtoken::Algorithm;
 
 mod claims;

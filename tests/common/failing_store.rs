@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tower_jwt_auth::MemoryStore;
+use tower_jwt_auth::store::MemoryStore;
 use tower_jwt_auth::store::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, StoreError, StoreErrorKind,
 };

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use tower_jwt_auth::{PostgresStore, TokenId};
+use tower_jwt_auth::TokenId;
+use tower_jwt_auth::store::PostgresStore;
 
 use super::skip::skip;
 

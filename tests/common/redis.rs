@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tower_jwt_auth::{RedisStore, TokenId};
+use tower_jwt_auth::TokenId;
+use tower_jwt_auth::store::RedisStore;
 
 use super::skip::skip;
 

@@ -7,9 +7,9 @@ use std::error::Error as _;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use tower_jwt_auth::store::MemoryStore;
 use tower_jwt_auth::{
     AuthErrorKind, ClaimsError, ClaimsErrorKind, ConfigErrorKind, CustomClaims, JwtSessions,
-    MemoryStore,
 };
 
 const SECRET: &[u8] = b"claims test secret of 32 bytes!!";

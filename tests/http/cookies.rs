@@ -19,10 +19,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_jwt_auth::credentials::CookieSource;
-use tower_jwt_auth::{
-    AuthErrorKind, Claims, CookieSettings, JwtSessions, ManualClock, SameSite, TokenPair,
-};
+use tower_jwt_auth::cookie::CookieSource;
+use tower_jwt_auth::cookie::{CookieSettings, SameSite};
+use tower_jwt_auth::{AuthErrorKind, Claims, JwtSessions, ManualClock, TokenPair};
 
 use crate::common::http::serve;
 

@@ -9,13 +9,15 @@ use std::time::Duration;
 
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
+use tower_jwt_auth::cookie::CookieSettings;
 use tower_jwt_auth::decision::{Admission, Deciding, Decision, Gate, Refusal, RequestHead};
+use tower_jwt_auth::store::MemoryStore;
 use tower_jwt_auth::store::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, StoreError,
 };
 use tower_jwt_auth::{
-    AuthError, AuthErrorKind, Claims, CookieSettings, JwtSessions, ManualClock, MemoryStore,
-    Rfc6750, SessionId, TokenId, TokenPair,
+    AuthError, AuthErrorKind, Claims, JwtSessions, ManualClock, Rfc6750, SessionId, TokenId,
+    TokenPair,
 };
 
 const T0: u64 = 1_700_000_000;

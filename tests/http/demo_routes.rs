@@ -11,7 +11,8 @@ use axum::body::Body;
 use http::{Method, Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use tower_jwt_auth::{CookieSettings, JwtSessions, ManualClock, TokenPair};
+use tower_jwt_auth::cookie::CookieSettings;
+use tower_jwt_auth::{JwtSessions, ManualClock, TokenPair};
 
 const SECRET: &[u8] = b"demo routes secret of 32 bytes!!";
 const NOW: u64 = 1_700_000_000;

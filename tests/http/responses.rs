@@ -10,8 +10,9 @@ use axum::{Extension, Router};
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
+use tower_jwt_auth::store::MemoryStore;
 use tower_jwt_auth::store::PairStore;
-use tower_jwt_auth::{AuthError, Claims, JwtSessions, ManualClock, MemoryStore, ProblemJson};
+use tower_jwt_auth::{AuthError, Claims, JwtSessions, ManualClock, ProblemJson};
 
 use crate::common::failing_store::FailingStore;
 

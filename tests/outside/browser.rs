@@ -14,7 +14,8 @@ use axum::response::Html;
 use axum::routing::get;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
-use tower_jwt_auth::{CookieSettings, JwtSessions, ManualClock};
+use tower_jwt_auth::cookie::CookieSettings;
+use tower_jwt_auth::{JwtSessions, ManualClock};
 
 use crate::common::http::serve;
 use crate::demo;

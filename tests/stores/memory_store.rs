@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Barrier};
 
-use tower_jwt_auth::MemoryStore;
+use tower_jwt_auth::store::MemoryStore;
 use tower_jwt_auth::store::{PairStore, RefreshOutcome, RefreshRequest, conformance};
 
 tower_jwt_auth::pair_store_conformance!(async { MemoryStore::new() });

@@ -10,7 +10,8 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use http::{Request, Response};
 use tower::ServiceExt;
-use tower_jwt_auth::{Claims, JwtSessions, ManualClock, PostgresStore};
+use tower_jwt_auth::store::PostgresStore;
+use tower_jwt_auth::{Claims, JwtSessions, ManualClock};
 
 use crate::common::postgres::{PgServer, database_url, raw, store_at};
 

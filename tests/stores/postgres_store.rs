@@ -10,8 +10,9 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use http::{Request, StatusCode};
 use tower::ServiceExt;
+use tower_jwt_auth::store::PostgresStore;
 use tower_jwt_auth::store::{AccessCheck, NewSession, PairStore, StoreErrorKind, TokenStamp};
-use tower_jwt_auth::{Claims, JwtSessions, ManualClock, PostgresStore, SessionId, TokenId};
+use tower_jwt_auth::{Claims, JwtSessions, ManualClock, SessionId, TokenId};
 
 use crate::common::postgres::{database_url, raw, store_at, store_in, unique_table};
 

@@ -13,8 +13,9 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use http::Request;
 use tower::ServiceExt;
+use tower_jwt_auth::store::RedisStore;
 use tower_jwt_auth::store::{AccessCheck, PairStore, StoreErrorKind, conformance};
-use tower_jwt_auth::{Claims, JwtSessions, ManualClock, RedisStore};
+use tower_jwt_auth::{Claims, JwtSessions, ManualClock};
 
 use crate::common::redis::{RedisCluster, raw, redis_url, unique_prefix};
 

@@ -15,8 +15,9 @@ use axum::{Extension, Router};
 use http::{Request, Response, StatusCode};
 use redis::AsyncCommands;
 use tower::ServiceExt;
+use tower_jwt_auth::store::RedisStore;
 use tower_jwt_auth::store::{PairStore, StoreError, StoreErrorKind};
-use tower_jwt_auth::{AuthErrorKind, Claims, JwtSessions, ManualClock, RedisStore};
+use tower_jwt_auth::{AuthErrorKind, Claims, JwtSessions, ManualClock};
 
 use crate::common::redis::{RedisServer, free_port, raw, redis_url, unique_prefix, wait_until};
 

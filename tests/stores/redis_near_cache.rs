@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use tower_jwt_auth::store::RedisStore;
 use tower_jwt_auth::store::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, TokenStamp,
 };
-use tower_jwt_auth::{RedisStore, SessionId, TokenId};
+use tower_jwt_auth::{SessionId, TokenId};
 
 use crate::common::redis::{RedisCluster, RedisServer, redis_url, unique_prefix};
 use crate::common::skip::skip;

@@ -11,10 +11,11 @@ use axum::{Extension, Router};
 use http::{Request, StatusCode};
 use redis::AsyncCommands;
 use tower::ServiceExt;
+use tower_jwt_auth::store::RedisStore;
 use tower_jwt_auth::store::{
     AccessCheck, MemoryStore, NewSession, PairStore, RefreshOutcome, RefreshRequest, TokenStamp,
 };
-use tower_jwt_auth::{Claims, Clock, JwtSessions, ManualClock, RedisStore, SessionId, TokenId};
+use tower_jwt_auth::{Claims, Clock, JwtSessions, ManualClock, SessionId, TokenId};
 
 use crate::common::redis::{raw, redis_url, store_at, unique_prefix};
 

@@ -17,10 +17,11 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
+use tower_jwt_auth::store::MemoryStore;
 use tower_jwt_auth::store::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, TokenStamp,
 };
-use tower_jwt_auth::{MemoryStore, SessionId, TokenId};
+use tower_jwt_auth::{SessionId, TokenId};
 
 const START: u64 = 1_700_000_000;
 const ACCESS_TTL: u64 = 900;
@@ -711,7 +712,8 @@ fn postgres_store_follows_the_model() {
     let table = crate::common::postgres::unique_table();
     runtime().block_on(crate::common::postgres::store_in(&url, &table));
     follows_the_model(96, || {
-        let builder = tower_jwt_auth::PostgresStore::builder(url.clone()).table(table.clone());
+        let builder =
+            tower_jwt_auth::store::PostgresStore::builder(url.clone()).table(table.clone());
         async move { builder.build().await.expect("connect") }
     });
 }

@@ -6,7 +6,7 @@
 //! test file of the backend (it needs `tokio` with the `macros` and `rt-multi-thread` features):
 //!
 //! ```
-//! tower_jwt_auth::pair_store_conformance!(async { tower_jwt_auth::MemoryStore::new() });
+//! tower_jwt_auth::pair_store_conformance!(async { tower_jwt_auth::store::MemoryStore::new() });
 //! # fn main() {}
 //! ```
 //!
@@ -17,7 +17,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use tower_jwt_auth::store::conformance;
-//! conformance::theft_revokes_both_tokens(&tower_jwt_auth::MemoryStore::new()).await;
+//! conformance::theft_revokes_both_tokens(&tower_jwt_auth::store::MemoryStore::new()).await;
 //! # }
 //! ```
 
@@ -123,7 +123,7 @@ fn granted(outcome: RefreshOutcome) -> (TokenStamp, Option<TokenStamp>, bool) {
 ///
 /// ```
 /// mod memory {
-///     tower_jwt_auth::pair_store_conformance!(async { tower_jwt_auth::MemoryStore::new() });
+///     tower_jwt_auth::pair_store_conformance!(async { tower_jwt_auth::store::MemoryStore::new() });
 /// }
 /// # fn main() {}
 /// ```

@@ -91,7 +91,8 @@ type Tallies = Mutex<TallyMap>;
 /// shared store.
 ///
 /// ```
-/// use tower_jwt_auth::{JwtSessions, MemoryStore};
+/// use tower_jwt_auth::JwtSessions;
+/// use tower_jwt_auth::store::MemoryStore;
 ///
 /// let store = MemoryStore::new();
 /// let sessions = JwtSessions::builder()

@@ -45,7 +45,8 @@ const SWEEP_ROWS: i64 = 1_000;
 ///
 /// ```no_run
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use tower_jwt_auth::{JwtSessions, PostgresStore};
+/// use tower_jwt_auth::JwtSessions;
+/// use tower_jwt_auth::store::PostgresStore;
 ///
 /// let store = PostgresStore::builder("postgres://app@127.0.0.1:5432/app")
 ///     .table("sessions")

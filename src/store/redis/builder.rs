@@ -117,7 +117,7 @@ impl RedisStoreBuilder {
     ///
     /// ```no_run
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use tower_jwt_auth::RedisStore;
+    /// use tower_jwt_auth::store::RedisStore;
     ///
     /// // At most 100,000 records (about 6 MB) on this server.
     /// let store = RedisStore::builder("redis://127.0.0.1:6379")

@@ -69,7 +69,8 @@ static MARK: LazyLock<Script> = LazyLock::new(|| script(include_str!("mark.lua")
 /// ```no_run
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use tower_jwt_auth::{JwtSessions, RedisStore};
+/// use tower_jwt_auth::JwtSessions;
+/// use tower_jwt_auth::store::RedisStore;
 ///
 /// let store = RedisStore::builder("redis://127.0.0.1:6379")
 ///     .prefix("myapp:sessions")
@@ -199,7 +200,7 @@ struct Inner {
 ///
 /// ```no_run
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use tower_jwt_auth::RedisStore;
+/// use tower_jwt_auth::store::RedisStore;
 ///
 /// let store = RedisStore::builder("redis://127.0.0.1:6379").near_cache(100_000).build().await?;
 /// if let Some(stats) = store.near_cache_stats() {

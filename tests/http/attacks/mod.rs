@@ -25,9 +25,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
 use tower_jwt_auth::oidc::{Issuer, RemoteKeys, ResourceServer, ResourceServerLayer};
+use tower_jwt_auth::store::MemoryStore;
 use tower_jwt_auth::{
     Algorithm, JwtAuthLayer, JwtKeys, JwtSessions, JwtSessionsBuilder, KeySet, ManualClock,
-    MemoryStore, SessionId, TokenId, TokenPair,
+    SessionId, TokenId, TokenPair,
 };
 
 use harness::{

@@ -22,10 +22,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower::{Layer, Service, ServiceExt};
+use tower_jwt_auth::store::MemoryStore;
 use tower_jwt_auth::store::PairStore;
 use tower_jwt_auth::{
-    Claims, JwtAuth, JwtAuthLayer, JwtSessions, JwtSessionsBuilder, ManualClock, MemoryStore,
-    TokenPair,
+    Claims, JwtAuth, JwtAuthLayer, JwtSessions, JwtSessionsBuilder, ManualClock, TokenPair,
 };
 
 /// Where every test's clock starts (2023-11-14T22:13:20Z).
