@@ -1,7 +1,7 @@
 //! Helpers for the flow suite: sessions on a [`ManualClock`], a protected service that counts its
 //! calls and echoes the claims it was given, one request through the layer (in process with
 //! `oneshot`, or over real HTTP to a hyper server on 127.0.0.1), and the exact challenges of
-//! `src/error.rs`.
+//! `src/error/challenge.rs`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
