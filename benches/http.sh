@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # HTTP throughput of a hello-world axum server with no auth, with JwtAuthLayer, and with
 # jsonwebtoken::decode in axum::middleware::from_fn; with REDIS_URL set, also with the pair check
-# on Redis, without and with the near cache. The server runs on core 0 (one thread), wrk on core
-# 1, over loopback; rounds interleave the servers and the median round counts.
+# on Redis, and with DATABASE_URL set on PostgreSQL, each without and with the near cache. The
+# server runs on core 0 (one thread), wrk on core 1, over loopback; rounds interleave the servers
+# and the median round counts.
 #
 #   bash benches/http.sh                      # ROUNDS=3 DURATION=10s CONNECTIONS=32
 #   REDIS_URL=redis://127.0.0.1:6379 bash benches/http.sh
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test bash benches/http.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +19,11 @@ MODES=(none layer jsonwebtoken)
 features=()
 if [ -n "${REDIS_URL:-}" ]; then
     MODES+=(layer-redis layer-redis-cache)
-    features=(--features redis)
+    features+=(--features redis)
+fi
+if [ -n "${DATABASE_URL:-}" ]; then
+    MODES+=(layer-postgres layer-postgres-cache)
+    features+=(--features postgres)
 fi
 
 if ! command -v wrk >/dev/null; then
@@ -31,7 +37,7 @@ trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$results"' EXIT
 
 for round in $(seq "$ROUNDS"); do
     for mode in "${MODES[@]}"; do
-        MODE=$mode ADDR=$ADDR REDIS_URL=${REDIS_URL:-} taskset -c 0 "$server" >"$results/server.out" &
+        MODE=$mode ADDR=$ADDR REDIS_URL=${REDIS_URL:-} DATABASE_URL=${DATABASE_URL:-} taskset -c 0 "$server" >"$results/server.out" &
         pid=$!
         for _ in $(seq 100); do grep -q '^listening' "$results/server.out" 2>/dev/null && break; sleep 0.05; done
         token=$(sed -n 's/^token: //p' "$results/server.out")
@@ -64,4 +70,8 @@ done
 if [ -n "${REDIS_URL:-}" ]; then
     awk -v c="${rps[layer-redis-cache]}" -v r="${rps[layer-redis]}" -v m="${rps[layer]}" \
         'BEGIN { printf "pair check on Redis / in memory: %.2f without the near cache, %.2f with it\n", r / m, c / m }'
+fi
+if [ -n "${DATABASE_URL:-}" ]; then
+    awk -v c="${rps[layer-postgres-cache]}" -v r="${rps[layer-postgres]}" -v m="${rps[layer]}" \
+        'BEGIN { printf "pair check on PostgreSQL / in memory: %.2f without the near cache, %.2f with it\n", r / m, c / m }'
 fi

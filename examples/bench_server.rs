@@ -1,10 +1,13 @@
 //! Hello-world axum server for `benches/http.sh`:
-//! `MODE=none|layer|layer-redis|layer-redis-cache|jsonwebtoken`.
+//! `MODE=none|layer|layer-redis|layer-redis-cache|layer-postgres|layer-postgres-cache|jsonwebtoken`.
 //!
 //! - `none`: no authentication at all;
 //! - `layer`: behind `JwtAuthLayer` (HS256, pair check on, in-memory store);
 //! - `layer-redis`, `layer-redis-cache` (with `--features redis` and `REDIS_URL`): the same with
 //!   the pair check on Redis, without and with the near cache;
+//! - `layer-postgres`, `layer-postgres-cache` (with `--features postgres` and `DATABASE_URL`): on
+//!   PostgreSQL (`tjwt_bench_plain`, `tjwt_bench_cached`: a table per mode, as the near cache
+//!   adds a trigger), without and with the near cache;
 //! - `jsonwebtoken`: `jsonwebtoken::decode` in `axum::middleware::from_fn`, as hand-written
 //!   middleware usually does it.
 //!
@@ -76,13 +79,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             builder.store(store).build()?
         }
+        #[cfg(feature = "postgres")]
+        "layer-postgres" | "layer-postgres-cache" => {
+            let url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is not set")?;
+            let cached = mode == "layer-postgres-cache";
+            let table = if cached {
+                "tjwt_bench_cached"
+            } else {
+                "tjwt_bench_plain"
+            };
+            let mut store = tower_jwt_auth::store::PostgresStore::builder(url).table(table);
+            if cached {
+                store = store.near_cache(100_000);
+            }
+            let store = store.build().await?;
+            store.migrate().await?;
+            while store.near_cache_stats().is_some_and(|s| !s.trusted) {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            builder.store(store).build()?
+        }
         _ => builder.build()?,
     };
     let pair = sessions.issue("bench", ()).await?;
     let app = Router::new().route("/", get(|| async { "hello" }));
     let app = match mode.as_str() {
         "none" => app,
-        "layer" | "layer-redis" | "layer-redis-cache" => app.layer(sessions.layer()),
+        "layer"
+        | "layer-redis"
+        | "layer-redis-cache"
+        | "layer-postgres"
+        | "layer-postgres-cache" => app.layer(sessions.layer()),
         "jsonwebtoken" => {
             let keys = Arc::new((
                 DecodingKey::from_secret(SECRET),
@@ -94,8 +121,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         other => {
             return Err(format!(
-                "MODE must be none, layer, layer-redis, layer-redis-cache or jsonwebtoken, \
-                 got {other:?}"
+                "MODE must be none, layer, layer-redis, layer-redis-cache, layer-postgres, \
+                 layer-postgres-cache or jsonwebtoken, got {other:?}"
             )
             .into());
         }

@@ -3,7 +3,7 @@
 //! Environment: `ADDR` (default `127.0.0.1:3000`), `JWT_SECRET` (HS256; random if unset),
 //! `ACCESS_TTL_SECS`, `REFRESH_TTL_SECS`, `REFRESH_GRACE_SECS`, `REFRESH_ROTATION` (`0`/`1`),
 //! `PAIR_CHECK` (`0`/`1`), `COOKIE_SECURE` (`0`/`1`, default `1`), `NEAR_CACHE` (`0`/`1`: the
-//! Redis store's near cache), `JWT_ALG` with `JWT_PRIVATE_KEY`/`JWT_PUBLIC_KEY` (PEM files) for
+//! Redis or PostgreSQL store's near cache), `JWT_ALG` with `JWT_PRIVATE_KEY`/`JWT_PUBLIC_KEY` (PEM files) for
 //! EdDSA, ES256 or RS256, `PAIR_STORE` (`memory`, the default; a `redis://` URL with
 //! `--features redis`; a `postgres://` URL with `--features postgres`, whose table the demo
 //! creates: `PAIR_STORE=postgres://postgres@127.0.0.1/test cargo run --example server --features

@@ -84,8 +84,8 @@
 //!   one port, plain hyper.
 //! - [Browsers](cookie): cookie mode, CSRF, CORS, and the token login API clients need
 //!   beside it.
-//! - [Pair stores](store): the store contract and its conformance suite, memory, Redis (with
-//!   its near cache) and PostgreSQL.
+//! - [Pair stores](store): the store contract and its conformance suite, memory, Redis and
+//!   PostgreSQL (each with a near cache).
 //! - [Framework adapters](decision): the layer's whole decision from one entry point, for a
 //!   framework that tower does not serve.
 //! - [Resource servers](oidc): tokens of any identity provider, keys by discovery, scopes and
@@ -105,7 +105,7 @@
 //! | --- | --- |
 //! | `axum` | [`Claims<C>`](Claims) and `Option<Claims<C>>` as extractors; [`TokenPair`] and [`AuthError`] as responses |
 //! | `redis` | `RedisStore`: sessions in Redis or Redis Cluster, with an optional near cache |
-//! | `postgres` | `PostgresStore`: sessions in one PostgreSQL table |
+//! | `postgres` | `PostgresStore`: sessions in one PostgreSQL table, with an optional near cache |
 //! | `oidc` | [`oidc::ResourceServer`]: tokens of any identity provider |
 //! | `client` | [`client::JwtClientLayer`]: the client half |
 //! | `metrics` | counters and a histogram through the `metrics` facade |

@@ -140,7 +140,11 @@ async fn with_store(builder: JwtSessionsBuilder) -> Result<JwtSessionsBuilder, B
         }
         #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => {
-            let store = tower_jwt_auth::store::PostgresStore::builder(url)
+            let mut store = tower_jwt_auth::store::PostgresStore::builder(url);
+            if env_flag("NEAR_CACHE", false)? {
+                store = store.near_cache(100_000);
+            }
+            let store = store
                 .build()
                 .await
                 .map_err(|e| format!("cannot use the database of PAIR_STORE: {e}"))?;

@@ -11,6 +11,8 @@ use crate::{SessionId, TokenId};
 pub mod conformance;
 mod dyn_store;
 mod memory;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+mod near_cache;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod record;
@@ -19,9 +21,11 @@ mod redact;
 mod redis;
 
 #[cfg(feature = "redis")]
-pub use self::redis::{NearCacheStats, RedisStore, RedisStoreBuilder};
+pub use self::redis::{RedisStore, RedisStoreBuilder};
 pub(crate) use dyn_store::DynStore;
 pub use memory::MemoryStore;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub use near_cache::NearCacheStats;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStore, PostgresStoreBuilder};
 pub use record::{RecordParts, SessionRecord};

@@ -96,6 +96,28 @@ pub(crate) fn conformance_store() -> Option<impl Future<Output = PostgresStore>>
     Some(async move { store_at(&url).await })
 }
 
+/// The address of the (first) server of `url`.
+pub(crate) fn address_of(url: &str) -> std::net::SocketAddr {
+    let config: tokio_postgres::Config = url.parse().expect("a PostgreSQL URL");
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .expect("a resolvable address")
+}
+
+/// `url` with its server replaced by `addr` (a proxy to it), for a user without a password.
+pub(crate) fn url_via(url: &str, addr: std::net::SocketAddr) -> String {
+    let config: tokio_postgres::Config = url.parse().expect("a PostgreSQL URL");
+    let user = config.get_user().unwrap_or("postgres");
+    let database = config.get_dbname().unwrap_or(user);
+    format!("postgres://{user}@{addr}/{database}")
+}
+
 /// A plain client for inspecting what the store wrote.
 pub(crate) async fn raw(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)

@@ -1,6 +1,6 @@
 //! The pair stores: the in-memory store, Redis (one server, a cluster, the near cache, faults) and
-//! PostgreSQL (faults too), each through the conformance suite, and every store against a model
-//! of the rules.
+//! PostgreSQL (the near cache, faults too), each through the conformance suite, and every store
+//! against a model of the rules.
 //!
 //! The Redis tests need `--features redis` and `REDIS_URL`, the PostgreSQL tests `--features
 //! postgres` and `DATABASE_URL`. A test whose service is not there passes after a line
@@ -12,6 +12,8 @@
 mod common {
     #[cfg(feature = "postgres")]
     pub(crate) mod postgres;
+    #[cfg(feature = "postgres")]
+    pub(crate) mod proxy;
     #[cfg(feature = "redis")]
     pub(crate) mod redis;
     pub(crate) mod skip;
@@ -20,6 +22,8 @@ mod common {
 mod memory_store;
 #[cfg(feature = "postgres")]
 mod postgres_faults;
+#[cfg(feature = "postgres")]
+mod postgres_near_cache;
 #[cfg(feature = "postgres")]
 mod postgres_store;
 #[cfg(feature = "redis")]

@@ -13,11 +13,14 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 
+use super::near_cache::{NearCache, NearCacheStats};
 #[cfg(doc)]
 use super::{NewSession, PairStore, RecordParts, SessionRecord};
 use super::{StoreError, StoreErrorKind};
+use crate::SessionId;
 
 mod builder;
+mod listener;
 mod pair_store;
 mod rows;
 
@@ -80,7 +83,9 @@ const SWEEP_ROWS: i64 = 1_000;
 ///   counted one after the other, revokes the subject's sessions that end first beyond the
 ///   limit ([`NewSession::subject_limit`]).
 /// - An **access check** is one `SELECT` of the row, judged by
-///   [`SessionRecord::check_access`].
+///   [`SessionRecord::check_access`], or, with the [near cache](PostgresStoreBuilder::near_cache)
+///   holding the session, no round trip at all (its trigger and listener: `notify.sql`,
+///   `listener.rs`).
 /// - **Log out everywhere** revokes the subject's live sessions a page (1,000) at a time, each
 ///   page one statement on the subject index, so a call that fails part way keeps every page it
 ///   finished. Its `WHERE NOT revoked AND refresh_exp > now` is the record's
@@ -111,6 +116,7 @@ struct Inner {
     timeout: Duration,
     sql: Statements,
     created: AtomicU64,
+    near: Option<Arc<NearCache>>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -161,12 +167,12 @@ impl Statements {
             limit_subject: format!(
                 "UPDATE {table} SET revoked = true WHERE sid IN (SELECT sid FROM {table} \
                  WHERE subject = $1 AND sid <> $2 AND NOT revoked AND refresh_exp > $3 \
-                 ORDER BY refresh_exp DESC, sid DESC OFFSET $4 FOR UPDATE)"
+                 ORDER BY refresh_exp DESC, sid DESC OFFSET $4 FOR UPDATE) RETURNING sid"
             ),
             revoke_subject_page: format!(
                 "UPDATE {table} SET revoked = true WHERE sid IN (SELECT sid FROM {table} \
                  WHERE subject = $1 AND NOT revoked AND refresh_exp > $2 \
-                 ORDER BY refresh_exp LIMIT $3 FOR UPDATE)"
+                 ORDER BY refresh_exp LIMIT $3 FOR UPDATE) RETURNING sid"
             ),
             sweep: format!(
                 "DELETE FROM {table} WHERE sid IN (SELECT sid FROM {table} \
@@ -195,14 +201,37 @@ impl PostgresStore {
         self.inner.timeout
     }
 
+    /// The [near cache](PostgresStoreBuilder::near_cache)'s counters, if it is on.
+    #[must_use]
+    pub fn near_cache_stats(&self) -> Option<NearCacheStats> {
+        self.inner.near.as_deref().map(NearCache::stats)
+    }
+
+    fn near(&self) -> Option<&NearCache> {
+        self.inner.near.as_deref()
+    }
+
+    /// Forgets `sid` in the near cache: this server just changed it (or may have).
+    fn forget(&self, sid: SessionId) {
+        if let Some(near) = self.near() {
+            near.invalidate(sid);
+        }
+    }
+
     /// Creates the table and its indexes if they do not exist (the schema shipped with the
     /// crate). Idempotent, and safe to run from several servers at once.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let table = &self.inner.table;
         let index_prefix = table.rsplit('.').next().unwrap_or(table);
-        let schema = include_str!("schema.sql")
+        let mut schema = include_str!("schema.sql")
             .replace("{table}", table)
             .replace("{index_prefix}", index_prefix);
+        if self.inner.near.is_some() {
+            let channel = listener::quote_literal(&listener::channel_of(table));
+            schema += &include_str!("notify.sql")
+                .replace("{table}", table)
+                .replace("{channel}", &channel);
+        }
         let lock = format!(
             "SELECT pg_advisory_xact_lock(hashtextextended('tower-jwt-auth migrate {table}', 0));"
         );

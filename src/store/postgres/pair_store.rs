@@ -1,16 +1,50 @@
-//! [`PairStore`] for [`PostgresStore`]: each decision one transaction, decided by the record.
+//! [`PairStore`] for [`PostgresStore`]: each decision one transaction, decided by the record;
+//! with the near cache on, an access check the copy can answer costs no round trip.
 
 use std::sync::atomic::Ordering;
 
 use super::rows::{pg_error, pool_error, record_of, secs};
 use super::{PostgresStore, REVOKE_PAGE, SWEEP_EVERY};
+use crate::store::near_cache::Cached;
 use crate::store::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, SessionRecord, StoreError,
     StoreErrorKind,
 };
 use crate::{SessionId, TokenId};
 
+/// What the near cache keeps of `record`.
+fn cached(record: &SessionRecord) -> Cached {
+    let parts = record.parts();
+    Cached {
+        revoked: parts.revoked,
+        end: record.expires_at(),
+        access: parts.access.jti,
+    }
+}
+
+/// The sessions a statement `… RETURNING sid` changed.
+fn sids(rows: &[tokio_postgres::Row]) -> impl Iterator<Item = SessionId> + '_ {
+    rows.iter().filter_map(|row| {
+        let sid: &[u8] = row.try_get(0).ok()?;
+        Some(SessionId::from_bytes(sid.try_into().ok()?))
+    })
+}
+
 impl PostgresStore {
+    /// One `SELECT` of the session's record (none for an unknown session).
+    async fn read_record(&self, sid: SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        let client = self.inner.pool.get().await.map_err(pool_error)?;
+        let select = client
+            .prepare_cached(&self.inner.sql.select)
+            .await
+            .map_err(pg_error)?;
+        let row = client
+            .query_opt(&select, &[&sid.as_bytes().as_slice()])
+            .await
+            .map_err(pg_error)?;
+        row.as_ref().map(record_of).transpose()
+    }
+
     /// Runs `decide` on the session's record inside one transaction that holds its row lock,
     /// and writes the record back if `decide` changed it. `None` if there is no such row.
     async fn with_record<T>(
@@ -129,10 +163,13 @@ impl PostgresStore {
                 .map_err(pg_error)?;
             let now = secs(session.access().iat);
             let others_kept = i64::from(limit) - 1;
-            transaction
-                .execute(&trim, &[&subject, &sid_bytes, &now, &others_kept])
+            let trimmed = transaction
+                .query(&trim, &[&subject, &sid_bytes, &now, &others_kept])
                 .await
                 .map_err(pg_error)?;
+            let committed = transaction.commit().await.map_err(pg_error);
+            sids(&trimmed).for_each(|sid| self.forget(sid));
+            return committed;
         }
         transaction.commit().await.map_err(pg_error)
     }
@@ -143,10 +180,12 @@ impl PostgresStore {
             .prepare_cached(&self.inner.sql.revoke_subject_page)
             .await
             .map_err(pg_error)?;
-        client
-            .execute(&statement, &[&subject, &secs(now), &REVOKE_PAGE])
+        let revoked = client
+            .query(&statement, &[&subject, &secs(now), &REVOKE_PAGE])
             .await
-            .map_err(pg_error)
+            .map_err(pg_error)?;
+        sids(&revoked).for_each(|sid| self.forget(sid));
+        Ok(u64::try_from(revoked.len()).unwrap_or(u64::MAX))
     }
 }
 
@@ -169,36 +208,49 @@ impl PairStore for PostgresStore {
         jti: TokenId,
         now: u64,
     ) -> Result<AccessCheck, StoreError> {
-        self.bounded(async {
-            let client = self.inner.pool.get().await.map_err(pool_error)?;
-            let select = client
-                .prepare_cached(&self.inner.sql.select)
-                .await
-                .map_err(pg_error)?;
-            let row = client
-                .query_opt(&select, &[&sid.as_bytes().as_slice()])
-                .await
-                .map_err(pg_error)?;
-            Ok(match row {
-                Some(row) => record_of(&row)?.check_access(jti, now),
-                None => AccessCheck::Unknown,
-            })
+        if let Some(answer) = self.near().and_then(|near| near.check(sid, jti, now)) {
+            return Ok(answer);
+        }
+        // Taken before the read is sent: a notification from now on keeps its reply out.
+        let ticket = self.near().and_then(|near| near.begin(sid));
+        let read = self.bounded(self.read_record(sid)).await;
+        if let (Some(near), Some(ticket)) = (self.near(), ticket) {
+            match &read {
+                Ok(Some(record)) => near.complete(sid, ticket, cached(record)),
+                _ => near.abandon(sid, ticket),
+            }
+        }
+        Ok(match read? {
+            Some(record) => record.check_access(jti, now),
+            None => AccessCheck::Unknown,
         })
-        .await
+    }
+
+    fn check_access_now(
+        &self,
+        sid: SessionId,
+        jti: TokenId,
+        now: u64,
+    ) -> Option<Result<AccessCheck, StoreError>> {
+        self.near()?.check(sid, jti, now).map(Ok)
     }
 
     async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
         let outcome = self
             .bounded(self.with_record(request.sid, |record| record.refresh(&request)))
-            .await?;
-        Ok(outcome.unwrap_or(RefreshOutcome::Unknown))
+            .await;
+        // Committed, failed or (timed out) maybe still to commit: this server's copy of the
+        // session is not to be trusted now; the notification covers a commit still to come.
+        self.forget(request.sid);
+        Ok(outcome?.unwrap_or(RefreshOutcome::Unknown))
     }
 
     async fn revoke_session(&self, sid: SessionId, now: u64) -> Result<bool, StoreError> {
         let revoked = self
             .bounded(self.with_record(sid, |record| !record.is_expired(now) && record.revoke()))
-            .await?;
-        Ok(revoked.unwrap_or(false))
+            .await;
+        self.forget(sid);
+        Ok(revoked?.unwrap_or(false))
     }
 
     async fn revoke_subject(&self, subject: &str, now: u64) -> Result<usize, StoreError> {

@@ -4,8 +4,9 @@
 //! behaviour and timeouts) is documented on [`RedisStore`], where rustdoc shows it; this module
 //! is private. `builder.rs` connects, `connection.rs` speaks to one Redis or a cluster alike,
 //! `values.rs` writes and reads the stored values, `pair_store.rs` implements the trait, the near
-//! cache is `near_cache.rs` and `tracking.rs`, and the scripts are the `*.lua` files beside
-//! them, each prefixed with `lib.lua`.
+//! cache is `near_cache.rs` and `tracking.rs` (around the store-independent copy in
+//! `store/near_cache.rs`), and the scripts are the `*.lua` files beside them, each prefixed with
+//! `lib.lua`.
 
 use std::fmt;
 use std::future::Future;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use ::redis::Script;
 
+use super::near_cache::{NearCache, NearCacheStats};
 #[cfg(doc)]
 use super::{NewSession, PairStore};
 use super::{StoreError, StoreErrorKind};
@@ -193,30 +195,7 @@ struct Inner {
     prefix: String,
     timeout: Duration,
     durable: Option<Durable>,
-    near: Option<Arc<near_cache::NearCache>>,
-}
-
-/// What the [near cache](RedisStoreBuilder::near_cache) has done so far.
-///
-/// ```no_run
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use tower_jwt_auth::store::RedisStore;
-///
-/// let store = RedisStore::builder("redis://127.0.0.1:6379").near_cache(100_000).build().await?;
-/// if let Some(stats) = store.near_cache_stats() {
-///     println!("{} checks answered locally; trusted now: {}", stats.hits, stats.trusted);
-/// }
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct NearCacheStats {
-    /// Access checks answered from the local copy, without Redis.
-    pub hits: u64,
-    /// Records let go because Redis (or this server) changed them.
-    pub invalidations: u64,
-    /// Whether the copy is trusted now: tracking is established and its last heartbeat recent.
-    pub trusted: bool,
+    near: Option<Arc<NearCache>>,
 }
 
 /// Runs `op`, failing with [`StoreErrorKind::Timeout`] if it takes longer than `timeout`.
@@ -248,11 +227,7 @@ impl RedisStore {
     /// The near cache's counters, if it is on.
     #[must_use]
     pub fn near_cache_stats(&self) -> Option<NearCacheStats> {
-        self.inner.near.as_ref().map(|near| NearCacheStats {
-            hits: near.hits(),
-            invalidations: near.invalidations(),
-            trusted: near.is_trusted(),
-        })
+        self.inner.near.as_deref().map(NearCache::stats)
     }
 
     /// The key prefix.
@@ -294,7 +269,7 @@ impl RedisStore {
         format!("{}:{KEYS_VERSION}:u:{{{subject}}}", self.inner.prefix)
     }
 
-    fn near(&self) -> Option<&near_cache::NearCache> {
+    fn near(&self) -> Option<&NearCache> {
         self.inner.near.as_deref()
     }
 

@@ -3,9 +3,9 @@
 use std::str::FromStr;
 
 use super::connection::Connection;
-use super::near_cache::Cached;
 use super::values::{corrupt, parse_jti, parse_u64, recorded, secs32, store_error, ttl_ms};
 use super::{CREATE, FORMAT, INDEX, MARK, REFRESH, REVOKE, REVOKE_PAGE, RedisStore};
+use crate::store::near_cache::Cached;
 use crate::store::{
     AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, StoreError, StoreErrorKind,
     TokenStamp,

@@ -11,7 +11,8 @@ use ::redis::aio::MultiplexedConnection;
 use ::redis::{AsyncConnectionConfig, Client, ConnectionAddr, ProtocolVersion, PushInfo};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use super::near_cache::{HEARTBEAT, NearCache, TRUST};
+use super::near_cache::apply;
+use crate::store::near_cache::{HEARTBEAT, NearCache, TRUST};
 
 /// What to track: one Redis, or the masters of a cluster reached through its seed nodes.
 #[derive(Debug, Clone)]
@@ -130,11 +131,14 @@ impl Tracking {
     async fn serve(mut self, cache: &Weak<NearCache>, key_prefix: &str) {
         let mut next_ping = tokio::time::Instant::now();
         loop {
-            if let Ok(push) = tokio::time::timeout_at(next_ping, self.pushes.recv()).await {
+            // Checked first: a steady stream of pushes must not starve the heartbeat.
+            if tokio::time::Instant::now() < next_ping
+                && let Ok(push) = tokio::time::timeout_at(next_ping, self.pushes.recv()).await
+            {
                 let (Some(push), Some(cache)) = (push, cache.upgrade()) else {
                     return;
                 };
-                if !cache.apply(&push, key_prefix) {
+                if !apply(&cache, &push, key_prefix) {
                     return;
                 }
                 continue;
@@ -159,7 +163,7 @@ impl Tracking {
             }
             // Every push sent before a pong is in the channel already: apply them first.
             while let Ok(push) = self.pushes.try_recv() {
-                if !cache.apply(&push, key_prefix) {
+                if !apply(&cache, &push, key_prefix) {
                     return;
                 }
             }
