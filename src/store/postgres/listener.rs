@@ -141,8 +141,13 @@ impl Listening {
                 }
             }));
             let listening = async {
+                // The heartbeat commits a notification: waiting for its commit to reach the disk
+                // would hold up every notification behind it for nothing.
                 client
-                    .batch_execute(&format!("LISTEN {}", quote_ident(&target.channel)))
+                    .batch_execute(&format!(
+                        "SET synchronous_commit = off; LISTEN {}",
+                        quote_ident(&target.channel)
+                    ))
                     .await?;
                 let pid = client.query_one("SELECT pg_backend_pid()", &[]).await?;
                 Ok::<_, tokio_postgres::Error>((pid, client.prepare(HEARTBEAT_SQL).await?))
