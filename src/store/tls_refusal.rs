@@ -4,6 +4,28 @@ use std::error::Error as StdError;
 
 use rustls::CertificateError;
 
+const UNTRUSTED: &str =
+    "the server's certificate is not trusted: no CA this store trusts signed it";
+const MISNAMED: &str = "the server's certificate is not for the host connected to";
+const EXPIRED: &str = "the server's certificate has expired";
+
+/// The same, read from an error's text: the redis crate keeps an I/O error's words but not the
+/// error itself (its `source` ends there).
+pub(crate) fn certificate_refusal_in(text: &str) -> Option<&'static str> {
+    if !text.contains("invalid peer certificate") {
+        return None;
+    }
+    Some(if text.contains("UnknownIssuer") {
+        UNTRUSTED
+    } else if text.contains("not valid for name") || text.contains("NotValidForName") {
+        MISNAMED
+    } else if text.contains("expired") || text.contains("Expired") {
+        EXPIRED
+    } else {
+        "the server's certificate was refused"
+    })
+}
+
 /// Why `error` (or any cause beneath it, an I/O error's inner one included) is a refused server
 /// certificate, if it is one.
 pub(crate) fn certificate_refusal(error: &(dyn StdError + 'static)) -> Option<&'static str> {
@@ -18,16 +40,10 @@ pub(crate) fn certificate_refusal(error: &(dyn StdError + 'static)) -> Option<&'
                 candidate.downcast_ref::<rustls::Error>()
             {
                 return Some(match refusal {
-                    CertificateError::UnknownIssuer => {
-                        "the server's certificate is not trusted: no CA this store trusts signed it"
-                    }
+                    CertificateError::UnknownIssuer => UNTRUSTED,
                     CertificateError::NotValidForName
-                    | CertificateError::NotValidForNameContext { .. } => {
-                        "the server's certificate is not for the host connected to"
-                    }
-                    CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                        "the server's certificate has expired"
-                    }
+                    | CertificateError::NotValidForNameContext { .. } => MISNAMED,
+                    CertificateError::Expired | CertificateError::ExpiredContext { .. } => EXPIRED,
                     _ => "the server's certificate was refused",
                 });
             }

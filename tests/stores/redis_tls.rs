@@ -71,7 +71,8 @@ async fn rediss_trusts_the_given_ca_and_no_other() {
         return;
     }
     let certs = ServerCerts::new();
-    let server = RedisServer::start_tls(&certs, &[]);
+    // Also on 127.0.0.2, an address the certificate does not name.
+    let server = RedisServer::start_tls(&certs, &["--bind", "127.0.0.1", "127.0.0.2"]);
     let url = format!("rediss://localhost:{}", server.port());
     let ca = Some(certs.ca.as_str());
 
@@ -126,9 +127,14 @@ async fn rediss_trusts_the_given_ca_and_no_other() {
 
     // Another CA, or the platform's roots: the certificate is not trusted.
     let error = refused(&url, Some(&ServerCerts::other_ca())).await;
+    assert!(error.contains("certificate is not trusted"), "{error}");
     assert!(error.contains("UnknownIssuer"), "{error}");
     let error = refused(&url, None).await;
-    assert!(error.contains("UnknownIssuer"), "{error}");
+    assert!(error.contains("certificate is not trusted"), "{error}");
+    // The right CA, a name the certificate does not hold (the same server, as `127.0.0.2`).
+    let elsewhere = format!("rediss://127.0.0.2:{}", server.port());
+    let error = refused(&elsewhere, ca).await;
+    assert!(error.contains("not for the host connected to"), "{error}");
     // A CA with a plain URL is a mistake, said as one.
     let error = refused(&format!("redis://localhost:{}", server.port()), ca).await;
     assert!(error.contains("rediss://"), "{error}");

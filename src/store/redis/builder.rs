@@ -15,7 +15,7 @@ use super::{
     tracking,
 };
 use crate::store::redact;
-use crate::store::tls_refusal::certificate_refusal;
+use crate::store::tls_refusal::{certificate_refusal, certificate_refusal_in};
 use crate::store::{StoreError, StoreErrorKind};
 
 #[derive(Clone)]
@@ -207,7 +207,10 @@ impl RedisStoreBuilder {
             Ok(Err(error)) => {
                 let cause = std::error::Error::source(&error)
                     .map_or_else(|| error.to_string(), ToString::to_string);
-                let cause = match std::error::Error::source(&error).and_then(certificate_refusal) {
+                let refusal = std::error::Error::source(&error)
+                    .and_then(certificate_refusal)
+                    .or_else(|| certificate_refusal_in(&cause));
+                let cause = match refusal {
                     Some(why) => format!("{why} ({cause})"),
                     None => cause,
                 };
