@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP throughput of a hello-world axum server with no auth, with JwtAuthLayer, and with
 # jsonwebtoken::decode in axum::middleware::from_fn; with REDIS_URL set, also with the pair check
-# on Redis, and with DATABASE_URL set on PostgreSQL, each without and with the near cache. The
+# on Redis, and with DATABASE_URL set on PostgreSQL, each without and with the near cache; and a
+# resource server verifying an RS256 token with its verified-token cache (resource-rs256). The
 # server runs on core 0 (one thread), wrk on core 1, over loopback; rounds interleave the servers
 # and the median round counts.
 #
@@ -15,7 +16,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 ADDR=127.0.0.1:${PORT:-3199}
-MODES=(none layer jsonwebtoken)
+MODES=(none layer jsonwebtoken resource-rs256)
 features=()
 if [ -n "${REDIS_URL:-}" ]; then
     MODES+=(layer-redis layer-redis-cache)

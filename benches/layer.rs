@@ -41,6 +41,11 @@ fn asymmetric(c: &mut Criterion) {
     group(c, "asymmetric", common::asymmetric());
 }
 
+/// Asymmetric tokens presented again, found in the verified-token cache.
+fn cached(c: &mut Criterion) {
+    group(c, "cached", common::cached());
+}
+
 /// The HMAC implementation behind the fast path, against aws-lc-rs.
 fn hmac(c: &mut Criterion) {
     group(c, "hmac", common::hmac());
@@ -53,6 +58,7 @@ criterion_group!(
     remote_keys,
     refresh,
     asymmetric,
+    cached,
     hmac
 );
 criterion_main!(benches);

@@ -257,13 +257,49 @@ fn main() {
     println!();
     figures(&asymmetric);
     for alg in ["EdDSA", "ES256", "RS256"] {
-        let ours = format!("{alg}/layer_authenticate");
+        let first = format!("{alg}/layer_authenticate_first");
+        let off = format!("{alg}/layer_authenticate_cache_off");
         let theirs = format!("{alg}/jsonwebtoken_decode");
         report(
             "asymmetric",
-            &format!("{alg}: layer authenticate / jsonwebtoken::decode"),
-            per_round(&asymmetric, &[&ours, &theirs], |f| f[0] / f[1]),
+            &format!("{alg}: layer authenticate, first time / jsonwebtoken::decode"),
+            per_round(&asymmetric, &[&first, &theirs], |f| f[0] / f[1]),
             1.1,
         );
+        println!(
+            "           {alg}: first time, cache on / cache off: {:.3}",
+            per_round(&asymmetric, &[&first, &off], |f| f[0] / f[1])
+        );
     }
+
+    let cached = measure(common::cached());
+    println!();
+    figures(&cached);
+    for alg in ["EdDSA", "ES256", "RS256"] {
+        let server = format!("{alg}/resource_server_repeated");
+        report(
+            "cached",
+            &format!("{alg}: resource server, repeated token / HS256 layer accept"),
+            per_round(&cached, &[&server, "hs256_layer_accept"], |f| f[0] / f[1]),
+            2.0,
+        );
+        let layer = format!("{alg}/layer_repeated");
+        println!(
+            "           {alg}: this crate's layer, repeated token / HS256 layer accept: {:.2}",
+            per_round(&cached, &[&layer, "hs256_layer_accept"], |f| f[0] / f[1])
+        );
+        let off = format!("{alg}/resource_server_cache_off");
+        println!(
+            "           {alg}: resource server, cache off / cache on: {:.1}",
+            per_round(&cached, &[&off, &server], |f| f[0] / f[1])
+        );
+    }
+    println!(
+        "           SHA-256 of the HS256 token / the HS256 layer's whole acceptance: {:.2}",
+        per_round(
+            &cached,
+            &["sha256_of_the_hs256_token", "hs256_layer_accept"],
+            |f| f[0] / f[1]
+        )
+    );
 }

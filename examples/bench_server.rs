@@ -1,5 +1,5 @@
 //! Hello-world axum server for `benches/http.sh`:
-//! `MODE=none|layer|layer-redis|layer-redis-cache|layer-postgres|layer-postgres-cache|jsonwebtoken`.
+//! `MODE=none|layer|layer-redis|layer-redis-cache|layer-postgres|layer-postgres-cache|jsonwebtoken|resource-rs256`.
 //!
 //! - `none`: no authentication at all;
 //! - `layer`: behind `JwtAuthLayer` (HS256, pair check on, in-memory store);
@@ -9,7 +9,10 @@
 //!   PostgreSQL (`tjwt_bench_plain`, `tjwt_bench_cached`: a table per mode, as the near cache
 //!   adds a trigger), without and with the near cache;
 //! - `jsonwebtoken`: `jsonwebtoken::decode` in `axum::middleware::from_fn`, as hand-written
-//!   middleware usually does it.
+//!   middleware usually does it;
+//! - `resource-rs256`: behind a resource server (`oidc::ResourceServer`) holding one RS256 public
+//!   key, given once (no network), its verified-token cache on (the default), for an RS256
+//!   token of `tests/keys/rs256.pem`.
 //!
 //! Runs on one thread (the script pins it to one core), prints `token: …` (a valid access token
 //! for the load generator) and `listening on http://ADDR`.
@@ -59,6 +62,23 @@ async fn decode_with_jsonwebtoken(
     Ok(next.run(request).await)
 }
 
+/// A resource server trusting one RS256 key, given once, and a token it accepts.
+async fn resource_server_rs256()
+-> Result<(tower_jwt_auth::oidc::ResourceServer, String), Box<dyn std::error::Error>> {
+    use tower_jwt_auth::oidc::{Issuer, RemoteKeys, ResourceServer};
+    use tower_jwt_auth::{JwtKeys, jwk::JwkSet};
+    let pem =
+        |name: &str| std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR")));
+    let keys = JwtKeys::from_pem(Algorithm::RS256, &pem("rs256.pem")?, &pem("rs256.pub.pem")?)?;
+    let issuer = JwtSessions::builder().keys(keys).build()?;
+    let token = issuer.issue("bench", ()).await?.access_token().to_owned();
+    let set: JwkSet = issuer.jwks();
+    let server = ResourceServer::builder()
+        .issuer(Issuer::any(RemoteKeys::from_jwk_set(&set)?))
+        .build()?;
+    Ok((server, token))
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mode = std::env::var("MODE").unwrap_or_else(|_| "layer".into());
@@ -101,10 +121,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => builder.build()?,
     };
-    let pair = sessions.issue("bench", ()).await?;
+    let mut token = sessions.issue("bench", ()).await?.access_token().to_owned();
     let app = Router::new().route("/", get(|| async { "hello" }));
     let app = match mode.as_str() {
         "none" => app,
+        "resource-rs256" => {
+            let (server, rs256) = resource_server_rs256().await?;
+            token = rs256;
+            app.layer(server.layer())
+        }
         "layer"
         | "layer-redis"
         | "layer-redis-cache"
@@ -122,13 +147,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => {
             return Err(format!(
                 "MODE must be none, layer, layer-redis, layer-redis-cache, layer-postgres, \
-                 layer-postgres-cache or jsonwebtoken, got {other:?}"
+                 layer-postgres-cache, jsonwebtoken or resource-rs256, got {other:?}"
             )
             .into());
         }
     };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("token: {}", pair.access_token());
+    println!("token: {token}");
     println!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await?;
     Ok(())

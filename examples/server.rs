@@ -7,7 +7,9 @@
 //! EdDSA, ES256 or RS256, `PAIR_STORE` (`memory`, the default; a `redis://` URL with
 //! `--features redis`; a `postgres://` URL with `--features postgres`, whose table the demo
 //! creates: `PAIR_STORE=postgres://postgres@127.0.0.1/test cargo run --example server --features
-//! postgres`; processes on the same Redis or database share their sessions).
+//! postgres`; processes on the same Redis or database share their sessions), `PAIR_STORE_CA` (a
+//! PEM file of the CA that signed the store's TLS certificate, for a `rediss://` URL or an
+//! `sslmode=verify-full` one; default: the system's roots).
 //!
 //! ```text
 //! GET  /                                                 -> the demo page (cookie mode)

@@ -70,6 +70,11 @@ fn random_ids<const N: usize>() -> Result<[[u8; 16]; N], AuthError> {
         .map_err(|e| AuthError::new(AuthErrorKind::Internal).with_source(e))
 }
 
+/// When a token is accepted under `config`: nothing this crate mints outlives a session.
+pub(crate) fn time_window(config: &Config) -> TimeWindow {
+    TimeWindow::new(secs(config.leeway())).max_lifetime(secs(config.refresh_ttl()))
+}
+
 fn secs(d: Duration) -> u64 {
     d.as_secs()
 }
@@ -82,9 +87,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
         sources: Sources,
     ) -> Self {
-        // Nothing this crate mints outlives a session.
-        let window =
-            TimeWindow::new(secs(config.leeway())).max_lifetime(secs(config.refresh_ttl()));
+        let window = time_window(&config);
         Self {
             config,
             codec,
@@ -114,6 +117,11 @@ impl Engine {
 
     pub(crate) fn can_mint(&self) -> bool {
         self.codec.can_sign()
+    }
+
+    #[cfg(feature = "test-util")]
+    pub(crate) fn verified_tokens(&self) -> usize {
+        self.codec.verified_tokens()
     }
 
     pub(crate) fn store(&self) -> &dyn DynStore {

@@ -104,6 +104,7 @@
 //! | feature | adds |
 //! | --- | --- |
 //! | `axum` | [`Claims<C>`](Claims) and `Option<Claims<C>>` as extractors; [`TokenPair`] and [`AuthError`] as responses |
+//! | `actix` | [`actix::JwtAuthMiddleware`] for actix-web; [`Claims<C>`](Claims) and `Option<Claims<C>>` as its extractors |
 //! | `redis` | `RedisStore`: sessions in Redis or Redis Cluster, with an optional near cache |
 //! | `postgres` | `PostgresStore`: sessions in one PostgreSQL table, with an optional near cache |
 //! | `oidc` | [`oidc::ResourceServer`]: tokens of any identity provider |
@@ -115,6 +116,8 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "axum")]
 mod axum;
 mod builder;

@@ -119,6 +119,15 @@ impl<C: CustomClaims> JwtSessions<C> {
         self.engine.can_mint()
     }
 
+    /// The number of tokens in the verified-token cache (see
+    /// [`verified_token_cache`](crate::JwtSessionsBuilder::verified_token_cache)), for tests.
+    #[cfg(feature = "test-util")]
+    #[doc(hidden)]
+    #[must_use]
+    pub fn verified_token_cache_len(&self) -> usize {
+        self.engine.verified_tokens()
+    }
+
     /// The public keys as a JWK Set for `/.well-known/jwks.json` (HMAC secrets never appear).
     #[must_use]
     pub fn jwks(&self) -> JwkSet {

@@ -11,34 +11,51 @@ use tower_jwt_auth::{JwtKeys, JwtSessions};
 
 use super::{Case, RegisteredClaims, SECRET, call, hello, now_or_never};
 
-fn pem(name: &str) -> Vec<u8> {
+pub(super) fn pem(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).expect("key file")
 }
 
-/// Asymmetric keys: for EdDSA, ES256 and RS256, `(layer_authenticate, jsonwebtoken_decode)` of one token
-/// on the same backend (aws-lc-rs).
+/// The asymmetric algorithms measured, each with its key files in `tests/keys/`.
+pub(crate) const ALGORITHMS: [(Algorithm, &str); 3] = [
+    (Algorithm::EdDSA, "ed25519"),
+    (Algorithm::ES256, "es256"),
+    (Algorithm::RS256, "rs256"),
+];
+
+/// Distinct tokens cycled through by a first-verification case.
+const FIRST_TOKENS: usize = 1024;
+
+/// Asymmetric keys: for EdDSA, ES256 and RS256, `JwtSessions::authenticate` verifying a token
+/// for the first time (`layer_authenticate_first`: 1,024 distinct tokens in turn through a
+/// verified-token cache of 128, so that every call misses, verifies and inserts, evicting),
+/// the same with the cache off, and `jsonwebtoken_decode` of the same tokens on the same
+/// backend (aws-lc-rs).
 pub(crate) fn asymmetric() -> Vec<(String, Case)> {
     let mut cases: Vec<(String, Case)> = Vec::new();
-    for (alg, name) in [
-        (Algorithm::EdDSA, "ed25519"),
-        (Algorithm::ES256, "es256"),
-        (Algorithm::RS256, "rs256"),
-    ] {
+    for (alg, name) in ALGORITHMS {
         let keys = JwtKeys::from_pem(
             alg,
             &pem(&format!("{name}.pem")),
             &pem(&format!("{name}.pub.pem")),
         )
         .expect("keys");
-        let sessions = JwtSessions::builder()
-            .keys(keys)
-            .pair_check(false)
-            .build()
-            .expect("configuration");
-        let token = now_or_never(sessions.issue("alice", ()))
-            .expect("issue")
-            .access_token()
-            .to_owned();
+        let sessions = |cache: usize| {
+            JwtSessions::builder()
+                .keys(keys.clone())
+                .pair_check(false)
+                .verified_token_cache(cache)
+                .build()
+                .expect("configuration")
+        };
+        let first = sessions(128);
+        let tokens: Vec<String> = (0..FIRST_TOKENS)
+            .map(|_| {
+                now_or_never(first.issue("alice", ()))
+                    .expect("issue")
+                    .access_token()
+                    .to_owned()
+            })
+            .collect();
         let public = pem(&format!("{name}.pub.pem"));
         let key = match alg {
             Algorithm::EdDSA => DecodingKey::from_ed_pem(&public),
@@ -47,21 +64,35 @@ pub(crate) fn asymmetric() -> Vec<(String, Case)> {
         }
         .expect("public key");
         let validation = Validation::new(alg);
-        let ours = token.clone();
-        cases.push((
-            format!("{alg:?}/layer_authenticate"),
+        let cycle = |run: Box<dyn Fn(&str)>| -> Case {
+            let tokens = tokens.clone();
+            let mut next = 0;
             Box::new(move || {
-                black_box(now_or_never(sessions.authenticate(black_box(&ours))).expect("valid"));
-            }),
+                next = (next + 1) % tokens.len();
+                run(black_box(&tokens[next]));
+            })
+        };
+        let off = sessions(0);
+        cases.push((
+            format!("{alg:?}/layer_authenticate_first"),
+            cycle(Box::new(move |token| {
+                black_box(now_or_never(first.authenticate(token)).expect("valid"));
+            })),
+        ));
+        cases.push((
+            format!("{alg:?}/layer_authenticate_cache_off"),
+            cycle(Box::new(move |token| {
+                black_box(now_or_never(off.authenticate(token)).expect("valid"));
+            })),
         ));
         cases.push((
             format!("{alg:?}/jsonwebtoken_decode"),
-            Box::new(move || {
+            cycle(Box::new(move |token| {
                 black_box(
-                    jsonwebtoken::decode::<RegisteredClaims>(black_box(&token), &key, &validation)
+                    jsonwebtoken::decode::<RegisteredClaims>(token, &key, &validation)
                         .expect("valid"),
                 );
-            }),
+            })),
         ));
     }
     cases

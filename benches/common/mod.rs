@@ -16,9 +16,11 @@ use tower::{Layer, Service, service_fn};
 use tower_jwt_auth::store::{MemoryStore, PairStore, RefreshRequest, TokenStamp};
 use tower_jwt_auth::{JwtSessions, SessionId, TokenId};
 
+mod cached;
 mod floor;
 mod keys;
 
+pub(crate) use cached::cached;
 pub(crate) use keys::{asymmetric, hmac, remote_keys};
 
 const SECRET: &[u8] = b"benchmark-secret-of-32-bytes-min";

@@ -117,11 +117,25 @@ fn configure(mut builder: JwtSessionsBuilder) -> Result<JwtSessionsBuilder, BoxE
     Ok(builder)
 }
 
-/// The store `PAIR_STORE` names: `memory` (the default), a `redis://` URL or a `postgres://` URL
-/// (each with its cargo feature). Processes on one Redis or one database share their sessions.
+/// The store `PAIR_STORE` names: `memory` (the default), a `redis://` (`rediss://`) URL or a
+/// `postgres://` URL (each with its cargo feature), TLS trusting `PAIR_STORE_CA` if set.
+/// Processes on one Redis or one database share their sessions.
 async fn with_store(builder: JwtSessionsBuilder) -> Result<JwtSessionsBuilder, BoxError> {
     let Some(url) = env::var("PAIR_STORE").ok().filter(|s| s != "memory") else {
         return Ok(builder);
+    };
+    #[cfg_attr(
+        not(any(feature = "redis", feature = "postgres")),
+        expect(
+            unused_variables,
+            reason = "read by the stores' arms, each behind its feature"
+        )
+    )]
+    let ca = match env::var("PAIR_STORE_CA") {
+        Ok(path) => Some(
+            std::fs::read(&path).map_err(|e| format!("cannot read PAIR_STORE_CA {path:?}: {e}"))?,
+        ),
+        Err(_) => None,
     };
     // Only the scheme is ever repeated: the URL may hold a password.
     let scheme = url.split("://").next().unwrap_or_default().to_owned();
@@ -131,6 +145,9 @@ async fn with_store(builder: JwtSessionsBuilder) -> Result<JwtSessionsBuilder, B
             let mut store = tower_jwt_auth::store::RedisStore::builder(url);
             if env_flag("NEAR_CACHE", false)? {
                 store = store.near_cache(100_000);
+            }
+            if let Some(ca) = ca {
+                store = store.ca_certificate(ca);
             }
             let store = store
                 .build()
@@ -143,6 +160,9 @@ async fn with_store(builder: JwtSessionsBuilder) -> Result<JwtSessionsBuilder, B
             let mut store = tower_jwt_auth::store::PostgresStore::builder(url);
             if env_flag("NEAR_CACHE", false)? {
                 store = store.near_cache(100_000);
+            }
+            if let Some(ca) = ca {
+                store = store.ca_certificate(ca);
             }
             let store = store
                 .build()

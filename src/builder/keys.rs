@@ -42,6 +42,30 @@ impl<C> JwtSessionsBuilder<C> {
         self.settings.max_token_len = len;
         self
     }
+
+    /// How many access tokens signed by a public key (RS256, ES256, EdDSA, ...) are remembered
+    /// once verified, so that the same token presented again skips its signature check (tens
+    /// of microseconds) until it expires or its key leaves the key set; 0 turns the cache off.
+    /// Default 10,000. Entries are found by the SHA-256 of the whole token, and only tokens
+    /// that verified enter; the claims, the time window and the pair check are checked on
+    /// every request all the same. HMAC keys do not use it: their check costs less than a
+    /// lookup.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, JwtKeys, JwtSessions};
+    ///
+    /// # let public = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys/rs256.pub.pem"))?;
+    /// let sessions = JwtSessions::builder()
+    ///     .keys(JwtKeys::verify_only_pem(Algorithm::RS256, &public)?)
+    ///     .verified_token_cache(100_000)
+    ///     .build()?;
+    /// # let _ = sessions;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verified_token_cache(mut self, capacity: usize) -> Self {
+        self.settings.verified_token_cache = capacity;
+        self
+    }
 }
 
 /// The key set, which must hold at least one key.

@@ -85,6 +85,7 @@ struct Settings {
     issuer: Option<String>,
     audience: Option<String>,
     max_token_len: usize,
+    verified_token_cache: usize,
     max_sessions_per_subject: u32,
     cookies: Option<CookieSettings>,
     credential_sources: Vec<Arc<dyn CredentialSource>>,
@@ -122,6 +123,7 @@ impl Default for Settings {
             issuer: None,
             audience: None,
             max_token_len: 8 * 1024,
+            verified_token_cache: crate::token::verified_cache::DEFAULT_CAPACITY,
             max_sessions_per_subject: 1_000,
             cookies: None,
             credential_sources: Vec::new(),
@@ -210,6 +212,12 @@ impl<C> JwtSessionsBuilder<C> {
             max_sessions_per_subject: s.max_sessions_per_subject,
             cookies: transport.cookies,
         };
+        let codec = codec.with_verified_cache(
+            s.verified_token_cache,
+            Arc::clone(&s.clock),
+            crate::engine::time_window(&config),
+            config.leeway().as_secs(),
+        );
         let store = s.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         Ok(JwtSessions::from_engine(Engine::new(
             config,

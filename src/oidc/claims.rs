@@ -27,10 +27,17 @@ use crate::token::rules;
 /// ```
 #[derive(Debug, Clone)]
 pub struct AccessClaims {
+    // Behind one `Arc`: a request served from the verified-token cache clones the claims, and a
+    // clone must cost no allocation.
+    inner: Arc<Parts>,
+}
+
+#[derive(Debug)]
+struct Parts {
     expires_at: u64,
     audiences: Vec<String>,
     scopes: Vec<String>,
-    all: Arc<Map<String, Value>>,
+    all: Map<String, Value>,
 }
 
 impl AccessClaims {
@@ -84,54 +91,56 @@ impl AccessClaims {
             Some(_) => return Err(invalid().because("a scope that is not a string or strings")),
         };
         Ok(Self {
-            expires_at,
-            audiences,
-            scopes,
-            all: Arc::new(all),
+            inner: Arc::new(Parts {
+                expires_at,
+                audiences,
+                scopes,
+                all,
+            }),
         })
     }
 
     /// `iss`.
     #[must_use]
     pub fn issuer(&self) -> Option<&str> {
-        self.all.get("iss").and_then(Value::as_str)
+        self.inner.all.get("iss").and_then(Value::as_str)
     }
 
     /// `sub`: the user, or for a client-credentials token usually the client.
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
-        self.all.get("sub").and_then(Value::as_str)
+        self.inner.all.get("sub").and_then(Value::as_str)
     }
 
     /// `aud`, as a list.
     #[must_use]
     pub fn audiences(&self) -> &[String] {
-        &self.audiences
+        &self.inner.audiences
     }
 
     /// `exp`, seconds since the Unix epoch.
     #[must_use]
     pub fn expires_at(&self) -> u64 {
-        self.expires_at
+        self.inner.expires_at
     }
 
     /// The scopes granted: `scope` split at spaces, or `scp`.
     #[must_use]
     pub fn scopes(&self) -> &[String] {
-        &self.scopes
+        &self.inner.scopes
     }
 
     /// Whether `scope` was granted.
     #[must_use]
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+        self.inner.scopes.iter().any(|s| s == scope)
     }
 
     /// The claim at a dotted `path` (`realm_access.roles`), if present.
     #[must_use]
     pub fn claim(&self, path: &str) -> Option<&Value> {
         let mut parts = path.split('.');
-        let first = self.all.get(parts.next()?)?;
+        let first = self.inner.all.get(parts.next()?)?;
         parts.try_fold(first, |value, part| value.get(part))
     }
 
@@ -162,7 +171,7 @@ impl AccessClaims {
     /// Every claim of the token.
     #[must_use]
     pub fn all(&self) -> &Map<String, Value> {
-        &self.all
+        &self.inner.all
     }
 }
 

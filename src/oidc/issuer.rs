@@ -127,6 +127,11 @@ impl Issuer {
         &self.keys
     }
 
+    /// The leeway, in seconds.
+    pub(super) fn leeway_secs(&self) -> u64 {
+        self.leeway.as_secs()
+    }
+
     /// This issuer's profile, on verified claims at `now`: its `iss`, an accepted audience if any is
     /// configured (then `aud` is required), the required claims, and the time window.
     pub(super) fn check(&self, claims: &AccessClaims, now: u64) -> Result<(), AuthError> {

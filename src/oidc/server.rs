@@ -17,13 +17,25 @@ use super::keys::{Key, KeyTable, RemoteKeys};
 use super::layer::ResourceServerLayer;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, AuthErrorKind, ConfigError, ConfigErrorKind};
+use crate::token::verified_cache::{self, Entry, TokenDigest, VerifiedCache};
 use crate::token::{self, Header, KeyLookup, TokenKind};
 
 struct Inner {
-    by_iss: HashMap<String, Issuer>,
-    any: Option<Issuer>,
+    issuers: Vec<Issuer>,
+    /// The index in `issuers` of each `iss`.
+    by_iss: HashMap<String, usize>,
+    /// Whether the one issuer is [`Issuer::any`].
+    any: bool,
     clock: Arc<dyn Clock>,
     max_token_len: usize,
+    verified: VerifiedCache<Verified>,
+}
+
+/// A token that verified: the issuer (its index) whose keys verified it, and its claims.
+#[derive(Clone)]
+struct Verified {
+    issuer: usize,
+    claims: AccessClaims,
 }
 
 /// Verifies access tokens minted elsewhere — by Keycloak, Auth0, Okta, Entra, Dex, or another
@@ -55,7 +67,8 @@ impl fmt::Debug for ResourceServer {
         let issuers: Vec<&str> = self.inner.by_iss.keys().map(String::as_str).collect();
         f.debug_struct("ResourceServer")
             .field("issuers", &issuers)
-            .field("any_issuer", &self.inner.any.is_some())
+            .field("any_issuer", &self.inner.any)
+            .field("verified_token_cache", &self.inner.verified)
             .finish_non_exhaustive()
     }
 }
@@ -66,6 +79,7 @@ impl fmt::Debug for ResourceServer {
 pub struct ResourceServerBuilder {
     issuers: Vec<Issuer>,
     clock: Option<Arc<dyn Clock>>,
+    verified_token_cache: Option<usize>,
 }
 
 impl fmt::Debug for ResourceServerBuilder {
@@ -89,6 +103,32 @@ impl ResourceServerBuilder {
         self
     }
 
+    /// How many verified tokens are remembered (default 10,000; 0 turns the cache off). A token
+    /// whose exact bytes verified before, under a key still in its issuer's key set, is not
+    /// verified again: its signature check (tens of microseconds for RS256, ES256 or EdDSA)
+    /// becomes a SHA-256 of the token and a lookup. Entries are found by the SHA-256 of the
+    /// whole token; only tokens that were accepted enter; a key set swapped in (a fetch, a
+    /// withdrawn key) leaves every entry of the old one stale; and the issuer's claim rules and
+    /// time window are checked on every request all the same. Each entry holds the token's
+    /// claims: size it to the tokens live at once (see the crate's BENCHMARKS.md for the
+    /// memory per entry).
+    ///
+    /// ```
+    /// use tower_jwt_auth::oidc::{Issuer, RemoteKeys, ResourceServer};
+    ///
+    /// # let keys = RemoteKeys::from_jwk_set(&tower_jwt_auth::jwk::JwkSet { keys: Vec::new() })?;
+    /// let server = ResourceServer::builder()
+    ///     .issuer(Issuer::new("https://idp.example.com", keys))
+    ///     .verified_token_cache(50_000)
+    ///     .build()?;
+    /// # let _ = server;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verified_token_cache(mut self, capacity: usize) -> Self {
+        self.verified_token_cache = Some(capacity);
+        self
+    }
+
     /// Checks the issuers: at least one, no `iss` twice, [`Issuer::any`] only alone.
     pub fn build(self) -> Result<ResourceServer, ConfigError> {
         let error = |detail: String| ConfigError::new(ConfigErrorKind::MissingKeys, detail);
@@ -97,15 +137,15 @@ impl ResourceServerBuilder {
         }
         let alone = self.issuers.len() == 1;
         let mut by_iss = HashMap::new();
-        let mut any = None;
-        for issuer in self.issuers {
+        let mut any = false;
+        for (index, issuer) in self.issuers.iter().enumerate() {
             match issuer.iss.clone() {
                 Some(iss) => {
-                    if by_iss.insert(iss.clone(), issuer).is_some() {
+                    if by_iss.insert(iss.clone(), index).is_some() {
                         return Err(error(format!("the issuer {iss:?} is given twice")));
                     }
                 }
-                None if alone => any = Some(issuer),
+                None if alone => any = true,
                 None => {
                     return Err(error(
                         "Issuer::any accepts any iss, so it cannot share a server with other issuers"
@@ -116,10 +156,15 @@ impl ResourceServerBuilder {
         }
         Ok(ResourceServer {
             inner: Arc::new(Inner {
+                issuers: self.issuers,
                 by_iss,
                 any,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 max_token_len: 16 * 1024,
+                verified: VerifiedCache::new(
+                    self.verified_token_cache
+                        .unwrap_or(verified_cache::DEFAULT_CAPACITY),
+                ),
             }),
         })
     }
@@ -156,6 +201,14 @@ impl ResourceServer {
         }
     }
 
+    /// The number of tokens in the verified-token cache, for tests (with `test-util`).
+    #[cfg(feature = "test-util")]
+    #[doc(hidden)]
+    #[must_use]
+    pub fn verified_token_cache_len(&self) -> usize {
+        self.inner.verified.len()
+    }
+
     pub(crate) fn verify_after_refetch(&self, token: &str) -> Result<AccessClaims, AuthError> {
         match self.verify_now(token) {
             Verification::Done(result) => result,
@@ -170,16 +223,34 @@ impl ResourceServer {
         }
     }
 
-    /// In order: the token's length and shape; its header, parsed; the issuer its `iss` names
-    /// (before any key is looked at, by design: an issuer not configured never costs a key
-    /// lookup, let alone a fetch); [`Header::verify`]: the header rules the crate's own tokens
-    /// are held to, and the signature, under that issuer's keys; and only then the claims, read
-    /// from the verified payload.
+    /// In order: the token's length; a token accepted before, found in the verified-token
+    /// cache, held to its issuer's claim rules and time window again; otherwise its shape; its
+    /// header, parsed; the issuer its `iss` names (before any key is looked at, by design: an
+    /// issuer not configured never costs a key lookup, let alone a fetch); [`Header::verify`]:
+    /// the header rules the crate's own tokens are held to, and the signature, under that
+    /// issuer's keys; and only then the claims, read from the verified payload.
     fn check(&self, token: &str) -> Result<Verification, AuthError> {
         let malformed =
             |defect| AuthError::token(AuthErrorKind::Malformed, TokenKind::Access).because(defect);
         if token.len() > self.inner.max_token_len {
             return Err(malformed("a token longer than the limit"));
+        }
+        let inner = &*self.inner;
+        let cached = inner
+            .verified
+            .is_on()
+            .then(|| (TokenDigest::of(token), inner.clock.now()));
+        if let Some((digest, now)) = &cached {
+            // Only under the key set of its issuer that verified it: one swapped in since
+            // (a key withdrawn, a fetch) leaves the entry stale.
+            let epoch_of = |hit: &Verified| {
+                let table = inner.issuers[hit.issuer].keys.table();
+                table.as_deref().map(KeyTable::epoch)
+            };
+            if let Some(hit) = inner.verified.get(digest, *now, epoch_of) {
+                inner.issuers[hit.issuer].check(&hit.claims, *now)?;
+                return Ok(Verification::Done(Ok(hit.claims)));
+            }
         }
         let (message, signature) =
             token::split(token).ok_or_else(|| malformed("not three dot-separated segments"))?;
@@ -190,7 +261,8 @@ impl ResourceServer {
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| malformed("the payload is not base64url"))?;
-        let issuer = self.issuer_of(&payload)?;
+        let index = self.issuer_of(&payload)?;
+        let issuer = &inner.issuers[index];
         let table = issuer.keys.table();
         let Some(table) = table.as_deref() else {
             return Err(AuthError::new(AuthErrorKind::KeysUnavailable));
@@ -206,19 +278,34 @@ impl ResourceServer {
             Err(error) => return Err(error),
         }
         let claims = AccessClaims::from_payload(&payload)?;
-        issuer.check(&claims, self.inner.clock.now())?;
+        let now = match cached {
+            Some((_, now)) => now,
+            None => inner.clock.now(),
+        };
+        issuer.check(&claims, now)?;
+        if let Some((digest, now)) = cached {
+            let entry = Entry {
+                epoch: table.epoch(),
+                expires_at: claims.expires_at().saturating_add(issuer.leeway_secs()),
+                value: Verified {
+                    issuer: index,
+                    claims: claims.clone(),
+                },
+            };
+            inner.verified.insert(digest, entry, now);
+        }
         Ok(Verification::Done(Ok(claims)))
     }
 
     /// The issuer a payload claims, read before its signature is checked, to choose the keys
     /// to check it with; [`Issuer::check`] holds the verified claims to it.
-    fn issuer_of(&self, payload: &[u8]) -> Result<&Issuer, AuthError> {
+    fn issuer_of(&self, payload: &[u8]) -> Result<usize, AuthError> {
         #[derive(Deserialize)]
         struct Peek {
             iss: Option<Value>,
         }
-        if let Some(any) = &self.inner.any {
-            return Ok(any);
+        if self.inner.any {
+            return Ok(0);
         }
         let peek: Peek = serde_json::from_slice(payload).map_err(|_| {
             AuthError::new(AuthErrorKind::Malformed).because("the payload is not a JSON object")
@@ -226,7 +313,7 @@ impl ResourceServer {
         peek.iss
             .as_ref()
             .and_then(Value::as_str)
-            .and_then(|iss| self.inner.by_iss.get(iss))
+            .and_then(|iss| self.inner.by_iss.get(iss).copied())
             .ok_or_else(|| {
                 AuthError::new(AuthErrorKind::InvalidClaims)
                     .because("an issuer that is not trusted")

@@ -6,6 +6,7 @@
 //! needs a clock, is the [`Engine`](crate::engine::Engine)'s to check.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use base64::Engine;
@@ -13,7 +14,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Header;
 
 use super::mac::HmacKey;
+use super::rules::TimeWindow;
+use super::verified_cache::VerifiedCache;
 use super::{Claims, CustomClaims, JwtKeys, KeySet, TokenKind, mint};
+use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, AuthErrorKind};
 
 /// One key, ready for use: the headers it mints, as values and as base64url segments.
@@ -85,6 +89,11 @@ impl CompiledKey {
 pub(super) struct CompiledSet {
     pub(super) keys: Vec<CompiledKey>,
     active: Option<usize>,
+    /// Unique to this set among those the codec compiled: a verified-token cache entry of
+    /// another set is stale.
+    pub(super) epoch: u64,
+    /// Whether a key of the set verifies signatures with a public key (the ones worth caching).
+    pub(super) asymmetric: bool,
 }
 
 /// What every token must satisfy beyond its signature and time window.
@@ -101,6 +110,19 @@ pub(crate) struct TokenCodec {
     pub(super) keys: ArcSwap<CompiledSet>,
     source: ArcSwap<KeySet>,
     pub(super) policy: Policy,
+    /// The last epoch given to a compiled set.
+    epochs: AtomicU64,
+    pub(super) verified: Verified,
+}
+
+/// The access tokens that verified under a public key, and what decides how long each counts:
+/// entries are inserted only inside the time window the engine checks, and die with it.
+#[derive(Debug)]
+pub(super) struct Verified {
+    pub(super) cache: VerifiedCache<()>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) window: TimeWindow,
+    pub(super) leeway: u64,
 }
 
 impl TokenCodec {
@@ -114,6 +136,8 @@ impl TokenCodec {
             keys: ArcSwap::from_pointee(CompiledSet {
                 keys: Vec::new(),
                 active: None,
+                epoch: 0,
+                asymmetric: false,
             }),
             source: ArcSwap::from_pointee(KeySet::verify_only()),
             policy: Policy {
@@ -121,18 +145,53 @@ impl TokenCodec {
                 audience,
                 max_token_len,
             },
+            epochs: AtomicU64::new(0),
+            verified: Verified {
+                cache: VerifiedCache::new(0),
+                clock: Arc::new(SystemClock),
+                window: TimeWindow::new(0),
+                leeway: 0,
+            },
         };
         codec.set_keys(keys);
         codec
     }
 
-    /// Swaps the key set in; requests already past key selection finish with the old one.
+    /// Keeps up to `capacity` access tokens that verified under a public key, so that the same
+    /// token is not verified again while it lives by `window` (whose leeway is `leeway`
+    /// seconds) on `clock`; 0 keeps none.
+    pub(crate) fn with_verified_cache(
+        mut self,
+        capacity: usize,
+        clock: Arc<dyn Clock>,
+        window: TimeWindow,
+        leeway: u64,
+    ) -> Self {
+        self.verified = Verified {
+            cache: VerifiedCache::new(capacity),
+            clock,
+            window,
+            leeway,
+        };
+        self
+    }
+
+    /// The number of tokens in the verified-token cache.
+    #[cfg(any(test, feature = "test-util"))]
+    pub(crate) fn verified_tokens(&self) -> usize {
+        self.verified.cache.len()
+    }
+
+    /// Swaps the key set in; requests already past key selection finish with the old one. The
+    /// new set's epoch leaves every verified-token cache entry of the old one stale.
     pub(crate) fn set_keys(&self, set: KeySet) {
         let compiled = CompiledSet {
             keys: set.iter().cloned().map(CompiledKey::new).collect(),
             active: set
                 .active()
                 .and_then(|a| set.iter().position(|k| k.kid() == a.kid())),
+            epoch: self.epochs.fetch_add(1, Ordering::Relaxed) + 1,
+            asymmetric: set.iter().any(|k| k.decoding().is_some()),
         };
         self.keys.store(Arc::new(compiled));
         self.source.store(Arc::new(set));
@@ -214,6 +273,55 @@ mod tests {
             exp,
         };
         Claims::new("alice".into(), SessionId::from_bytes([2; 16]), stamp, ())
+    }
+
+    /// The verified-token cache keeps access tokens that verified under a public key and
+    /// inside their time window; never a refresh token, an HMAC token, or one the engine is
+    /// about to refuse as expired; and a hit still reads and checks the claims.
+    #[test]
+    fn only_live_access_tokens_under_a_public_key_are_remembered() {
+        use crate::clock::ManualClock;
+        let pem = |name: &str| {
+            std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        };
+        let ed = JwtKeys::from_pem(
+            jsonwebtoken::Algorithm::EdDSA,
+            &pem("ed25519.pem"),
+            &pem("ed25519.pub.pem"),
+        )
+        .unwrap();
+        let clock = ManualClock::new(150);
+        let cached = |keys: JwtKeys, audience: Option<&str>| {
+            TokenCodec::new(
+                KeySet::signing(keys),
+                None,
+                audience.map(str::to_owned),
+                8192,
+            )
+            .with_verified_cache(8, Arc::new(clock.clone()), TimeWindow::new(0), 0)
+        };
+        let codec = cached(ed.clone(), None);
+        let refresh = codec.encode(TokenKind::Refresh, &claims(200)).unwrap();
+        let _: Claims<()> = codec.verify(TokenKind::Refresh, &refresh).unwrap();
+        assert_eq!(codec.verified_tokens(), 0, "a refresh token");
+        let expired = codec.encode(TokenKind::Access, &claims(150)).unwrap();
+        let _: Claims<()> = codec.verify(TokenKind::Access, &expired).unwrap();
+        assert_eq!(codec.verified_tokens(), 0, "an expired access token");
+        let access = codec.encode(TokenKind::Access, &claims(200)).unwrap();
+        for _ in 0..2 {
+            let back: Claims<()> = codec.verify(TokenKind::Access, &access).unwrap();
+            assert_eq!(back, claims(200));
+            assert_eq!(codec.verified_tokens(), 1);
+        }
+        // The same verifier with an audience pinned refuses the token, cached or not.
+        let pinned = cached(ed, Some("api"));
+        let refused = pinned.verify::<()>(TokenKind::Access, &access).unwrap_err();
+        assert_eq!(refused.kind(), AuthErrorKind::InvalidClaims);
+        assert_eq!(pinned.verified_tokens(), 0);
+        let hmac = cached(JwtKeys::hs256(SECRET).unwrap(), None);
+        let token = hmac.encode(TokenKind::Access, &claims(200)).unwrap();
+        let _: Claims<()> = hmac.verify(TokenKind::Access, &token).unwrap();
+        assert_eq!(hmac.verified_tokens(), 0, "an HMAC token");
     }
 
     /// The minted path hashes part of the header once per key; every tag must still be the

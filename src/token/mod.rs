@@ -41,6 +41,7 @@ mod mint;
 mod payload;
 mod probe;
 pub(crate) mod rules;
+pub(crate) mod verified_cache;
 mod verify;
 
 pub(crate) use claims::check_type as check_claims_type;

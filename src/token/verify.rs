@@ -5,6 +5,9 @@
 //! every path shares: no critical extension, the `typ`, the key its `kid` names and that key's
 //! algorithm); the signature, in constant time; and only then the claims, parsed once by
 //! [`Policy::claims`], whatever key signed them, and held to the [`rules`] every path shares.
+//! An access token whose exact bytes verified under a public key of the key set in use skips
+//! the header and signature checks (see [`VerifiedCache`](super::verified_cache)), never the
+//! claims'.
 //! Nothing of the payload is read before the signature holds, and no error repeats the token's
 //! text: each names the defect in this crate's words.
 
@@ -13,11 +16,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 
-use super::codec::{CompiledKey, CompiledSet, Policy, TokenCodec};
+use super::codec::{CompiledKey, CompiledSet, Policy, TokenCodec, Verified};
 use super::header::{Header, KeyLookup, TypRule};
 use super::mac::HmacKey;
 use super::payload::{self, Payload, ReadError};
 use super::rules::{self, Pinned};
+use super::verified_cache::{Entry, TokenDigest};
 use super::{Algorithm, Claims, CustomClaims, TokenKind};
 use crate::error::{AuthError, AuthErrorKind};
 
@@ -62,18 +66,36 @@ impl TokenCodec {
             // The header matched, so the absorbed bytes are its first ones.
             Some((mac, message.get(absorbed..)?, payload))
         });
+        let mut uncached = None;
         let payload = match minted {
             // Every token this crate minted with an HMAC key: its header needs no parsing, and
-            // the key has absorbed it already.
+            // the key has absorbed it already. An HMAC costs less than a cache lookup.
             Some((mac, unabsorbed, payload)) => {
                 verify_hmac(mac, kind, unabsorbed, signature)?;
                 payload
+            }
+            None if kind == TokenKind::Access && set.asymmetric && self.verified.is_on() => {
+                let digest = TokenDigest::of(token);
+                let now = self.verified.clock.now();
+                // The header and the signature of these exact bytes held under this key set, so
+                // they hold again; the claims below are read and checked as on every path.
+                if self
+                    .verified
+                    .cache
+                    .get(&digest, now, |()| Some(set.epoch))
+                    .is_some()
+                {
+                    payload_segment(kind, message)?
+                } else {
+                    uncached = Some((digest, now));
+                    verify_parsed(&set, kind, message, signature)?
+                }
             }
             None => verify_parsed(&set, kind, message, signature)?,
         };
         // Typical payloads decode into a small stack buffer (zeroing it is part of the cost of
         // every token), larger ones into a larger one; only unusual ones allocate.
-        match payload.len() {
+        let claims = match payload.len() {
             0..=512 => policy.claims_of::<C, 384>(kind, payload),
             513..=1360 => policy.claims_of::<C, 1020>(kind, payload),
             _ => {
@@ -82,8 +104,39 @@ impl TokenCodec {
                     .map_err(|_| malformed(kind, "the payload is not base64url"))?;
                 policy.claims(kind, &mut json)
             }
+        }?;
+        if let Some((digest, now)) = uncached {
+            self.verified.remember(digest, set.epoch, &claims, now);
+        }
+        Ok(claims)
+    }
+}
+
+impl Verified {
+    fn is_on(&self) -> bool {
+        self.cache.is_on()
+    }
+
+    /// Records a token whose signature and claims held under the key set `epoch`, if it is
+    /// inside its time window at `now`: a token the engine is about to refuse is not kept.
+    fn remember<C>(&self, digest: TokenDigest, epoch: u64, claims: &Claims<C>, now: u64) {
+        if self.window.check(claims.exp, claims.nbf, now).is_ok() {
+            let entry = Entry {
+                epoch,
+                expires_at: claims.exp.saturating_add(self.leeway),
+                value: (),
+            };
+            self.cache.insert(digest, entry, now);
         }
     }
+}
+
+/// The payload segment of `message` (`header.payload`).
+fn payload_segment(kind: TokenKind, message: &str) -> Result<&str, AuthError> {
+    message
+        .split_once('.')
+        .map(|(_, payload)| payload)
+        .ok_or_else(|| malformed(kind, "not three dot-separated segments"))
 }
 
 /// The HMAC tag `key` gives `message` (what it has not absorbed yet), compared in constant

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use tower_jwt_auth::TokenId;
 use tower_jwt_auth::store::PostgresStore;
 
+use super::certs::ServerCerts;
 use super::skip::skip;
 
 /// `DATABASE_URL`, or `None` after printing a visible skip line naming the running test.
@@ -110,12 +111,13 @@ pub(crate) fn address_of(url: &str) -> std::net::SocketAddr {
         .expect("a resolvable address")
 }
 
-/// `url` with its server replaced by `addr` (a proxy to it), for a user without a password.
+/// `url` with its server replaced by `addr` (a proxy to it), for a user without a password; in
+/// the clear, so that the proxy can tell a connection by the bytes it sends.
 pub(crate) fn url_via(url: &str, addr: std::net::SocketAddr) -> String {
     let config: tokio_postgres::Config = url.parse().expect("a PostgreSQL URL");
     let user = config.get_user().unwrap_or("postgres");
     let database = config.get_dbname().unwrap_or(user);
-    format!("postgres://{user}@{addr}/{database}")
+    format!("postgres://{user}@{addr}/{database}?sslmode=disable")
 }
 
 /// A plain client for inspecting what the store wrote.
@@ -155,6 +157,18 @@ fn as_postgres(program: &Path, args: &[&str]) -> std::process::Output {
         .unwrap_or_else(|e| panic!("run {}: {e}", program.display()))
 }
 
+/// Gives `dir` to the `postgres` user (unless the tests run as it).
+fn give_to_postgres(dir: &Path) {
+    let chown = Command::new("chown")
+        .args(["-R", "postgres:postgres"])
+        .arg(dir)
+        .status();
+    assert!(
+        chown.is_ok_and(|s| s.success()) || std::env::var("USER").as_deref() == Ok("postgres"),
+        "the data directory must belong to the postgres user"
+    );
+}
+
 /// A PostgreSQL server of this test's own, trust authentication, on a free port; stopped and
 /// removed on drop.
 #[derive(Debug)]
@@ -168,6 +182,41 @@ impl PgServer {
     /// Initialises a data directory and starts the server, or `None` (after a skip line) when
     /// PostgreSQL's server programs are not installed.
     pub(crate) fn start() -> Option<Self> {
+        let server = Self::init()?;
+        server.start_again();
+        Some(server)
+    }
+
+    /// A server that takes TLS connections only (`ssl = on` with `certs`, `hostssl` lines
+    /// alone in `pg_hba.conf`), or `None` (after a skip line) without PostgreSQL's programs.
+    pub(crate) fn start_tls(certs: &ServerCerts) -> Option<Self> {
+        let server = Self::init()?;
+        let data = server.dir.join("data");
+        let [_, cert, key] = certs.write(&data);
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n",
+        )
+        .expect("write pg_hba.conf");
+        let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).expect("read config");
+        conf.push_str(&format!(
+            "\nssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+            cert.display(),
+            key.display()
+        ));
+        std::fs::write(data.join("postgresql.conf"), conf).expect("write config");
+        give_to_postgres(&server.dir);
+        server.start_again();
+        Some(server)
+    }
+
+    /// The port it listens on.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// An initialised data directory on a free port, not started.
+    fn init() -> Option<Self> {
         let Some(bin) = server_bin() else {
             skip("PostgreSQL's initdb and pg_ctl are not installed");
             return None;
@@ -179,14 +228,7 @@ impl PgServer {
         let dir = std::env::temp_dir().join(format!("tjwt-pg-{port}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create the data directory");
-        let chown = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(&dir)
-            .status();
-        assert!(
-            chown.is_ok_and(|s| s.success()) || std::env::var("USER").as_deref() == Ok("postgres"),
-            "the data directory must belong to the postgres user"
-        );
+        give_to_postgres(&dir);
         let data = dir.join("data");
         let init = as_postgres(
             &bin.join("initdb"),
@@ -205,9 +247,7 @@ impl PgServer {
             "initdb: {}",
             String::from_utf8_lossy(&init.stderr)
         );
-        let server = Self { bin, dir, port };
-        server.start_again();
-        Some(server)
+        Some(Self { bin, dir, port })
     }
 
     /// `postgres://postgres@127.0.0.1:<port>/postgres`.
@@ -254,5 +294,17 @@ impl Drop for PgServer {
     fn drop(&mut self) {
         let _ = self.pg_ctl(&["-m", "immediate", "-w", "stop"]);
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Waits until the near cache's listener of `store` has proved itself, within ten seconds.
+pub(crate) async fn until_trusted(store: &PostgresStore) {
+    let start = std::time::Instant::now();
+    while !store.near_cache_stats().expect("near cache on").trusted {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "the listener never proved itself"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tower_jwt_auth::TokenId;
 use tower_jwt_auth::store::RedisStore;
 
+use super::certs::ServerCerts;
 use super::skip::skip;
 
 /// `REDIS_URL`, or `None` after printing a visible skip line naming the running test.
@@ -86,10 +87,16 @@ fn answers_ping(port: u16) -> bool {
 
 /// Waits until every node of a cluster reports `cluster_state:ok`.
 fn until_ok(nodes: &[RedisServer]) {
+    until_ok_with(nodes, &[]);
+}
+
+/// The same, `redis-cli` given `cli` first (its TLS options).
+fn until_ok_with(nodes: &[RedisServer], cli: &[String]) {
     for node in nodes {
         let port = node.port().to_string();
         wait_until("the cluster to be ok", Duration::from_secs(30), || {
             Command::new("redis-cli")
+                .args(cli)
                 .args(["-p", &port, "cluster", "info"])
                 .output()
                 .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
@@ -113,6 +120,8 @@ pub(crate) struct RedisServer {
     dir: PathBuf,
     extra: Vec<String>,
     child: Option<Child>,
+    /// Whether the port speaks TLS only.
+    tls: bool,
 }
 
 impl RedisServer {
@@ -126,6 +135,39 @@ impl RedisServer {
             dir,
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
             child: None,
+            tls: false,
+        };
+        server.spawn();
+        server
+    }
+
+    /// Starts one that takes TLS connections only (`--port 0 --tls-port <port>`, clients not
+    /// asked for certificates), with `certs`, and `extra` arguments; waits until it listens.
+    pub(crate) fn start_tls(certs: &ServerCerts, extra: &[&str]) -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("tjwt-redis-{port}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the server's directory");
+        let [ca, cert, key] = certs.write(&dir);
+        let mut args: Vec<String> = ["--port", "0", "--tls-port", &port.to_string()]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        for (flag, path) in [
+            ("--tls-cert-file", cert),
+            ("--tls-key-file", key),
+            ("--tls-ca-cert-file", ca),
+        ] {
+            args.push(flag.to_owned());
+            args.push(path.display().to_string());
+        }
+        args.extend(["--tls-auth-clients", "no"].map(str::to_owned));
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let mut server = Self {
+            port,
+            dir,
+            extra: args,
+            child: None,
+            tls: true,
         };
         server.spawn();
         server
@@ -144,9 +186,16 @@ impl RedisServer {
             .expect("start redis-server (is it installed?)");
         self.child = Some(child);
         let port = self.port;
-        wait_until("redis-server to answer", Duration::from_secs(10), || {
-            answers_ping(port)
-        });
+        // A TLS port cannot be pinged in plain text: that it listens is enough.
+        let tls = self.tls;
+        wait_until(
+            "redis-server to answer",
+            Duration::from_secs(10),
+            || match tls {
+                true => TcpStream::connect(("127.0.0.1", port)).is_ok(),
+                false => answers_ping(port),
+            },
+        );
     }
 
     /// The port it listens on.
@@ -154,9 +203,12 @@ impl RedisServer {
         self.port
     }
 
-    /// Its URL.
+    /// Its URL: `rediss://` for a TLS server.
     pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match self.tls {
+            true => format!("rediss://127.0.0.1:{}", self.port),
+            false => format!("redis://127.0.0.1:{}", self.port),
+        }
     }
 
     /// The process id, while running.
@@ -249,6 +301,52 @@ impl RedisCluster {
             String::from_utf8_lossy(&output.stdout)
         );
         until_ok(&nodes);
+        Self { nodes }
+    }
+
+    /// A cluster of `masters` masters whose nodes take TLS connections only, their bus too
+    /// (`--tls-cluster yes`), with `certs`.
+    pub(crate) fn start_tls(masters: usize, certs: &ServerCerts) -> Self {
+        let nodes: Vec<_> = (0..masters)
+            .map(|_| {
+                RedisServer::start_tls(
+                    certs,
+                    &[
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--cluster-node-timeout",
+                        "5000",
+                        "--tls-cluster",
+                        "yes",
+                    ],
+                )
+            })
+            .collect();
+        let cli = vec![
+            "--tls".to_owned(),
+            "--cacert".to_owned(),
+            nodes[0].dir.join("ca.pem").display().to_string(),
+        ];
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port()))
+            .collect();
+        let output = Command::new("redis-cli")
+            .args(&cli)
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("run redis-cli --cluster create");
+        assert!(
+            output.status.success(),
+            "cluster create failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        until_ok_with(&nodes, &cli);
         Self { nodes }
     }
 

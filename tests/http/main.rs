@@ -11,6 +11,14 @@ mod common {
     pub(crate) mod http;
 }
 
+#[cfg(feature = "actix")]
+#[expect(dead_code, reason = "the example's `main`, which the tests do not run")]
+#[expect(
+    clippy::duplicate_mod,
+    reason = "each demo includes the demo environment itself, as an example must"
+)]
+#[path = "../../examples/actix.rs"]
+mod actix_demo;
 #[expect(dead_code, reason = "the example's `main`, which the tests do not run")]
 #[path = "../../examples/server.rs"]
 mod demo;
@@ -28,6 +36,7 @@ mod decision;
 mod demo_routes;
 mod differential;
 mod flow;
+mod frameworks;
 mod grpc;
 mod hyper_example;
 #[cfg(feature = "metrics")]

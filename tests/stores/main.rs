@@ -10,6 +10,8 @@
 /// The helpers this binary shares with the others.
 #[path = "../common"]
 mod common {
+    #[cfg(any(feature = "postgres", feature = "redis"))]
+    pub(crate) mod certs;
     #[cfg(feature = "postgres")]
     pub(crate) mod postgres;
     #[cfg(feature = "postgres")]
@@ -21,11 +23,15 @@ mod common {
 
 mod memory_store;
 #[cfg(feature = "postgres")]
+mod postgres_connect;
+#[cfg(feature = "postgres")]
 mod postgres_faults;
 #[cfg(feature = "postgres")]
 mod postgres_near_cache;
 #[cfg(feature = "postgres")]
 mod postgres_store;
+#[cfg(feature = "postgres")]
+mod postgres_tls;
 #[cfg(feature = "redis")]
 mod redis_cluster;
 #[cfg(feature = "redis")]
@@ -34,6 +40,8 @@ mod redis_faults;
 mod redis_near_cache;
 #[cfg(feature = "redis")]
 mod redis_store;
+#[cfg(feature = "redis")]
+mod redis_tls;
 mod store_model;
 
 /// Without the feature the Redis tests are not compiled, and a `REDIS_URL` set for them would go

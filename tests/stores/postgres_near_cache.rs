@@ -15,7 +15,9 @@ use tower_jwt_auth::store::{
 };
 use tower_jwt_auth::{SessionId, TokenId};
 
-use crate::common::postgres::{PgServer, address_of, database_url, unique_table, url_via};
+use crate::common::postgres::{
+    PgServer, address_of, database_url, unique_table, until_trusted, url_via,
+};
 use crate::common::proxy::{Cut, Proxy};
 
 const NOW: u64 = 1_700_000_000;
@@ -55,17 +57,6 @@ async fn plain_store(url: &str, table: &str) -> PostgresStore {
         .build()
         .await
         .expect("connect to PostgreSQL")
-}
-
-async fn until_trusted(store: &PostgresStore) {
-    let start = Instant::now();
-    while !store.near_cache_stats().expect("near cache on").trusted {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the listener never proved itself"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 async fn until_untrusted(store: &PostgresStore, what: &str) {

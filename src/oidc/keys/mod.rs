@@ -141,8 +141,8 @@ impl RemoteKeys {
     /// A key set given once and never fetched: the same request path as fetched keys, for keys
     /// you distribute yourself (and for tests and benchmarks).
     pub fn from_jwk_set(set: &JwkSet) -> Result<Self, KeySourceError> {
-        let table = KeyTable::from_jwk_set(set)?;
         let keys = RemoteKeysBuilder::new(Ok(Source::Fixed)).shared();
+        let table = KeyTable::from_jwk_set(set)?.with_epoch(keys.next_generation());
         keys.table.store(Some(Arc::new(table)));
         keys.generation.fetch_add(1, Ordering::Release);
         Ok(Self { shared: keys })
@@ -216,6 +216,12 @@ impl RemoteKeys {
 }
 
 impl Shared {
+    /// The generation the next key set swapped in will have. Key sets are swapped in by one
+    /// fetch at a time (or once, for a fixed set), so no other set gets it.
+    fn next_generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire) + 1
+    }
+
     /// Fetches the key set, or waits for the fetch under way; returns how long it may be kept.
     async fn fetch(self: &Arc<Self>) -> Result<Duration, KeySourceError> {
         let number = self.join_or_start(Asker::Owner);
@@ -255,6 +261,7 @@ impl Shared {
                 "the JWK Set holds no usable signing key",
             ));
         }
+        let table = table.with_epoch(self.next_generation());
         self.table.store(Some(Arc::new(table)));
         self.generation.fetch_add(1, Ordering::AcqRel);
         let keep = max_age(&fetched.headers).unwrap_or(self.timing.default_refresh);

@@ -22,6 +22,9 @@ pub(crate) struct KeyTable {
     by_kid: HashMap<String, Key>,
     /// The key of a set whose only key has no `kid`: tokens without a `kid` use it.
     unnamed: Option<Key>,
+    /// The generation this table was swapped in as: unique among its source's tables, so a
+    /// verified-token cache entry of another table is stale.
+    epoch: u64,
 }
 
 impl KeyTable {
@@ -115,6 +118,16 @@ impl KeyTable {
             Some(kid) => self.by_kid.get(kid),
             None => self.unnamed.as_ref(),
         }
+    }
+
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// This table, as the key set of generation `epoch`.
+    pub(crate) fn with_epoch(mut self, epoch: u64) -> Self {
+        self.epoch = epoch;
+        self
     }
 
     pub(crate) fn kids(&self) -> Vec<String> {

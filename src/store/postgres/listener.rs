@@ -11,12 +11,15 @@
 //! the copy and starts over (with back-off up to a second); until the first echo on the new
 //! connection every check goes to the database.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::task::JoinHandle;
-use tokio_postgres::{AsyncMessage, Client, NoTls, Notification, Statement};
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{AsyncMessage, Client, Config, Notification, Socket, Statement};
 
 use crate::SessionId;
 use crate::store::near_cache::{HEARTBEAT, NearCache, TRUST};
@@ -28,10 +31,53 @@ const BEAT: &str = "heartbeat:";
 const HEARTBEAT_SQL: &str = "SELECT pg_notify($1, $2) FROM pg_trigger \
      WHERE tgrelid = to_regclass($3) AND tgname = 'tower_jwt_auth_notify' AND tgenabled <> 'D'";
 
+/// What the task polling a listening connection does with each message it receives; `false`
+/// ends the task.
+type OnMessage = Box<dyn FnMut(AsyncMessage) -> bool + Send>;
+
+/// Opens a listening connection, with the store's own TLS: the client, and the task that polls
+/// the connection, handing each message to the given [`OnMessage`].
+pub(super) type Connect = Arc<
+    dyn Fn(
+            OnMessage,
+        )
+            -> Pin<Box<dyn Future<Output = Result<(Client, Polling), tokio_postgres::Error>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// How to open a listening connection to `config` over `tls`: the connector the store's pool
+/// uses, so the listener verifies the server exactly as the pool does.
+pub(super) fn connect_with<T>(config: Config, tls: T) -> Connect
+where
+    T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
+    T::Stream: Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    Arc::new(move |mut on_message: OnMessage| {
+        let config = config.clone();
+        let tls = tls.clone();
+        Box::pin(async move {
+            let (client, mut connection) = config.connect(tls).await?;
+            let polling = Polling(tokio::spawn(async move {
+                while let Some(Ok(message)) =
+                    std::future::poll_fn(|cx| connection.poll_message(cx)).await
+                {
+                    if !on_message(message) {
+                        return;
+                    }
+                }
+            }));
+            Ok((client, polling))
+        })
+    })
+}
+
 /// Where and what to listen to.
 #[derive(Clone)]
 pub(super) struct Target {
-    pub(super) config: tokio_postgres::Config,
+    pub(super) connect: Connect,
     pub(super) table: String,
     pub(super) channel: String,
     /// The bound on connecting and on `LISTEN`.
@@ -101,7 +147,7 @@ struct Listening {
 }
 
 /// The task that polls the connection; ended when dropped, whatever the connection waits for.
-struct Polling(JoinHandle<()>);
+pub(super) struct Polling(JoinHandle<()>);
 
 impl Drop for Polling {
     fn drop(&mut self) {
@@ -112,34 +158,26 @@ impl Drop for Polling {
 impl Listening {
     async fn open(cache: &Weak<NearCache>, target: &Target) -> Option<Self> {
         let opened = tokio::time::timeout(target.timeout, async {
-            let (client, mut connection) = target
-                .config
-                .connect(NoTls)
+            let (sender, heartbeats) = unbounded_channel();
+            let cache = cache.clone();
+            // The polling task also carries the client's queries; it ends with the connection,
+            // which closes the channel. Changes are applied there, as they arrive and in order;
+            // heartbeats go on to `serve`, after everything before them.
+            let on_message: OnMessage = Box::new(move |message| {
+                let AsyncMessage::Notification(notification) = message else {
+                    return true;
+                };
+                let Some(cache) = cache.upgrade() else {
+                    return false;
+                };
+                apply(&cache, &notification) || sender.send(notification).is_ok()
+            });
+            let (client, connection) = (target.connect)(on_message)
                 .await
                 .map_err(|error| {
                     tracing::warn!(target: "tower_jwt_auth", %error, "near cache: no listening connection");
                 })
                 .ok()?;
-            let (sender, heartbeats) = unbounded_channel();
-            let cache = cache.clone();
-            // Polling the connection also carries the client's queries; it ends with the
-            // connection, which closes the channel. Changes are applied here, as they arrive
-            // and in order; heartbeats go on to `serve`, after everything before them.
-            let connection = Polling(tokio::spawn(async move {
-                while let Some(Ok(message)) =
-                    std::future::poll_fn(|cx| connection.poll_message(cx)).await
-                {
-                    let AsyncMessage::Notification(notification) = message else {
-                        continue;
-                    };
-                    let Some(cache) = cache.upgrade() else {
-                        return;
-                    };
-                    if !apply(&cache, &notification) && sender.send(notification).is_err() {
-                        return;
-                    }
-                }
-            }));
             let listening = async {
                 // The heartbeat commits a notification: waiting for its commit to reach the disk
                 // would hold up every notification behind it for nothing.

@@ -5,13 +5,16 @@
 //! record's own method decides, and the row is written back. No rule of a refresh is written in
 //! SQL.
 
+use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use deadpool_postgres::Pool;
+use deadpool_postgres::{Pool, PoolError};
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{Config, Socket};
 
 use super::near_cache::{NearCache, NearCacheStats};
 #[cfg(doc)]
@@ -23,6 +26,7 @@ mod builder;
 mod listener;
 mod pair_store;
 mod rows;
+mod tls;
 
 pub use builder::PostgresStoreBuilder;
 use rows::{pg_error, pool_error, secs};
@@ -61,6 +65,37 @@ const SWEEP_ROWS: i64 = 1_000;
 ///     .store(store)
 ///     .build()?;
 /// # let _ = sessions; Ok(()) }
+/// ```
+///
+/// # TLS, and connections of your own
+///
+/// The URL's `sslmode` means what it means to libpq: `disable`; `prefer`, the default (TLS when
+/// the server offers it, the certificate unchecked); `require` (TLS or nothing, the certificate
+/// unchecked); `verify-ca` (signed by a trusted CA); `verify-full` (signed by a trusted CA and
+/// for the host connected to, the mode to run in production). The trusted CAs are the
+/// platform's root certificates, or your CA's, given with
+/// [`ca_certificate`](PostgresStoreBuilder::ca_certificate) or as `sslrootcert=<file>` in the
+/// URL; as with libpq, `prefer` and `require` check the signature once a CA is given. TLS runs on
+/// rustls (aws-lc-rs). A certificate that is not trusted or not for the host, or a server that
+/// refuses the connection, fails [`build`](PostgresStoreBuilder::build) with the reason: the
+/// verifier's, or the server's own (`no pg_hba.conf entry for host … no encryption`). SCRAM
+/// authentication runs without channel binding.
+///
+/// [`builder_from_config`](Self::builder_from_config) takes a `tokio_postgres::Config` and any
+/// TLS connector, [`builder_from_pool`](Self::builder_from_pool) a `deadpool_postgres::Pool` of
+/// your own, used as it is.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use tower_jwt_auth::store::PostgresStore;
+///
+/// let store = PostgresStore::builder("postgres://app@db.internal/app?sslmode=verify-full")
+///     .ca_certificate(std::fs::read("/etc/ssl/internal-ca.pem")?)
+///     .table("auth.sessions") // migrate() creates the schema `auth` if need be
+///     .build()
+///     .await?;
+/// store.migrate().await?;
+/// # Ok(()) }
 /// ```
 ///
 /// # Schema
@@ -185,8 +220,60 @@ impl Statements {
 impl PostgresStore {
     /// A builder for a store on the database at `url` (`postgres://user@host:port/database`, or
     /// libpq's `host=… dbname=…` form).
+    ///
+    /// TLS is as the string's `sslmode` says, with libpq's meanings: `disable`; `prefer` (the
+    /// default: TLS if the server offers it); `require` (TLS, the certificate unchecked);
+    /// `verify-ca` (signed by a trusted CA); `verify-full` (signed by a trusted CA and for the
+    /// host connected to). The trusted CAs are the platform's, or those of
+    /// [`ca_certificate`](PostgresStoreBuilder::ca_certificate) or `sslrootcert=<file>`.
     pub fn builder(url: impl Into<String>) -> PostgresStoreBuilder {
         PostgresStoreBuilder::new(url.into())
+    }
+
+    /// A builder for a store on a connection configuration of your own, with your own TLS
+    /// connector (any of tokio-postgres's: `NoTls`, `tokio-postgres-rustls`,
+    /// `postgres-native-tls`…). The store makes its pool of these connections.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_jwt_auth::store::PostgresStore;
+    ///
+    /// let mut config = tokio_postgres::Config::new();
+    /// config.host("127.0.0.1").user("app").dbname("app");
+    /// let store = PostgresStore::builder_from_config(config, tokio_postgres::NoTls)
+    ///     .build()
+    ///     .await?;
+    /// # let _ = store; Ok(()) }
+    /// ```
+    pub fn builder_from_config<T>(config: Config, tls: T) -> PostgresStoreBuilder
+    where
+        T: MakeTlsConnect<Socket> + Clone + Sync + Send + 'static,
+        T::Stream: Sync + Send,
+        T::TlsConnect: Sync + Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
+        PostgresStoreBuilder::from_config(config, tls)
+    }
+
+    /// A builder for a store on a `deadpool-postgres` pool of your own, used as it is: its
+    /// size, timeouts and TLS stay yours, and the store shares it with the rest of your
+    /// application. Every store call is still bounded by the store's
+    /// [timeout](PostgresStoreBuilder::timeout).
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use deadpool_postgres::{Manager, Pool};
+    /// use tower_jwt_auth::store::PostgresStore;
+    ///
+    /// let config: tokio_postgres::Config = "postgres://app@127.0.0.1/app".parse()?;
+    /// let pool = Pool::builder(Manager::new(config, tokio_postgres::NoTls))
+    ///     .max_size(32)
+    ///     .build()?;
+    /// let store = PostgresStore::builder_from_pool(pool.clone()).build().await?;
+    /// # let _ = store; Ok(()) }
+    /// ```
+    pub fn builder_from_pool(pool: Pool) -> PostgresStoreBuilder {
+        PostgresStoreBuilder::from_pool(pool)
     }
 
     /// The table the sessions are in.
@@ -219,13 +306,19 @@ impl PostgresStore {
     }
 
     /// Creates the table and its indexes if they do not exist (the schema shipped with the
-    /// crate). Idempotent, and safe to run from several servers at once.
+    /// crate), and the table's schema first if it is `schema.table` and the schema does not
+    /// exist. Idempotent, and safe to run from several servers at once.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let table = &self.inner.table;
         let index_prefix = table.rsplit('.').next().unwrap_or(table);
-        let mut schema = include_str!("schema.sql")
-            .replace("{table}", table)
-            .replace("{index_prefix}", index_prefix);
+        let namespace = match table.split_once('.') {
+            Some((namespace, _)) => format!("CREATE SCHEMA IF NOT EXISTS {namespace};\n"),
+            None => String::new(),
+        };
+        let mut schema = namespace
+            + &include_str!("schema.sql")
+                .replace("{table}", table)
+                .replace("{index_prefix}", index_prefix);
         if self.inner.near.is_some() {
             let channel = listener::quote_literal(&listener::channel_of(table));
             schema += &include_str!("notify.sql")
@@ -278,5 +371,28 @@ impl PostgresStore {
         tokio::time::timeout(self.inner.timeout, op)
             .await
             .unwrap_or_else(|elapsed| Err(StoreError::new(StoreErrorKind::Timeout, elapsed)))
+    }
+}
+
+/// An error and every cause beneath it, each once: tokio-postgres says "db error" and keeps the
+/// server's own words (a `pg_hba.conf` refusal, a wrong password) in its source.
+fn described(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        let line = error.to_string();
+        if !text.contains(&line) {
+            text = format!("{text}: {line}");
+        }
+        cause = error.source();
+    }
+    text
+}
+
+/// A pool's failure to give a connection, in words: a connection refused, with the cause.
+fn pool_failure(error: &PoolError) -> String {
+    match error {
+        PoolError::Backend(error) => described(error),
+        other => described(other),
     }
 }

@@ -18,8 +18,12 @@ pub(super) fn corrupt(what: &'static str) -> StoreError {
 
 /// Maps a client error: anything the server or the connection reports is
 /// [`StoreErrorKind::Unavailable`] (a server restarting, a missing table, a broken connection).
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the shape `map_err` takes; the error is read, its words kept"
+)]
 pub(super) fn pg_error(error: tokio_postgres::Error) -> StoreError {
-    StoreError::new(StoreErrorKind::Unavailable, error)
+    StoreError::new(StoreErrorKind::Unavailable, super::described(&error))
 }
 
 pub(super) fn pool_error(error: deadpool_postgres::PoolError) -> StoreError {

@@ -4,9 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ::redis::Client;
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::cluster::ClusterClientBuilder;
+use ::redis::{AsyncConnectionConfig, Client, TlsCertificates};
 
 use super::connection::{Connection, Durable};
 use super::values::store_error;
@@ -15,6 +15,7 @@ use super::{
     tracking,
 };
 use crate::store::redact;
+use crate::store::tls_refusal::{certificate_refusal, certificate_refusal_in};
 use crate::store::{StoreError, StoreErrorKind};
 
 #[derive(Clone)]
@@ -49,6 +50,14 @@ impl fmt::Debug for Target {
     }
 }
 
+/// The CAs of `pem` as the redis crate takes them.
+fn certificates(pem: &[u8]) -> TlsCertificates {
+    TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem.to_vec()),
+    }
+}
+
 /// Configures and connects a [`RedisStore`]. Created by [`RedisStore::builder`] or
 /// [`RedisStore::cluster_builder`].
 #[derive(Debug, Clone)]
@@ -60,6 +69,8 @@ pub struct RedisStoreBuilder {
     wait: Option<(u32, Duration)>,
     /// The near cache's capacity in records, when on.
     near_cache: Option<usize>,
+    /// PEM of the CAs to trust instead of the platform's (`rediss://` only).
+    ca: Option<Vec<u8>>,
 }
 
 impl RedisStoreBuilder {
@@ -70,6 +81,35 @@ impl RedisStoreBuilder {
             timeout: DEFAULT_TIMEOUT,
             wait: None,
             near_cache: None,
+            ca: None,
+        }
+    }
+
+    /// Trust the CA certificates in `pem` (one or more PEM `CERTIFICATE` blocks) instead of the
+    /// platform's root certificates, for a `rediss://` URL (TLS; the server's certificate must
+    /// be signed by one of them and be for the host in the URL). [`build`](Self::build) refuses
+    /// it for a `redis://` URL, which would not use it.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_jwt_auth::store::RedisStore;
+    ///
+    /// let store = RedisStore::builder("rediss://app:secret@redis.internal:6380")
+    ///     .ca_certificate(std::fs::read("/etc/redis/ca.pem")?)
+    ///     .build()
+    ///     .await?;
+    /// # let _ = store; Ok(()) }
+    /// ```
+    pub fn ca_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca = Some(pem.into());
+        self
+    }
+
+    /// A client for `url`, trusting the CA if one was given.
+    fn client(&self, url: &str) -> ::redis::RedisResult<Client> {
+        match &self.ca {
+            Some(pem) => Client::build_with_tls(url, certificates(pem)),
+            None => Client::open(url),
         }
     }
 
@@ -131,11 +171,23 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// Connects, within the timeout. Fails with [`StoreErrorKind::Unavailable`] for a malformed
-    /// URL, and with [`StoreErrorKind::Timeout`] (or `Unavailable`) if Redis could not be reached
-    /// in time. Once built, lost connections are re-established by themselves.
+    /// Connects and sends a `PING`, within the timeout. Fails with
+    /// [`StoreErrorKind::Unavailable`] for a malformed URL, a CA given for a `redis://` URL, an
+    /// untrusted or misnamed certificate, or a refusal (a wrong password, a user without rights),
+    /// each saying so; and with [`StoreErrorKind::Timeout`] (or `Unavailable`) if Redis could not
+    /// be reached in time. Once built, lost connections are re-established by themselves.
     pub async fn build(self) -> Result<RedisStore, StoreError> {
         let timeout = self.timeout;
+        let urls = match &self.target {
+            Target::Single(url) => std::slice::from_ref(url),
+            Target::Cluster(urls) => urls.as_slice(),
+        };
+        if self.ca.is_some() && urls.iter().any(|url| !url.starts_with("rediss://")) {
+            return Err(StoreError::new(
+                StoreErrorKind::Unavailable,
+                "a CA certificate is for TLS: the URL must be rediss://",
+            ));
+        }
         let connected = tokio::time::timeout(timeout, async {
             let connection = self.connect().await?;
             let durable = match self.wait {
@@ -155,6 +207,13 @@ impl RedisStoreBuilder {
             Ok(Err(error)) => {
                 let cause = std::error::Error::source(&error)
                     .map_or_else(|| error.to_string(), ToString::to_string);
+                let refusal = std::error::Error::source(&error)
+                    .and_then(certificate_refusal)
+                    .or_else(|| certificate_refusal_in(&cause));
+                let cause = match refusal {
+                    Some(why) => format!("{why} ({cause})"),
+                    None => cause,
+                };
                 return Err(StoreError::new(
                     error.kind(),
                     format!(
@@ -176,8 +235,14 @@ impl RedisStoreBuilder {
         let near = match self.near_cache {
             Some(capacity) => {
                 let nodes = match &self.target {
-                    Target::Single(url) => tracking::Nodes::single(url),
-                    Target::Cluster(urls) => tracking::Nodes::cluster(urls),
+                    Target::Single(url) => self
+                        .client(url)
+                        .and_then(|client| tracking::Nodes::single(&client)),
+                    Target::Cluster(urls) => urls
+                        .iter()
+                        .map(|url| self.client(url))
+                        .collect::<Result<Vec<_>, _>>()
+                        .and_then(|clients| tracking::Nodes::cluster(&clients)),
                 }
                 .map_err(store_error)?;
                 let prefix = session_key_prefix(&self.prefix);
@@ -200,7 +265,26 @@ impl RedisStoreBuilder {
         let timeout = self.timeout;
         match &self.target {
             Target::Single(url) => {
-                let client = Client::open(url.as_str()).map_err(store_error)?;
+                let client = self.client(url).map_err(store_error)?;
+                // The manager retries a connection that fails until the timeout, and would say
+                // only that: one connection first says why a server that answers refuses (an
+                // untrusted certificate, a wrong password).
+                let probe = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(timeout));
+                // A PING, so that a user without rights (or none at all) is refused here too.
+                let probed = async {
+                    let mut connection = client
+                        .get_multiplexed_async_connection_with_config(&probe)
+                        .await?;
+                    ::redis::cmd("PING")
+                        .query_async::<String>(&mut connection)
+                        .await
+                };
+                match probed.await {
+                    Err(error) if !error.is_connection_refusal() => return Err(store_error(error)),
+                    _ => {}
+                }
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(timeout))
                     .set_response_timeout(Some(timeout))
@@ -211,11 +295,13 @@ impl RedisStoreBuilder {
                     .map_err(store_error)
             }
             Target::Cluster(nodes) => {
-                let client = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+                let mut client = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
                     .connection_timeout(timeout)
-                    .response_timeout(timeout)
-                    .build()
-                    .map_err(store_error)?;
+                    .response_timeout(timeout);
+                if let Some(pem) = &self.ca {
+                    client = client.certs(certificates(pem));
+                }
+                let client = client.build().map_err(store_error)?;
                 client
                     .get_async_connection()
                     .await

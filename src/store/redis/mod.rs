@@ -88,6 +88,32 @@ static MARK: LazyLock<Script> = LazyLock::new(|| script(include_str!("mark.lua")
 /// # let _ = pair; Ok(()) }
 /// ```
 ///
+/// # TLS and ACL users
+///
+/// A `rediss://` URL connects over TLS (rustls on aws-lc-rs), the server's certificate checked
+/// against the platform's root certificates, or against your CA with
+/// [`ca_certificate`](RedisStoreBuilder::ca_certificate); a certificate no trusted CA signed,
+/// or one for another host, fails [`build`](RedisStoreBuilder::build) saying so. An ACL user and
+/// password go in the URL (`rediss://app:secret@redis.internal:6380`); the user needs the
+/// store's keys (`~<prefix>:*`), `EVALSHA`/`SCRIPT`, and for the near cache `CLIENT TRACKING`,
+/// `HELLO` and `PING`. `build` sends a `PING`, so a wrong password or a user without rights fails
+/// there, in Redis's words. The near cache's tracking connections and a cluster's nodes use the
+/// same TLS settings and credentials. (Should your build enable rustls's `ring` provider as well
+/// as aws-lc-rs, install one as rustls's process default before building a `rediss://` store: the
+/// redis crate takes the default.)
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use tower_jwt_auth::store::RedisStore;
+///
+/// let store = RedisStore::builder("rediss://app:secret@redis.internal:6380")
+///     .ca_certificate(std::fs::read("/etc/ssl/internal-ca.pem")?)
+///     .near_cache(100_000)
+///     .build()
+///     .await?;
+/// # let _ = store; Ok(()) }
+/// ```
+///
 /// # Key layout
 ///
 /// | key | type | holds |

@@ -16,27 +16,33 @@ use crate::store::near_cache::{HEARTBEAT, NearCache, TRUST};
 
 /// What to track: one Redis, or the masters of a cluster reached through its seed nodes.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per store, made once; a client with its TLS settings is large"
+)]
 pub(super) enum Nodes {
     Single(Client),
     Cluster(Vec<Client>),
 }
 
 impl Nodes {
-    /// The nodes of the store's target, spoken to in RESP3.
-    pub(super) fn single(url: &str) -> ::redis::RedisResult<Self> {
-        Ok(Self::Single(resp3(url)?))
+    /// The nodes of the store's target (its clients, TLS settings included), spoken to in
+    /// RESP3.
+    pub(super) fn single(client: &Client) -> ::redis::RedisResult<Self> {
+        Ok(Self::Single(resp3(client)?))
     }
 
-    pub(super) fn cluster(urls: &[String]) -> ::redis::RedisResult<Self> {
-        urls.iter()
-            .map(|url| resp3(url))
+    pub(super) fn cluster(clients: &[Client]) -> ::redis::RedisResult<Self> {
+        clients
+            .iter()
+            .map(resp3)
             .collect::<Result<_, _>>()
             .map(Self::Cluster)
     }
 }
 
-fn resp3(url: &str) -> ::redis::RedisResult<Client> {
-    let info = Client::open(url)?.get_connection_info().clone();
+fn resp3(client: &Client) -> ::redis::RedisResult<Client> {
+    let info = client.get_connection_info().clone();
     let settings = info
         .redis_settings()
         .clone()

@@ -8,6 +8,7 @@
 //! The crate mints only legitimate tokens to tamper with; `attack_baseline_*` proves the hand
 //! assembly itself produces tokens the layer accepts, so every refusal below is the defence's.
 
+mod cache;
 mod harness;
 
 use std::net::TcpListener;
@@ -1736,6 +1737,8 @@ struct Victim {
     issuer: Target,
     own: JwtAuthLayer,
     resource_server: ResourceServerLayer,
+    /// The two verifiers behind the layers, to read their verified-token caches.
+    verifiers: (JwtSessions, ResourceServer),
     genuine: Pair,
     /// A key of the same kind that the verifiers do not hold.
     attacker: Pair,
@@ -1763,21 +1766,20 @@ impl Victim {
             .issuer(ISSUER)
             .audience(AUDIENCE)
             .build()
-            .expect("verify-only configuration")
-            .layer();
+            .expect("verify-only configuration");
         let keys = RemoteKeys::from_jwk_set(&issuer.sessions.jwks()).expect("fixed keys");
-        let resource_server = ResourceServer::builder()
+        let server = ResourceServer::builder()
             .issuer(Issuer::new(ISSUER, keys).audience(AUDIENCE))
             .clock(clock)
             .build()
-            .expect("resource server")
-            .layer();
+            .expect("resource server");
         Self {
             alg,
             file,
             issuer,
-            own,
-            resource_server,
+            own: own.layer(),
+            resource_server: server.layer(),
+            verifiers: (own, server),
             genuine,
             attacker,
             tripwire: Tripwire::new(),
@@ -2200,7 +2202,8 @@ fn attacks() -> Vec<Attack> {
 /// The attacks of one table against both verifiers of every kind of asymmetric key: each is
 /// refused alike by this crate's layer and by a resource server, with the same status and
 /// challenge, and the protected service never runs. The genuine token, assembled the same way,
-/// is served by both, so every refusal is a defence's.
+/// is served by both, so every refusal is a defence's; and it is served first, so each attack
+/// meets both verified-token caches holding it, and leaves them holding it alone.
 #[tokio::test]
 async fn attack_table_both_verifiers_refuse_alike() {
     let rsa_attacker = || {
@@ -2276,6 +2279,16 @@ async fn attack_table_both_verifiers_refuse_alike() {
         assert!(
             !v.tripwire.was_touched(),
             "a key URL from a token header was fetched"
+        );
+        let (own, server) = &v.verifiers;
+        assert_eq!(
+            (
+                own.verified_token_cache_len(),
+                server.verified_token_cache_len()
+            ),
+            (1, 1),
+            "{:?}: no refused token entered a verified-token cache",
+            v.alg
         );
     }
 }
