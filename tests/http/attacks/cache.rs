@@ -14,13 +14,13 @@ use hyper::body::Bytes;
 use tower::service_fn;
 use tower_jwt_auth::oidc::{HttpClient, Issuer, RemoteKeys, ResourceServer};
 use tower_jwt_auth::store::MemoryStore;
-use tower_jwt_auth::{Algorithm, JwtKeys, JwtSessions, KeySet, ManualClock};
+use tower_jwt_auth::{Algorithm, JwtKeys, JwtSessions, KeySet};
 
 use super::harness::{
     Signer, assert_refused, assert_served, bearer, craft, invalid_token, pem, segment,
     with_signature,
 };
-use super::{AUDIENCE, BAD_SIGNATURE, ISSUER, NOW, Target, UNKNOWN_KEY, target};
+use super::{AUDIENCE, BAD_SIGNATURE, ISSUER, Target, UNKNOWN_KEY, issuer_and_verifier};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PKCS1_SHA256};
 
 const EXPIRED: &str = "the access token expired";
@@ -48,26 +48,7 @@ struct Cached {
 
 impl Cached {
     async fn new(alg: Algorithm, file: &str) -> Self {
-        let (private, public) = (pem(&format!("{file}.pem")), pem(&format!("{file}.pub.pem")));
-        let store = MemoryStore::new();
-        let clock = ManualClock::new(NOW);
-        let issuer = target(
-            JwtSessions::builder()
-                .keys(JwtKeys::from_pem(alg, &private, &public).expect("key pair"))
-                .store(store.clone())
-                .issuer(ISSUER)
-                .audience(AUDIENCE),
-            clock.clone(),
-        )
-        .await;
-        let own = JwtSessions::builder()
-            .keys(JwtKeys::verify_only_pem(alg, &public).expect("public key"))
-            .store(store)
-            .clock(clock.clone())
-            .issuer(ISSUER)
-            .audience(AUDIENCE)
-            .build()
-            .expect("verify-only configuration");
+        let (issuer, own, clock) = issuer_and_verifier(alg, file).await;
         let document = Arc::new(Mutex::new(
             serde_json::to_vec(&issuer.sessions.jwks()).expect("JWKS"),
         ));

@@ -88,6 +88,32 @@ impl Target {
 
 type Builder = JwtSessionsBuilder;
 
+/// An issuer of `alg` (key files `file`.pem and `file`.pub.pem) with a live session, and a
+/// verify-only `JwtSessions` holding its public key on the issuer's store, both on one clock.
+async fn issuer_and_verifier(alg: Algorithm, file: &str) -> (Target, JwtSessions, ManualClock) {
+    let (private, public) = (pem(&format!("{file}.pem")), pem(&format!("{file}.pub.pem")));
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(NOW);
+    let issuer = target(
+        JwtSessions::builder()
+            .keys(JwtKeys::from_pem(alg, &private, &public).expect("key pair"))
+            .store(store.clone())
+            .issuer(ISSUER)
+            .audience(AUDIENCE),
+        clock.clone(),
+    )
+    .await;
+    let own = JwtSessions::builder()
+        .keys(JwtKeys::verify_only_pem(alg, &public).expect("public key"))
+        .store(store)
+        .clock(clock.clone())
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .build()
+        .expect("verify-only configuration");
+    (issuer, own, clock)
+}
+
 async fn target(builder: Builder, clock: ManualClock) -> Target {
     let sessions = builder.clock(clock.clone()).build().expect("configuration");
     let pair = sessions.issue("alice", ()).await.expect("issue");
@@ -1747,26 +1773,7 @@ struct Victim {
 
 impl Victim {
     async fn new(alg: Algorithm, file: &'static str, genuine: Pair, attacker: Pair) -> Self {
-        let (private, public) = (pem(&format!("{file}.pem")), pem(&format!("{file}.pub.pem")));
-        let store = MemoryStore::new();
-        let clock = ManualClock::new(NOW);
-        let issuer = target(
-            JwtSessions::builder()
-                .keys(JwtKeys::from_pem(alg, &private, &public).expect("key pair"))
-                .store(store.clone())
-                .issuer(ISSUER)
-                .audience(AUDIENCE),
-            clock.clone(),
-        )
-        .await;
-        let own = JwtSessions::builder()
-            .keys(JwtKeys::verify_only_pem(alg, &public).expect("public key"))
-            .store(store)
-            .clock(clock.clone())
-            .issuer(ISSUER)
-            .audience(AUDIENCE)
-            .build()
-            .expect("verify-only configuration");
+        let (issuer, own, clock) = issuer_and_verifier(alg, file).await;
         let keys = RemoteKeys::from_jwk_set(&issuer.sessions.jwks()).expect("fixed keys");
         let server = ResourceServer::builder()
             .issuer(Issuer::new(ISSUER, keys).audience(AUDIENCE))
