@@ -296,15 +296,3 @@ impl Drop for PgServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
-
-/// Waits until the near cache's listener of `store` has proved itself, within ten seconds.
-pub(crate) async fn until_trusted(store: &PostgresStore) {
-    let start = std::time::Instant::now();
-    while !store.near_cache_stats().expect("near cache on").trusted {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(10),
-            "the listener never proved itself"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-}

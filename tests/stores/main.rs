@@ -18,6 +18,8 @@ mod common {
     pub(crate) mod proxy;
     #[cfg(feature = "redis")]
     pub(crate) mod redis;
+    #[cfg(any(feature = "postgres", feature = "redis"))]
+    pub(crate) mod sessions;
     pub(crate) mod skip;
 }
 

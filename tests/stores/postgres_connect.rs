@@ -5,7 +5,8 @@ use deadpool_postgres::{Manager, Pool};
 use tower_jwt_auth::store::{AccessCheck, PairStore, PostgresStore, StoreErrorKind};
 use tower_jwt_auth::{SessionId, TokenId};
 
-use crate::common::postgres::{database_url, raw, unique_table, until_trusted};
+use crate::common::postgres::{database_url, raw, unique_table};
+use crate::common::sessions::until_trusted;
 
 /// Migrates `store` and proves it works: the table exists, and purging an empty one finds
 /// nothing to purge.

@@ -15,10 +15,9 @@ use tower_jwt_auth::store::{
 };
 use tower_jwt_auth::{SessionId, TokenId};
 
-use crate::common::postgres::{
-    PgServer, address_of, database_url, unique_table, until_trusted, url_via,
-};
+use crate::common::postgres::{PgServer, address_of, database_url, unique_table, url_via};
 use crate::common::proxy::{Cut, Proxy};
+use crate::common::sessions::{live_session, stamp, until_trusted};
 
 const NOW: u64 = 1_700_000_000;
 /// The near cache's bound: trust ends 250 ms after the last proof began; a little more for a
@@ -65,25 +64,6 @@ async fn until_untrusted(store: &PostgresStore, what: &str) {
         assert!(start.elapsed() < BOUND, "{what}");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-}
-
-fn stamp(iat: u64, exp: u64) -> TokenStamp {
-    TokenStamp {
-        jti: TokenId::random().expect("random"),
-        iat,
-        exp,
-    }
-}
-
-/// A new session (access token valid for 900 s, session for an hour): id, access, refresh.
-async fn session(store: &PostgresStore) -> (SessionId, TokenId, TokenId) {
-    let sid = SessionId::random().expect("random");
-    let (access, refresh) = (stamp(NOW, NOW + 900), stamp(NOW, NOW + 3_600));
-    store
-        .create_session(NewSession::new(sid, "alice", access, refresh))
-        .await
-        .expect("created");
-    (sid, access.jti, refresh.jti)
 }
 
 /// Checks until the copy holds the token.
@@ -154,7 +134,7 @@ async fn checks_are_answered_locally_and_changes_elsewhere_reach_them() {
     let table = unique_table();
     let a = cached_store(&url, &table).await;
     let b = plain_store(&url, &table).await;
-    let (sid, access, refresh) = session(&b).await;
+    let (sid, access, refresh) = live_session(&b, NOW).await;
 
     until_cached(&a, sid, access).await;
     let before = hits(&a);
@@ -218,7 +198,7 @@ async fn revocations_elsewhere_are_refused_within_milliseconds() {
     let b = plain_store(&url, &table).await;
     let mut latencies = Vec::new();
     for _ in 0..50 {
-        let (sid, access, _) = session(&b).await;
+        let (sid, access, _) = live_session(&b, NOW).await;
         until_cached(&a, sid, access).await;
         assert!(b.revoke_session(sid, NOW + 1).await.unwrap());
         latencies.push(
@@ -245,7 +225,7 @@ async fn a_local_change_is_seen_at_once() {
         return;
     };
     let a = cached_store(&url, &unique_table()).await;
-    let (sid, access, refresh) = session(&a).await;
+    let (sid, access, refresh) = live_session(&a, NOW).await;
     until_cached(&a, sid, access).await;
     let new_access = stamp(NOW + 950, NOW + 1_850);
     a.refresh(refresh_request(sid, refresh, new_access))
@@ -266,7 +246,7 @@ async fn a_local_change_is_seen_at_once() {
     );
 
     // "Log out everywhere" too.
-    let (other, other_access, _) = session(&a).await;
+    let (other, other_access, _) = live_session(&a, NOW).await;
     until_cached(&a, other, other_access).await;
     assert_eq!(a.revoke_subject("alice", NOW + 952).await.unwrap(), 1);
     assert_eq!(
@@ -400,8 +380,8 @@ async fn a_restart_of_the_database_under_load_never_revives_a_revoked_token() {
     let table = unique_table();
     let a = cached_store(&server.url(), &table).await;
     let b = plain_store(&server.url(), &table).await;
-    let (live, live_access, _) = session(&b).await;
-    let (gone, gone_access, _) = session(&b).await;
+    let (live, live_access, _) = live_session(&b, NOW).await;
+    let (gone, gone_access, _) = live_session(&b, NOW).await;
     until_cached(&a, live, live_access).await;
     until_cached(&a, gone, gone_access).await;
     assert!(b.revoke_session(gone, NOW + 10).await.unwrap());
@@ -490,8 +470,8 @@ async fn a_revocation_during(cut: Cut) {
         return;
     };
     let (proxy, a, b) = proxied_stores(&url).await;
-    let (gone, gone_access, _) = session(&b).await;
-    let (live, live_access, _) = session(&b).await;
+    let (gone, gone_access, _) = live_session(&b, NOW).await;
+    let (live, live_access, _) = live_session(&b, NOW).await;
     until_cached(&a, gone, gone_access).await;
     until_cached(&a, live, live_access).await;
 
@@ -560,8 +540,8 @@ async fn with_every_connection_cut_checks_fail_as_503_and_recover() {
         return;
     };
     let (proxy, a, b) = proxied_stores(&url).await;
-    let (gone, gone_access, _) = session(&b).await;
-    let (live, live_access, _) = session(&b).await;
+    let (gone, gone_access, _) = live_session(&b, NOW).await;
+    let (live, live_access, _) = live_session(&b, NOW).await;
     until_cached(&a, gone, gone_access).await;
     until_cached(&a, live, live_access).await;
 
@@ -614,7 +594,7 @@ async fn without_the_trigger_the_copy_is_never_trusted() {
         .build()
         .await
         .unwrap();
-    let (sid, access, _) = session(&a).await;
+    let (sid, access, _) = live_session(&a, NOW).await;
     for _ in 0..30 {
         assert_eq!(
             a.check_access(sid, access, NOW + 1).await.unwrap(),

@@ -11,10 +11,11 @@ use axum::{Extension, Router};
 use http::{Request, StatusCode};
 use tower::ServiceExt;
 use tower_jwt_auth::store::PostgresStore;
-use tower_jwt_auth::store::{AccessCheck, NewSession, PairStore, StoreErrorKind, TokenStamp};
+use tower_jwt_auth::store::{AccessCheck, NewSession, PairStore, StoreErrorKind};
 use tower_jwt_auth::{Claims, JwtSessions, ManualClock, SessionId, TokenId};
 
 use crate::common::postgres::{database_url, raw, store_at, store_in, unique_table};
+use crate::common::sessions::stamp;
 
 mod suite {
     tower_jwt_auth::pair_store_conformance!({
@@ -29,14 +30,6 @@ const SECRET: &[u8] = b"postgres-test-secret-of-32-bytes";
 const NOW: u64 = 1_700_000_000;
 const ACCESS_TTL: u64 = 900;
 const SESSION_TTL: u64 = 3_600;
-
-fn stamp(iat: u64, exp: u64) -> TokenStamp {
-    TokenStamp {
-        jti: TokenId::random().expect("random source"),
-        iat,
-        exp,
-    }
-}
 
 fn session(subject: &str) -> NewSession {
     NewSession::new(

@@ -7,7 +7,8 @@ use std::time::Duration;
 use tower_jwt_auth::store::{PostgresStore, StoreError, StoreErrorKind};
 
 use crate::common::certs::ServerCerts;
-use crate::common::postgres::{PgServer, database_url, until_trusted};
+use crate::common::postgres::{PgServer, database_url};
+use crate::common::sessions::until_trusted;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -9,12 +9,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tower_jwt_auth::store::RedisStore;
-use tower_jwt_auth::store::{
-    AccessCheck, NewSession, PairStore, RefreshOutcome, RefreshRequest, TokenStamp,
-};
+use tower_jwt_auth::store::{AccessCheck, PairStore, RefreshOutcome, RefreshRequest, TokenStamp};
 use tower_jwt_auth::{SessionId, TokenId};
 
 use crate::common::redis::{RedisCluster, RedisServer, redis_url, unique_prefix};
+use crate::common::sessions::{live_session, stamp, until_trusted};
 use crate::common::skip::skip;
 
 const NOW: u64 = 1_700_000_000;
@@ -48,36 +47,6 @@ async fn plain_store(url: &str, prefix: &str) -> RedisStore {
         .build()
         .await
         .expect("connect to Redis")
-}
-
-async fn until_trusted(store: &RedisStore) {
-    let start = Instant::now();
-    while !store.near_cache_stats().expect("near cache on").trusted {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "tracking never established"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-fn stamp(iat: u64, exp: u64) -> TokenStamp {
-    TokenStamp {
-        jti: TokenId::random().expect("random"),
-        iat,
-        exp,
-    }
-}
-
-/// A new session (access token valid for 900 s, session for an hour) and its access token id.
-async fn session(store: &RedisStore) -> (SessionId, TokenId, TokenId) {
-    let sid = SessionId::random().expect("random");
-    let (access, refresh) = (stamp(NOW, NOW + 900), stamp(NOW, NOW + 3_600));
-    store
-        .create_session(NewSession::new(sid, "alice", access, refresh))
-        .await
-        .expect("created");
-    (sid, access.jti, refresh.jti)
 }
 
 /// Checks until the copy holds the token: a check right after the session was written may
@@ -147,7 +116,7 @@ async fn cluster_stores(cluster: &RedisCluster) -> (RedisStore, RedisStore) {
 async fn sessions_held(a: &RedisStore, b: &RedisStore, count: usize) -> Vec<(SessionId, TokenId)> {
     let mut sessions = Vec::new();
     for _ in 0..count {
-        let (sid, access, _) = session(b).await;
+        let (sid, access, _) = live_session(b, NOW).await;
         until_cached(a, sid, access, NOW).await;
         sessions.push((sid, access));
     }
@@ -183,7 +152,7 @@ async fn checks_are_answered_locally_and_changes_elsewhere_reach_them() {
         cached_store(&url, &prefix).await,
         plain_store(&url, &prefix).await,
     );
-    let (sid, access, refresh) = session(&b).await;
+    let (sid, access, refresh) = live_session(&b, NOW).await;
 
     until_cached(&a, sid, access, NOW).await;
     let before = hits(&a);
@@ -246,7 +215,7 @@ async fn a_local_refresh_or_revocation_is_seen_at_once() {
         return;
     };
     let a = cached_store(&url, &unique_prefix()).await;
-    let (sid, access, refresh) = session(&a).await;
+    let (sid, access, refresh) = live_session(&a, NOW).await;
     assert_eq!(
         a.check_access(sid, access, NOW).await.unwrap(),
         AccessCheck::Current
@@ -391,8 +360,8 @@ async fn a_crash_of_redis_under_load_never_revives_a_revoked_token() {
     let prefix = unique_prefix();
     let a = cached_store(&server.url(), &prefix).await;
     let b = plain_store(&server.url(), &prefix).await;
-    let (live, live_access, _) = session(&b).await;
-    let (gone, gone_access, _) = session(&b).await;
+    let (live, live_access, _) = live_session(&b, NOW).await;
+    let (gone, gone_access, _) = live_session(&b, NOW).await;
     for (sid, jti) in [(live, live_access), (gone, gone_access)] {
         assert_eq!(
             a.check_access(sid, jti, NOW + 10).await.unwrap(),
@@ -474,7 +443,7 @@ async fn a_hung_redis_is_not_trusted_beyond_the_bound() {
     }
     let server = RedisServer::start(&[]);
     let a = cached_store(&server.url(), &unique_prefix()).await;
-    let (sid, access, _) = session(&a).await;
+    let (sid, access, _) = live_session(&a, NOW).await;
     assert_eq!(
         a.check_access(sid, access, NOW + 10).await.unwrap(),
         AccessCheck::Current

@@ -7,23 +7,16 @@
 use std::time::{Duration, Instant};
 
 use tower_jwt_auth::store::{
-    AccessCheck, NewSession, PairStore, RedisStore, StoreError, StoreErrorKind, TokenStamp,
+    AccessCheck, NewSession, PairStore, RedisStore, StoreError, StoreErrorKind,
 };
 use tower_jwt_auth::{SessionId, TokenId};
 
 use crate::common::certs::ServerCerts;
 use crate::common::redis::{RedisCluster, RedisServer, redis_url, unique_prefix};
+use crate::common::sessions::stamp;
 
 const NOW: u64 = 1_700_000_000;
 const TIMEOUT: Duration = Duration::from_secs(2);
-
-fn stamp(iat: u64, exp: u64) -> TokenStamp {
-    TokenStamp {
-        jti: TokenId::random().expect("random"),
-        iat,
-        exp,
-    }
-}
 
 async fn connect(url: &str, ca: Option<&str>, near_cache: bool) -> Result<RedisStore, StoreError> {
     let mut builder = RedisStore::builder(url)
