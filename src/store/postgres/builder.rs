@@ -218,6 +218,19 @@ impl PostgresStoreBuilder {
     /// and `require` check the signature once a CA is given. Equivalent to the URL's
     /// `sslrootcert=<file>`. A store from your own configuration or pool has its TLS
     /// from its connector: there, [`build`](Self::build) refuses a CA.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_jwt_auth::store::PostgresStore;
+    ///
+    /// let ca = std::fs::read("/etc/ssl/internal-ca.pem")?;
+    /// let store = PostgresStore::builder("postgres://app@db.internal/app?sslmode=verify-full")
+    ///     .ca_certificate(ca)
+    ///     .build()
+    ///     .await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
     pub fn ca_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.ca = Some(pem.into());
         self

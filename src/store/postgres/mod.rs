@@ -289,6 +289,15 @@ impl PostgresStore {
     }
 
     /// The [near cache](PostgresStoreBuilder::near_cache)'s counters, if it is on.
+    ///
+    /// ```no_run
+    /// # async fn run(store: tower_jwt_auth::store::PostgresStore) {
+    /// if let Some(stats) = store.near_cache_stats() {
+    ///     // Not trusted: every check goes to the database until the listener proves itself.
+    ///     println!("trusted: {}, answered locally: {}", stats.trusted, stats.hits);
+    /// }
+    /// # }
+    /// ```
     #[must_use]
     pub fn near_cache_stats(&self) -> Option<NearCacheStats> {
         self.inner.near.as_deref().map(NearCache::stats)

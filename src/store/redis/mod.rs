@@ -250,7 +250,16 @@ impl RedisStore {
         RedisStoreBuilder::new(Target::Cluster(nodes.into_iter().map(Into::into).collect()))
     }
 
-    /// The near cache's counters, if it is on.
+    /// The [near cache](RedisStoreBuilder::near_cache)'s counters, if it is on.
+    ///
+    /// ```no_run
+    /// # async fn run(store: tower_jwt_auth::store::RedisStore) {
+    /// if let Some(stats) = store.near_cache_stats() {
+    ///     // Not trusted: every check goes to Redis until tracking is established again.
+    ///     println!("trusted: {}, answered locally: {}", stats.trusted, stats.hits);
+    /// }
+    /// # }
+    /// ```
     #[must_use]
     pub fn near_cache_stats(&self) -> Option<NearCacheStats> {
         self.inner.near.as_deref().map(NearCache::stats)
